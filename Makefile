@@ -1,0 +1,44 @@
+# caucasus-qa: `make chat` to use it, `make test` to check it. Everything runs offline.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+CLI    := $(VENV)/bin/caucasus-qa
+# CPU build of torch, pinned: an unpinned torch pulls a multi-GB CUDA build.
+TORCH  := torch==2.13.0
+
+.PHONY: install install-dev chat ingest test bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet $(TORCH)
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+## Ingest the default corpus (only new or changed articles are embedded).
+ingest: install
+	$(CLI) ingest --sync
+
+## Ingest if needed, then start the chat UI on http://127.0.0.1:7860
+chat: ingest
+	$(CLI) serve
+
+test: install-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(CLI) bench ingest
+
+clean:
+	rm -rf $(VENV) vectorstore/chroma vectorstore/*.json

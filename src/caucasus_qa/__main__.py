@@ -1,0 +1,3 @@
+from caucasus_qa.cli import main
+
+main()

@@ -1,0 +1,267 @@
+"""Articles: reading files of any supported type into cleaned text plus metadata.
+
+Each input file gives zero or more :class:`Article` objects, or a :class:`Skip` that says in
+one line why it was not ingested. Reading never raises for a bad file: the rest of a batch
+must still go through.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from caucasus_qa.boilerplate import clean_page, normalize
+
+TEXT_TYPES = {".txt", ".md", ".markdown"}
+HTML_TYPES = {".html", ".htm"}
+JSONL_TYPES = {".jsonl"}
+SUPPORTED = TEXT_TYPES | HTML_TYPES | JSONL_TYPES
+SIDECAR_SUFFIX = ".meta.toml"
+MANIFEST = "manifest.toml"
+META_KEYS = ("title", "outlet", "published", "author", "url")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned article, ready to be chunked and stored."""
+
+    id: str
+    text: str
+    title: str | None = None
+    outlet: str | None = None
+    published: str | None = None
+    author: str | None = None
+    url: str | None = None
+    source_path: str = ""
+    date_note: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def metadata(self) -> dict[str, str]:
+        """Flat metadata for the store (no None values: Chroma rejects them)."""
+        values = asdict(self)
+        values.pop("text")
+        values["notes"] = "; ".join(self.notes)
+        values["article_id"] = values.pop("id")
+        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A file (or line of a file) that was not ingested, and why; ``failed`` if it was bad input."""
+
+    path: str
+    reason: str
+    failed: bool = True
+    article_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+def discover(paths: Iterable[Path]) -> Iterator[Path | Skip]:
+    """Expand folders (recursively, sorted) into files; missing paths become skips."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                rel = child.relative_to(path)
+                if any(part.startswith(".") for part in rel.parts):
+                    continue
+                if child.name.endswith(SIDECAR_SUFFIX) or child.name == MANIFEST:
+                    continue
+                yield child
+        elif path.exists() or path.is_symlink():
+            yield path
+        else:
+            yield Skip(str(path), "no such file or folder")
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes | Skip:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return Skip(str(path), f"cannot read: {exc.strerror or exc}")
+    if size > max_bytes:
+        return Skip(str(path), f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit "
+                               "(raise it with --max-file-mb)")
+    if size == 0:
+        return Skip(str(path), "empty file")
+    try:
+        return path.read_bytes()
+    except PermissionError:
+        return Skip(str(path), "permission denied: cannot read this file")
+    except OSError as exc:
+        return Skip(str(path), f"cannot read: {exc.strerror or exc}")
+
+
+def decode(data: bytes) -> tuple[str, str | None] | None:
+    """Text and a note on the encoding when it was not UTF-8; None for binary data."""
+    if b"\x00" in data[:8192]:
+        return None
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes  # imported here: only needed for odd files
+
+    best = from_bytes(data).best()
+    if best is None:
+        return None
+    text = str(best)
+    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > 0.01 * min(len(text), 8192):
+        return None
+    return text, f"decoded as {best.encoding}"
+
+
+def load_overrides(path: Path) -> dict[str, str] | Skip:
+    """Metadata from ``NAME.meta.toml`` beside the file, then ``manifest.toml`` in its folder."""
+    found: dict[str, str] = {}
+    manifest = path.parent / MANIFEST
+    sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
+    for source, table_key in ((manifest, path.stem), (sidecar, None)):
+        if not source.is_file():
+            continue
+        try:
+            data = tomllib.loads(source.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            return Skip(str(path), f"bad metadata file {source.name}: {exc}")
+        data = data.get(table_key, {}) if table_key else data
+        unknown = sorted(set(data) - set(META_KEYS))
+        if unknown:
+            return Skip(str(path), f"{source.name}: unknown key(s) {', '.join(unknown)}; "
+                                   f"allowed: {', '.join(META_KEYS)}")
+        found.update({k: str(v) for k, v in data.items()})
+    return _check_date(path, found)
+
+
+def _check_date(path: Path, meta: dict[str, str]) -> dict[str, str] | Skip:
+    if meta.get("published"):
+        try:
+            meta["published"] = date.fromisoformat(meta["published"][:10]).isoformat()
+        except ValueError:
+            return Skip(str(path), f"published = {meta['published']!r} is not an ISO date (YYYY-MM-DD)")
+    return meta
+
+
+def from_text(article_id: str, path: Path, text: str, markdown: bool) -> Article | Skip:
+    if markdown:
+        text = "\n".join(line.lstrip("#").strip() if line.startswith("#") else line
+                         for line in text.split("\n"))
+    page = clean_page(text)
+    if not page.text:
+        return Skip(str(path), "no article text found (only menus, links or very short lines)",
+                    article_id=article_id)
+    return Article(id=article_id, text=page.text, title=page.title, outlet=page.outlet,
+                   published=page.published, author=page.author, source_path=str(path),
+                   date_note=page.date_note)
+
+
+def from_html(article_id: str, path: Path, html: str) -> Article | Skip:
+    """trafilatura finds the main text and metadata; our text cleaner then trims leftovers."""
+    import trafilatura  # heavy import, only for HTML
+
+    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
+                                      include_tables=True, favor_precision=True)
+    body = getattr(doc, "text", None) if doc is not None else None
+    if not body:
+        return Skip(str(path), "no article text found in the HTML page", article_id=article_id)
+    title = getattr(doc, "title", None)
+    page = clean_page(f"{title}\n\n{body}" if title else body)
+    if not page.text:
+        return Skip(str(path), "no article text found in the HTML page", article_id=article_id)
+    published = getattr(doc, "date", None)
+    return Article(id=article_id, text=page.text, title=title or page.title,
+                   outlet=getattr(doc, "sitename", None) or page.outlet,
+                   published=published[:10] if published else page.published,
+                   author=getattr(doc, "author", None) or page.author,
+                   url=getattr(doc, "url", None), source_path=str(path), date_note=page.date_note)
+
+
+def from_jsonl(path: Path, text: str) -> Iterator[Article | Skip]:
+    """One article per line: ``text`` plus optional id/title/outlet/published/author/url.
+
+    JSONL is taken to be clean already (it comes from a program, not a browser): the text is
+    normalized but not run through boilerplate removal.
+    """
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Skip(where, f"not valid JSON ({exc.msg})")
+            continue
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"].strip():
+            yield Skip(where, 'each line needs an object with a non-empty "text"')
+            continue
+        meta = _check_date(Path(where), {k: str(row[k]) for k in META_KEYS if row.get(k) not in (None, "")})
+        if isinstance(meta, Skip):
+            yield meta
+            continue
+        article_id = str(row.get("id") or f"{path.stem}-{lineno}")
+        yield Article(id=article_id, text=normalize(row["text"]), source_path=where, **meta)
+
+
+def read_file(path: Path, max_bytes: int) -> Iterator[Article | Skip]:
+    """All articles in one file, or the reason it was skipped."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        yield Skip(str(path), f"unsupported file type {suffix or '(none)'}; "
+                              f"supported: {' '.join(sorted(SUPPORTED))}", failed=False)
+        return
+    if not os.access(path, os.R_OK) and path.exists():
+        yield Skip(str(path), "permission denied: cannot read this file", article_id=path.stem)
+        return
+    data = read_bytes(path, max_bytes)
+    if isinstance(data, Skip):
+        yield replace(data, article_id=path.stem)
+        return
+    decoded = decode(data)
+    if decoded is None:
+        yield Skip(str(path), "binary file, not text", article_id=path.stem)
+        return
+    text, note = decoded
+    if not text.strip():
+        yield Skip(str(path), "empty file (only whitespace)", article_id=path.stem)
+        return
+    if suffix in JSONL_TYPES:
+        yield from from_jsonl(path, text)
+        return
+    yield _finish(path, text, suffix, note)
+
+
+def _finish(path: Path, text: str, suffix: str, note: str | None) -> Article | Skip:
+    article = (from_html(path.stem, path, text) if suffix in HTML_TYPES
+               else from_text(path.stem, path, text, markdown=suffix != ".txt"))
+    if isinstance(article, Skip):
+        return article
+    overrides = load_overrides(path)
+    if isinstance(overrides, Skip):
+        return replace(overrides, article_id=path.stem)
+    notes = tuple(n for n in (note,) if n)
+    if "published" in overrides:
+        overrides.setdefault("date_note", None)
+    return replace(article, notes=notes, **overrides)
+
+
+def read_articles(paths: Iterable[Path], max_bytes: int) -> Iterator[Article | Skip]:
+    """Every article under ``paths``; duplicates of an id already seen are skipped."""
+    seen: dict[str, str] = {}
+    for item in discover(paths):
+        if isinstance(item, Skip):
+            yield item
+            continue
+        for result in read_file(item, max_bytes):
+            if isinstance(result, Article):
+                if result.id in seen:
+                    result = Skip(result.source_path, f"article id {result.id!r} already comes from "
+                                                      f"{seen[result.id]}: rename one of the files")
+                else:
+                    seen[result.id] = result.source_path
+            yield result

@@ -1,0 +1,164 @@
+"""The ``caucasus-qa`` command line: a thin face over the Python API.
+
+Errors from the package print as one line (``error: …``) with a non-zero exit code; set
+``CAUCASUS_QA_DEBUG=1`` to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from caucasus_qa import offline
+
+offline.apply()
+
+from caucasus_qa.errors import CaucasusQAError  # noqa: E402
+from caucasus_qa.settings import Settings, load_settings  # noqa: E402
+
+
+def store_options(func: Callable) -> Callable:
+    """Options shared by every command that touches the store."""
+    options = [
+        click.option("--store", type=click.Path(path_type=Path, file_okay=False),
+                     help="Store folder (default: vectorstore/)."),
+        click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000."),
+        click.option("--collection", help="Chroma collection name (default: articles)."),
+        click.option("--embed-model", help="Embedding model: a local folder (default: the bundled all-MiniLM-L6-v2)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def settings_from(ctx: click.Context, **flags: Any) -> Settings:
+    return load_settings(config=ctx.obj.get("config"), **flags)
+
+
+def friendly_errors(func: Callable) -> Callable:
+    """Turn package errors and Ctrl-C into one line and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CaucasusQAError as exc:
+            if os.environ.get("CAUCASUS_QA_DEBUG"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted: what was stored so far is kept; run the same command again to finish",
+                       err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
+              help="Settings file (default: ./caucasus-qa.toml if present).")
+@click.version_option(package_name="caucasus-qa")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
+    """Answers from news articles, every claim backed by a verified verbatim quote."""
+    ctx.ensure_object(dict)["config"] = config
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@store_options
+@click.option("--reset", is_flag=True, help="Delete everything in the store first.")
+@click.option("--sync", is_flag=True, help="Also delete stored articles whose files are gone.")
+@click.option("--chunk-size", type=int, help="Chunk size in tokens (tiktoken cl100k).")
+@click.option("--chunk-overlap", type=int, help="Chunk overlap in tokens.")
+@click.option("--max-file-mb", type=float, help="Skip files larger than this (default 10).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+@friendly_errors
+def ingest(ctx: click.Context, paths: tuple[Path, ...], reset: bool, sync: bool, as_json: bool,
+           **flags: Any) -> None:
+    """Clean, chunk, embed and store articles (.txt .md .html .jsonl files or folders).
+
+    With no PATHS, ingests the configured corpus folder (default: ingest/articles).
+    Exit status 1 if any file could not be ingested; the rest are stored anyway.
+    """
+    from caucasus_qa.ingestion import ingest as run_ingest
+
+    settings = settings_from(ctx, **flags)
+    report = run_ingest(settings, list(paths) or None, reset=reset, sync=sync,
+                        progress=sys.stderr.isatty() and not as_json)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        print_report(report)
+    sys.exit(0 if report.ok else 1)
+
+
+def print_report(report) -> None:
+    for skip in report.skipped:
+        click.echo(f"{'failed' if skip.failed else 'skipped'}: {skip}", err=True)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(
+        f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
+        f"deleted {len(report.deleted)}, skipped {len(report.skipped)} ({len(report.failed)} failed); "
+        f"{report.chunks_embedded} chunks embedded; store: {report.articles_total} articles, "
+        f"{report.chunks_total} chunks; {report.seconds:.1f} s")
+
+
+@main.command()
+@store_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per article.")
+@click.pass_context
+@friendly_errors
+def articles(ctx: click.Context, as_json: bool, **flags: Any) -> None:
+    """List the stored articles with their metadata and chunk counts."""
+    from caucasus_qa.store import Store
+
+    store = Store(settings_from(ctx, **flags))
+    rows = []
+    for article_id in store.article_ids():
+        meta = store.article(article_id).metadata
+        rows.append({"id": article_id, "chunks": len(store.chunk_ids(article_id)),
+                     **{k: meta.get(k) for k in ("title", "outlet", "published", "author", "url", "date_note")}})
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("no articles ingested yet: run caucasus-qa ingest")
+        return
+    for row in rows:
+        date = row["published"] or "date unknown"
+        click.echo(f"{row['id']}  {row['title'] or '(untitled)'}\n    {row['outlet'] or 'outlet unknown'}, "
+                   f"{date}{', by ' + row['author'] if row['author'] else ''}; {row['chunks']} chunks"
+                   + (f"\n    note: {row['date_note']}" if row["date_note"] else ""))
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks that print figures (never pass/fail)."""
+
+
+@bench.command("ingest")
+@click.option("--corpus", type=click.Path(path_type=Path, exists=True), help="Folder to ingest (default: the corpus).")
+@click.option("--repeat", type=int, default=3, show_default=True, help="Runs of each measurement.")
+@click.pass_context
+@friendly_errors
+def bench_ingest(ctx: click.Context, corpus: Path | None, repeat: int) -> None:
+    """Full ingest vs embedding alone (the floor), and re-ingest of an unchanged corpus."""
+    from caucasus_qa.benchmarks import ingest_benchmark
+
+    settings = load_settings(config=ctx.obj.get("config"))
+    click.echo(ingest_benchmark(settings, corpus or settings.corpus, repeat))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""Ingestion: articles → chunks → embeddings → store, incremental and safe to interrupt.
+
+LlamaIndex's ``IngestionPipeline`` with a docstore and the UPSERTS strategy decides what to
+embed (new or changed articles only) and replaces a changed article's vectors. We run it in
+small batches and persist the docstore after each, so a killed run loses at most one batch;
+vectors that a killed run wrote for articles the docstore never recorded are deleted before
+those articles are written again, so the next run completes without duplicates.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from caucasus_qa.articles import Article, Skip, read_articles
+from caucasus_qa.errors import StoreError
+from caucasus_qa.settings import Settings
+from caucasus_qa.store import Store
+
+TOKENIZER = "cl100k_base"
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did; ``failed`` lists bad inputs (the CLI exits 1 if any)."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    articles_total: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Skip]:
+        return [s for s in self.skipped if s.failed]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "deleted": self.deleted, "chunks_embedded": self.chunks_embedded,
+                "chunks_total": self.chunks_total, "articles_total": self.articles_total,
+                "seconds": round(self.seconds, 3), "notes": self.notes,
+                "skipped": [{"path": s.path, "reason": s.reason, "failed": s.failed} for s in self.skipped]}
+
+
+def chunk_id(i: int, doc) -> str:
+    """Stable chunk ids ("<article id>#<n>"): re-ingesting overwrites instead of duplicating."""
+    return f"{doc.node_id}#{i}"
+
+
+def token_counter() -> Callable[[str], list[int]]:
+    import tiktoken
+
+    return tiktoken.get_encoding(TOKENIZER).encode
+
+
+def splitter(settings: Settings):
+    """Sentence-respecting chunks measured in tiktoken tokens."""
+    from llama_index.core.node_parser import SentenceSplitter
+
+    return SentenceSplitter(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
+                            tokenizer=token_counter(), id_func=chunk_id)
+
+
+def to_document(article: Article):
+    """A LlamaIndex Document whose id is the article id; only the title is embedded with text."""
+    from llama_index.core import Document
+
+    meta = article.metadata()
+    return Document(id_=article.id, text=article.text, metadata=meta,
+                    excluded_embed_metadata_keys=[k for k in meta if k != "title"],
+                    excluded_llm_metadata_keys=[k for k in meta if k not in ("title", "outlet", "published")])
+
+
+def _pipeline(store: Store):
+    from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
+
+    from caucasus_qa.embedding import load_embed_model
+
+    embed = load_embed_model(store.settings.embed_model, store.settings.embed_batch_size)
+    return IngestionPipeline(transformations=[splitter(store.settings), embed],
+                             vector_store=store.vector_store, docstore=store.docstore,
+                             docstore_strategy=DocstoreStrategy.UPSERTS, disable_cache=True)
+
+
+def _classify(store: Store, docs: Sequence, report: IngestReport) -> list:
+    """Sort documents into added / updated / unchanged by the docstore's content hashes."""
+    todo = []
+    for doc in docs:
+        known = store.docstore.get_document_hash(doc.id_)
+        if known is None:
+            report.added.append(doc.id_)
+        elif known != doc.hash:
+            report.updated.append(doc.id_)
+        else:
+            report.unchanged.append(doc.id_)
+            continue
+        todo.append(doc)
+    return todo
+
+
+def _embed_batches(store: Store, todo: list, report: IngestReport, progress: bool) -> None:
+    from tqdm.auto import tqdm
+
+    if not todo:
+        return
+    pipeline = _pipeline(store)
+    size = max(1, min(store.settings.batch_docs, math.ceil(len(todo) / 20)))
+    with tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not progress,
+              leave=False) as bar:
+        for start in range(0, len(todo), size):
+            batch = todo[start:start + size]
+            store.forget_vectors([d.id_ for d in batch if store.docstore.get_document_hash(d.id_) is None])
+            nodes = pipeline.run(documents=batch)
+            store.docstore.add_documents([n.model_copy(update={"embedding": None}) for n in nodes])
+            store.persist()
+            report.chunks_embedded += len(nodes)
+            bar.update(len(batch))
+
+
+def _sync(store: Store, keep: set[str], report: IngestReport) -> None:
+    for article_id in store.article_ids():
+        if article_id not in keep:
+            store.delete_article(article_id)
+            report.deleted.append(article_id)
+    store.persist()
+
+
+def ingest(settings: Settings, paths: Iterable[Path] | None = None, *, reset: bool = False,
+           sync: bool = False, progress: bool = False, store: Store | None = None) -> IngestReport:
+    """Ingest files or folders (default: the configured corpus) into the store.
+
+    >>> report = ingest(load_settings(), [Path("ingest/articles")])   # doctest: +SKIP
+    >>> report.added, report.chunks_total                               # doctest: +SKIP
+    """
+    from filelock import FileLock, Timeout
+
+    started = time.perf_counter()
+    paths = list(paths) if paths else [settings.corpus]
+    settings.store.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.store / ".ingest.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise StoreError(f"another ingest is writing to {settings.store}: wait for it to finish") from None
+    try:
+        return _ingest_locked(settings, paths, reset, sync, progress, store, started)
+    finally:
+        lock.release()
+
+
+def _ingest_locked(settings, paths, reset, sync, progress, store, started) -> IngestReport:
+    store = store or Store(settings)
+    report = IngestReport()
+    if reset:
+        store.reset()
+    store.check_chunking()
+    articles: list[Article] = []
+    for item in read_articles(paths, int(settings.max_file_mb * 1e6)):
+        (articles if isinstance(item, Article) else report.skipped).append(item)
+    _embed_batches(store, _classify(store, [to_document(a) for a in articles], report), report, progress)
+    if sync:
+        missing = [s for s in report.skipped if s.reason == "no such file or folder"]
+        if missing:
+            report.notes.append("not removing anything (--sync): some paths do not exist")
+        else:
+            keep = {a.id for a in articles} | {s.article_id for s in report.skipped if s.article_id}
+            _sync(store, keep, report)
+    report.articles_total = len(store)
+    report.chunks_total = store.collection.count()
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,43 @@
+"""Make every library this package uses work without internet.
+
+Imported first by ``caucasus_qa/__init__.py`` so the variables are in place before
+huggingface_hub, transformers, tiktoken, chromadb or gradio read them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+_FLAGS = {
+    # Hugging Face: never ask the hub; models come from local paths only.
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    # Chroma and Gradio phone home for telemetry/analytics unless told not to.
+    "ANONYMIZED_TELEMETRY": "False",
+    "CHROMA_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def tiktoken_cache_dir() -> Path | None:
+    """The tiktoken BPE cache shipped inside llama-index-core (found without importing it)."""
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "_static" / "tiktoken_cache"
+    return path if path.is_dir() else None
+
+
+def apply() -> None:
+    """Set offline flags unless the user already chose otherwise."""
+    for key, value in _FLAGS.items():
+        os.environ.setdefault(key, value)
+    if "TIKTOKEN_CACHE_DIR" not in os.environ:
+        cache = tiktoken_cache_dir()
+        if cache is not None:
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)

@@ -1,0 +1,173 @@
+"""The store: a Chroma collection of chunk vectors plus a docstore of whole articles and chunks.
+
+Chroma holds what retrieval searches; the docstore (LlamaIndex ``SimpleDocumentStore``) holds
+the cleaned article text whole, so that quotes can be checked against it by character
+offsets, and the chunks, so that BM25 can be built without reading Chroma back.
+
+Embedded mode keeps both under ``settings.store``. Server mode (``--chroma-url``) keeps vectors
+in the server and the docstore locally under ``settings.store``, one file per server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from caucasus_qa.errors import StoreError, StoreMismatchError
+from caucasus_qa.settings import Settings
+
+SCHEMA_VERSION = 1
+
+
+def _chroma_settings():
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def connect(settings: Settings):
+    """A Chroma client: on disk under the store folder, or the server at ``chroma_url``."""
+    import chromadb
+
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url if "//" in settings.chroma_url else f"http://{settings.chroma_url}")
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise StoreError(f"--chroma-url {settings.chroma_url!r} is not an http(s) URL like http://127.0.0.1:8000")
+        try:
+            client = chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                                         ssl=url.scheme == "https", settings=_chroma_settings())
+            client.heartbeat()
+        except Exception as exc:  # chromadb raises a variety of connection errors
+            raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}): "
+                             "start it with `chroma run --host 127.0.0.1 --port 8000` or fix --chroma-url") from None
+        return client
+    try:
+        settings.store.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.store / "chroma"), settings=_chroma_settings())
+    except OSError as exc:
+        raise StoreError(f"cannot open the store at {settings.store}: {exc.strerror or exc}; "
+                         "choose another folder with --store DIR") from None
+
+
+def docstore_path(settings: Settings) -> Path:
+    """The local docstore file; one per Chroma server so two servers never share one."""
+    if not settings.chroma_url:
+        return settings.store / f"{settings.collection}.docstore.json"
+    tag = hashlib.sha1(settings.chroma_url.rstrip("/").encode()).hexdigest()[:10]
+    return settings.store / f"server-{tag}" / f"{settings.collection}.docstore.json"
+
+
+class Store:
+    """Open (or create) the collection and docstore named by ``settings``."""
+
+    def __init__(self, settings: Settings) -> None:
+        from llama_index.core.storage.docstore import SimpleDocumentStore
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.settings = settings
+        self.client = connect(settings)
+        self.collection = self._open_collection()
+        self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        self.docstore_path = docstore_path(settings)
+        if self.docstore_path.is_file():
+            try:
+                self.docstore = SimpleDocumentStore.from_persist_path(str(self.docstore_path))
+            except ValueError as exc:
+                raise StoreError(f"the docstore {self.docstore_path} is damaged ({exc}): "
+                                 "rebuild it with `caucasus-qa ingest --reset`") from None
+        else:
+            self.docstore = SimpleDocumentStore()
+
+    # -- collection ---------------------------------------------------------------------
+    def expected_metadata(self) -> dict[str, Any]:
+        s = self.settings
+        return {"embed_model": s.embed_model, "chunk_size": s.chunk_size,
+                "chunk_overlap": s.chunk_overlap, "schema": SCHEMA_VERSION}
+
+    def _open_collection(self):
+        try:
+            collection = self.client.get_or_create_collection(
+                self.settings.collection, metadata={**self.expected_metadata(), "hnsw:space": "cosine"},
+                embedding_function=None)
+        except Exception as exc:  # name validation, server errors
+            raise StoreError(f"cannot open collection {self.settings.collection!r}: {exc}") from None
+        built_with = (collection.metadata or {}).get("embed_model")
+        if built_with and built_with != self.settings.embed_model:
+            raise StoreMismatchError(
+                f"the store was built with embedding model {built_with!r}, not {self.settings.embed_model!r}: "
+                f"use --embed-model {built_with!r}, or rebuild with `caucasus-qa ingest --reset`")
+        return collection
+
+    def check_chunking(self) -> None:
+        """Ingesting with other chunk settings would mix chunkings in one store: refuse."""
+        meta = self.collection.metadata or {}
+        want = self.expected_metadata()
+        stale = [k for k in ("chunk_size", "chunk_overlap") if meta.get(k) not in (None, want[k])]
+        if stale and self.article_ids():
+            old = ", ".join(f"{k} {meta[k]}" for k in stale)
+            raise StoreMismatchError(f"the store was chunked with {old}: rebuild it with "
+                                     "`caucasus-qa ingest --reset`, or keep the old settings")
+        if meta != {**meta, **want}:
+            self.collection.modify(metadata={**meta, **want})
+
+    # -- docstore -----------------------------------------------------------------------
+    def persist(self) -> None:
+        """Write the docstore atomically: an interrupted write never leaves half a file."""
+        self.docstore_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.docstore_path.with_suffix(f".tmp{os.getpid()}")
+        self.docstore.persist(str(tmp))
+        os.replace(tmp, self.docstore_path)
+
+    def article_ids(self) -> list[str]:
+        """Ids of stored articles (chunks are stored too, under their article's ref-doc entry)."""
+        return sorted(self.docstore.get_all_ref_doc_info() or {})
+
+    def article(self, article_id: str):
+        """The stored article as a LlamaIndex ``Document`` (text is the cleaned article)."""
+        return self.docstore.get_document(article_id, raise_error=False)
+
+    def chunk_ids(self, article_id: str) -> list[str]:
+        info = self.docstore.get_ref_doc_info(article_id)
+        return list(info.node_ids) if info else []
+
+    def chunks(self, article_id: str) -> list:
+        return [self.docstore.get_node(i) for i in self.chunk_ids(article_id)]
+
+    def all_chunks(self) -> list:
+        return [node for aid in self.article_ids() for node in self.chunks(aid)]
+
+    def delete_article(self, article_id: str) -> None:
+        self.vector_store.delete(article_id)
+        self.docstore.delete_ref_doc(article_id, raise_error=False)
+        self.docstore.delete_document(article_id, raise_error=False)
+
+    def forget_vectors(self, article_ids: list[str]) -> None:
+        """Drop vectors left by an interrupted run for articles the docstore does not know."""
+        if article_ids and self.collection.count():
+            self.collection.delete(where={"document_id": {"$in": article_ids}})
+
+    def reset(self) -> None:
+        """Delete every article: the collection and the docstore file."""
+        from llama_index.core.storage.docstore import SimpleDocumentStore
+
+        try:
+            self.client.delete_collection(self.settings.collection)
+        except Exception:  # already gone
+            pass
+        self.docstore_path.unlink(missing_ok=True)
+        self.docstore = SimpleDocumentStore()
+        self.collection = self._open_collection()
+        self.vector_store = type(self.vector_store)(chroma_collection=self.collection)
+
+    def __len__(self) -> int:
+        return len(self.article_ids())
+
+
+def remove_store(settings: Settings) -> None:
+    """Delete an embedded store folder entirely (used by tests and `--reset` of a broken store)."""
+    if settings.store.exists():
+        shutil.rmtree(settings.store)
