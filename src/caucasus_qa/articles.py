@@ -67,7 +67,7 @@ def discover(paths: Iterable[Path]) -> Iterator[Path | Skip]:
     """Expand folders (recursively, sorted) into files; missing paths become skips."""
     for path in paths:
         if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            for child in sorted(p for p in path.rglob("*") if p.is_file() or p.is_symlink()):
                 rel = child.relative_to(path)
                 if any(part.startswith(".") for part in rel.parts):
                     continue

@@ -264,15 +264,23 @@ class _Page:
         return [i for i in range(start) if self.lines[i] and self.kinds[i] is None]
 
     def find_title(self, header: list[int]) -> int | None:
-        """The header line the page repeats; else the first headline-like line."""
+        """The header line the page repeats; else the longest headline-like line."""
         all_keys = [_key(line) for line in self.lines if line]
         candidates = [i for i in header if 3 <= len(words(self.lines[i])) <= 30
-                      and not is_dateline(self.lines[i]) and not _CATEGORY.match(self.lines[i])]
+                      and not is_dateline(self.lines[i]) and not _CATEGORY.match(self.lines[i])
+                      and not _BYLINE_LABEL.match(self.lines[i])]
         for i in candidates:
             k = _key(self.lines[i])
             if sum(1 for other in all_keys if other == k or other.startswith(k + " ")) >= 2:
                 return i
-        return candidates[0] if candidates else None
+        short = [i for i in candidates if len(words(self.lines[i])) <= 20] or candidates
+        return max(short, key=lambda i: len(words(self.lines[i])), default=None)
+
+    def read_header_byline(self, header: list[int]) -> None:
+        for i in header:
+            label = _BYLINE_LABEL.match(self.lines[i])
+            if label and not self.result.author:
+                self.result.author = label.group("name").strip()
 
     def standfirst(self, header: list[int], title: int | None) -> list[int]:
         """Lede and standfirst between the headline and the body; captions and notices go."""
@@ -280,7 +288,8 @@ class _Page:
         keep = []
         for i in header:
             line = self.lines[i]
-            if title is not None and i <= title or is_dateline(line) or _DOMAIN.search(line):
+            if (title is not None and i <= title or is_dateline(line) or _DOMAIN.search(line)
+                    or _BYLINE_LABEL.match(line)):
                 continue
             if title_key and (_key(line) == title_key or _key(line).startswith(title_key + " ")):
                 continue
@@ -338,6 +347,7 @@ class _Page:
         header = self.header(start)
         title = self.find_title(header)
         self.read_dates(header, title)
+        self.read_header_byline(header)
         body = self.body(start, self.body_end(start))
         keep = ([title] if title is not None else []) + self.standfirst(header, title) + body
         if title is not None:

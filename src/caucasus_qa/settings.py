@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -43,6 +44,9 @@ class Settings:
             raise ConfigError("chunk_overlap must be at least 0 and smaller than chunk_size")
         if self.top_k < 1:
             raise ConfigError("top_k must be at least 1")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]", self.collection):
+            raise ConfigError(f"collection {self.collection!r}: use 3-512 letters, digits, '.', '_' or '-', "
+                              "starting and ending with a letter or digit")
         if self.max_file_mb <= 0:
             raise ConfigError("max_file_mb must be positive")
 

@@ -1,0 +1,61 @@
+"""The console script as a user runs it: messages, exit codes, listings."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import CORPUS, run_cli, write
+from test_boilerplate import PARAGRAPHS
+
+
+def test_batch_with_bad_files_stores_the_good_ones_and_exits_1(tmp_path):
+    folder = tmp_path / "in"
+    write(folder / "good.txt", "A good story\n\n" + "\n\n".join(PARAGRAPHS))
+    write(folder / "empty.txt", "")
+    (folder / "bin.txt").write_bytes(b"\x00\x01\x02" * 100)
+    out = run_cli("ingest", str(folder), str(tmp_path / "nope"), "--store", str(tmp_path / "s"))
+    assert out.returncode == 1
+    assert "failed: " in out.stderr and "empty file" in out.stderr and "binary" in out.stderr
+    assert "no such file or folder" in out.stderr
+    assert "added 1" in out.stdout
+    listing = run_cli("articles", "--json", "--store", str(tmp_path / "s"))
+    assert [json.loads(line)["id"] for line in listing.stdout.splitlines()] == ["good"]
+
+
+def test_ingest_json_summary_and_listing_of_default_corpus(tmp_path):
+    store = str(tmp_path / "s")
+    out = run_cli("ingest", str(CORPUS), "--store", store, "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert len(summary["added"]) == 5 and summary["chunks_embedded"] == summary["chunks_total"] > 0
+    again = json.loads(run_cli("ingest", str(CORPUS), "--store", store, "--json").stdout)
+    assert again["chunks_embedded"] == 0 and len(again["unchanged"]) == 5
+    listing = run_cli("articles", "--store", store).stdout
+    assert "Fakti, 2025-07-05" in listing and "site's clock" in listing
+
+
+def test_empty_store_listing_says_what_to_do(tmp_path):
+    out = run_cli("articles", "--store", str(tmp_path / "s"))
+    assert "no articles ingested yet: run caucasus-qa ingest" in out.stdout
+
+
+def test_config_errors_are_one_line_and_exit_2(tmp_path):
+    out = run_cli("ingest", "--store", str(tmp_path / "s"), env={"CAUCASUS_QA_TOPK": "3"})
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and out.stderr.startswith("error: ")
+
+
+def test_store_model_mismatch_tells_to_reset(tmp_path):
+    store = str(tmp_path / "s")
+    write(tmp_path / "in" / "a.txt", "\n\n".join(PARAGRAPHS))
+    assert run_cli("ingest", str(tmp_path / "in"), "--store", store).returncode == 0
+    out = run_cli("ingest", str(tmp_path / "in"), "--store", store, "--embed-model", "other")
+    assert out.returncode == 1 and "--reset" in out.stderr
+
+
+def test_python_dash_m_works():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "caucasus_qa", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "ingest" in out.stdout

@@ -1,0 +1,176 @@
+"""Ingestion into a real Chroma store: incremental, offsets exact, safe to interrupt."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from caucasus_qa.errors import StoreMismatchError
+from caucasus_qa.ingestion import ingest, token_counter
+from caucasus_qa.store import Store
+
+from conftest import CORPUS, VENV_BIN, write
+from test_boilerplate import PARAGRAPHS
+
+TOPICS = ["harbour bridge", "school meals", "rail strike", "forest fire", "museum reopening"]
+
+
+def make_corpus(folder: Path, n: int = 3, paragraphs: int = 4) -> Path:
+    for i in range(n):
+        topic = TOPICS[i % len(TOPICS)]
+        body = "\n\n".join(f"Paragraph {j} about the {topic} story number {i}: " + PARAGRAPHS[j % 4]
+                           for j in range(paragraphs))
+        write(folder / f"story{i:03d}.txt", f"News about the {topic} {i}\n\n{body}")
+    return folder
+
+
+def vector_count(store: Store) -> int:
+    return store.collection.count()
+
+
+def chunk_count(store: Store) -> int:
+    return sum(len(store.chunk_ids(a)) for a in store.article_ids())
+
+
+def test_ingest_stores_articles_and_chunks_with_exact_offsets(settings, tmp_path):
+    report = ingest(settings, [make_corpus(tmp_path / "c")])
+    assert report.ok and sorted(report.added) == ["story000", "story001", "story002"]
+    store = Store(settings)
+    assert vector_count(store) == chunk_count(store) == report.chunks_total > 0
+    for article_id in store.article_ids():
+        text = store.article(article_id).text
+        for node in store.chunks(article_id):
+            assert text[node.start_char_idx:node.end_char_idx] == node.text
+            assert node.ref_doc_id == article_id
+
+
+def test_chunks_respect_the_token_budget_and_overlap(settings, tmp_path):
+    settings = settings.replace(chunk_size=64, chunk_overlap=16)
+    sentences = " ".join(f"Item {k} of the list is short." for k in range(60))
+    ingest(settings, [write(tmp_path / "c" / "list.txt", "A list story\n\n" + sentences)])
+    store = Store(settings)
+    count = token_counter()
+    chunks = store.chunks("list")
+    assert len(chunks) > 3
+    assert all(len(count(c.text)) <= 64 for c in chunks)
+    assert all(a.end_char_idx > b.start_char_idx for a, b in zip(chunks, chunks[1:])), "chunks overlap"
+    assert all(c.text.rstrip().endswith(".") for c in chunks), "chunks end at sentence boundaries"
+
+
+def test_reingest_unchanged_embeds_nothing(settings, tmp_path):
+    corpus = make_corpus(tmp_path / "c")
+    first = ingest(settings, [corpus])
+    again = ingest(settings, [corpus])
+    assert again.chunks_embedded == 0 and sorted(again.unchanged) == sorted(first.added)
+    assert again.chunks_total == first.chunks_total
+
+
+def test_changed_article_replaces_its_chunks(settings, tmp_path):
+    corpus = make_corpus(tmp_path / "c")
+    ingest(settings, [corpus])
+    write(corpus / "story001.txt", "Short update on rail\n\n" + PARAGRAPHS[0])
+    report = ingest(settings, [corpus])
+    assert report.updated == ["story001"] and not report.added
+    store = Store(settings)
+    assert vector_count(store) == chunk_count(store)
+    assert [n.text for n in store.chunks("story001")] == ["Short update on rail\n\n" + PARAGRAPHS[0]]
+    hits = store.collection.get(where={"document_id": "story001"})
+    assert hits["documents"] == ["Short update on rail\n\n" + PARAGRAPHS[0]]
+
+
+def test_removed_file_is_deleted_only_with_sync(settings, tmp_path):
+    corpus = make_corpus(tmp_path / "c")
+    ingest(settings, [corpus])
+    (corpus / "story002.txt").unlink()
+    assert ingest(settings, [corpus]).deleted == []
+    assert "story002" in Store(settings).article_ids()
+    report = ingest(settings, [corpus], sync=True)
+    store = Store(settings)
+    assert report.deleted == ["story002"] and "story002" not in store.article_ids()
+    assert vector_count(store) == chunk_count(store)
+
+
+def test_sync_keeps_articles_whose_file_is_now_bad(settings, tmp_path):
+    corpus = make_corpus(tmp_path / "c")
+    ingest(settings, [corpus])
+    (corpus / "story000.txt").write_bytes(b"\x00\x01binary now")
+    report = ingest(settings, [corpus], sync=True)
+    assert not report.ok and report.deleted == []
+    assert "story000" in Store(settings).article_ids()
+
+
+def test_sync_with_a_missing_path_deletes_nothing(settings, tmp_path):
+    corpus = make_corpus(tmp_path / "c")
+    ingest(settings, [corpus])
+    report = ingest(settings, [tmp_path / "typo"], sync=True)
+    assert report.deleted == [] and len(Store(settings)) == 3 and report.notes
+
+
+def test_reset_empties_the_store(settings, tmp_path):
+    ingest(settings, [make_corpus(tmp_path / "c")])
+    report = ingest(settings, [make_corpus(tmp_path / "d", n=1)], reset=True)
+    assert report.articles_total == 1 and report.chunks_total == vector_count(Store(settings))
+
+
+def test_other_embedding_model_is_a_clear_error(settings, tmp_path):
+    ingest(settings, [make_corpus(tmp_path / "c", n=1)])
+    with pytest.raises(StoreMismatchError, match="--reset"):
+        Store(settings.replace(embed_model="some/other-model"))
+
+
+def test_other_chunking_needs_reset(settings, tmp_path):
+    corpus = make_corpus(tmp_path / "c", n=1)
+    ingest(settings, [corpus])
+    with pytest.raises(StoreMismatchError, match="chunk_size"):
+        ingest(settings.replace(chunk_size=120), [corpus])
+    assert ingest(settings.replace(chunk_size=120), [corpus], reset=True).ok
+
+
+def test_leftover_vectors_from_an_interrupted_run_do_not_duplicate(settings, tmp_path):
+    """A run killed after writing vectors but before saving the docstore leaves orphan vectors."""
+    corpus = make_corpus(tmp_path / "c")
+    ingest(settings, [corpus])
+    Store(settings).docstore_path.unlink()  # as if the docstore was never written
+    ingest(settings, [corpus])
+    store = Store(settings)
+    assert vector_count(store) == chunk_count(store) and len(store) == 3
+
+
+@pytest.mark.slow
+def test_killed_ingest_is_completed_by_the_next_run(tmp_path):
+    corpus = make_corpus(tmp_path / "c", n=120, paragraphs=6)
+    store_dir = tmp_path / "s"
+    cmd = [str(VENV_BIN / "caucasus-qa"), "ingest", str(corpus), "--store", str(store_dir)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    docstore = store_dir / "articles.docstore.json"
+    while not docstore.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    from caucasus_qa import load_settings
+
+    store = Store(load_settings(store=store_dir))
+    assert len(store) == 120 and vector_count(store) == chunk_count(store)
+
+
+def test_default_corpus_ingests_with_metadata(settings):
+    report = ingest(settings, [CORPUS])
+    assert report.ok and len(report.added) == 5
+    store = Store(settings)
+    meta = {a: store.article(a).metadata for a in store.article_ids()}
+    by_prefix = {a[:3]: m for a, m in meta.items()}
+    assert by_prefix["001"]["outlet"] == "Fakti" and by_prefix["001"]["published"] == "2025-07-05"
+    assert by_prefix["002"]["outlet"] == "Al Jazeera via DNYUZ" and by_prefix["002"]["published"] == "2025-07-10"
+    assert by_prefix["003"]["outlet"] == "DW" and by_prefix["003"]["author"] == "Lisa Lewis"
+    assert by_prefix["004"]["outlet"] == "Charter97 quoting Deutsche Welle"
+    assert by_prefix["004"]["author"] == "Ivan Preobrazhensky"
+    assert "published" not in by_prefix["004"] and "clock" in by_prefix["004"]["date_note"]
