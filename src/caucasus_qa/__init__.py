@@ -8,4 +8,22 @@ from caucasus_qa.errors import CaucasusQAError  # noqa: E402
 from caucasus_qa.settings import Settings, load_settings  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["CaucasusQAError", "Settings", "load_settings", "__version__"]
+__all__ = ["Answer", "Article", "Assistant", "CaucasusQAError", "Citation", "Settings", "load_settings",
+           "__version__"]
+
+
+def __getattr__(name: str):
+    """Import the heavy parts (llama-index, chromadb, torch) only when first used."""
+    if name == "Assistant":
+        from caucasus_qa.assistant import Assistant
+
+        return Assistant
+    if name in ("Answer", "Citation"):
+        from caucasus_qa import answer
+
+        return getattr(answer, name)
+    if name == "Article":
+        from caucasus_qa.articles import Article
+
+        return Article
+    raise AttributeError(f"module 'caucasus_qa' has no attribute {name!r}")

@@ -40,11 +40,13 @@ class Article:
     source_path: str = ""
     date_note: str | None = None
     notes: tuple[str, ...] = field(default=())
+    chunks: int = 0  # filled in when read back from the store
 
     def metadata(self) -> dict[str, str]:
         """Flat metadata for the store (no None values: Chroma rejects them)."""
         values = asdict(self)
         values.pop("text")
+        values.pop("chunks")
         values["notes"] = "; ".join(self.notes)
         values["article_id"] = values.pop("id")
         return {k: str(v) for k, v in values.items() if v not in (None, "")}

@@ -142,6 +142,61 @@ def articles(ctx: click.Context, as_json: bool, **flags: Any) -> None:
                    + (f"\n    note: {row['date_note']}" if row["date_note"] else ""))
 
 
+@main.command()
+@click.argument("question", required=False)
+@store_options
+@click.option("--top-k", type=int, help="Passages retrieved per question.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (one per line with '-').")
+@click.pass_context
+@friendly_errors
+def ask(ctx: click.Context, question: str | None, as_json: bool, **flags: Any) -> None:
+    """Answer QUESTION from the stored articles, with numbered verbatim quotes.
+
+    QUESTION '-' reads one question per line from stdin (batch): with --json, one JSON object
+    per line is written; a bad line gets {"question", "error"} and the exit status becomes 1.
+    """
+    from caucasus_qa.assistant import Assistant, clean_question
+    from caucasus_qa.errors import QuestionError
+
+    if question is None:
+        raise QuestionError('give a question, e.g. caucasus-qa ask "Who mediated the agreement?"')
+    if question != "-":
+        clean_question(question)  # fail fast on an empty question, before loading anything
+    qa = Assistant(settings=settings_from(ctx, **flags))
+    if question != "-":
+        answer = qa.ask(question)
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else render_answer(answer))
+        return
+    failed = False
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            answer = qa.ask(line)
+        except QuestionError as exc:
+            failed = True
+            click.echo(json.dumps({"question": line.strip(), "error": str(exc)}, ensure_ascii=False)
+                       if as_json else f"error: {exc}")
+            continue
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else render_answer(answer) + "\n")
+    sys.exit(1 if failed else 0)
+
+
+def render_answer(answer) -> str:
+    """The answer, then each numbered quote with its title, outlet, date and author."""
+    lines = [answer.text, ""]
+    cites = answer.related if answer.abstained else answer.citations
+    if answer.abstained and cites:
+        lines.append("Related passages (not an answer):")
+    for c in cites:
+        byline = f", by {c.author}" if c.author else ""
+        lines.append(f"[{c.n}] \u201c{c.quote}\u201d")
+        lines.append(f"    \u2014 {c.title or c.article_id}; {c.source_line}{byline}")
+    for note in answer.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines).rstrip()
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks that print figures (never pass/fail)."""

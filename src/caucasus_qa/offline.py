@@ -24,13 +24,18 @@ _FLAGS = {
 }
 
 
-def tiktoken_cache_dir() -> Path | None:
-    """The tiktoken BPE cache shipped inside llama-index-core (found without importing it)."""
+def _llama_static(name: str) -> Path | None:
+    """A data folder shipped inside llama-index-core, found without importing it (slow)."""
     spec = importlib.util.find_spec("llama_index.core")
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "_static" / "tiktoken_cache"
+    path = Path(list(spec.submodule_search_locations)[0]) / "_static" / name
     return path if path.is_dir() else None
+
+
+def tiktoken_cache_dir() -> Path | None:
+    """tiktoken's BPE files: ``get_encoding`` downloads them unless this cache is set."""
+    return _llama_static("tiktoken_cache")
 
 
 def apply() -> None:
@@ -41,3 +46,6 @@ def apply() -> None:
         cache = tiktoken_cache_dir()
         if cache is not None:
             os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+    nltk_data = _llama_static("nltk_cache")  # punkt sentence splitter data, also shipped there
+    if nltk_data is not None and str(nltk_data) not in os.environ.get("NLTK_DATA", ""):
+        os.environ["NLTK_DATA"] = os.pathsep.join(filter(None, [os.environ.get("NLTK_DATA"), str(nltk_data)]))

@@ -33,6 +33,10 @@ class Settings:
     chunk_size: int = 200
     chunk_overlap: int = 40
     top_k: int = 5
+    candidates: int = 30
+    fusion: str = "convex"
+    dense_weight: float = 0.7
+    abstain_threshold: float = 0.34  # calibrated on the eval dev split (README: Evaluation)
     max_file_mb: float = 10.0
     batch_docs: int = 64
     _sources: tuple[str, ...] = field(default=(), compare=False, repr=False)
@@ -42,8 +46,12 @@ class Settings:
             raise ConfigError(f"chunk_size {self.chunk_size} is too small: use at least 32 tokens")
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise ConfigError("chunk_overlap must be at least 0 and smaller than chunk_size")
-        if self.top_k < 1:
-            raise ConfigError("top_k must be at least 1")
+        if self.top_k < 1 or self.candidates < self.top_k:
+            raise ConfigError("top_k must be at least 1 and at most candidates")
+        if self.fusion not in ("convex", "rrf"):
+            raise ConfigError(f"fusion {self.fusion!r}: use 'convex' or 'rrf'")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ConfigError("dense_weight must be between 0 and 1")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]", self.collection):
             raise ConfigError(f"collection {self.collection!r}: use 3-512 letters, digits, '.', '_' or '-', "
                               "starting and ending with a letter or digit")

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from caucasus_qa.articles import Article
 from caucasus_qa.errors import StoreError, StoreMismatchError
 from caucasus_qa.settings import Settings
 
@@ -65,7 +65,6 @@ class Store:
     """Open (or create) the collection and docstore named by ``settings``."""
 
     def __init__(self, settings: Settings) -> None:
-        from llama_index.core.storage.docstore import SimpleDocumentStore
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.settings = settings
@@ -73,14 +72,31 @@ class Store:
         self.collection = self._open_collection()
         self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
         self.docstore_path = docstore_path(settings)
-        if self.docstore_path.is_file():
-            try:
-                self.docstore = SimpleDocumentStore.from_persist_path(str(self.docstore_path))
-            except ValueError as exc:
-                raise StoreError(f"the docstore {self.docstore_path} is damaged ({exc}): "
-                                 "rebuild it with `caucasus-qa ingest --reset`") from None
-        else:
-            self.docstore = SimpleDocumentStore()
+        self.version = 0  # bumped whenever the docstore changes; caches key on it
+        self._mtime: float | None = None
+        self.docstore = self._load_docstore()
+
+    def _load_docstore(self):
+        from llama_index.core.storage.docstore import SimpleDocumentStore
+
+        if not self.docstore_path.is_file():
+            self._mtime = None
+            return SimpleDocumentStore()
+        self._mtime = self.docstore_path.stat().st_mtime
+        try:
+            return SimpleDocumentStore.from_persist_path(str(self.docstore_path))
+        except ValueError as exc:
+            raise StoreError(f"the docstore {self.docstore_path} is damaged ({exc}): "
+                             "rebuild it with `caucasus-qa ingest --reset`") from None
+
+    def refresh(self) -> bool:
+        """Reload the docstore if another process changed it; True if it did."""
+        mtime = self.docstore_path.stat().st_mtime if self.docstore_path.is_file() else None
+        if mtime == self._mtime:
+            return False
+        self.docstore = self._load_docstore()
+        self.version += 1
+        return True
 
     # -- collection ---------------------------------------------------------------------
     def expected_metadata(self) -> dict[str, Any]:
@@ -121,6 +137,8 @@ class Store:
         tmp = self.docstore_path.with_suffix(f".tmp{os.getpid()}")
         self.docstore.persist(str(tmp))
         os.replace(tmp, self.docstore_path)
+        self._mtime = self.docstore_path.stat().st_mtime
+        self.version += 1
 
     def article_ids(self) -> list[str]:
         """Ids of stored articles (chunks are stored too, under their article's ref-doc entry)."""
@@ -129,6 +147,18 @@ class Store:
     def article(self, article_id: str):
         """The stored article as a LlamaIndex ``Document`` (text is the cleaned article)."""
         return self.docstore.get_document(article_id, raise_error=False)
+
+    def stored_article(self, article_id: str) -> Article | None:
+        """The article as stored: cleaned text, metadata and chunk count."""
+        doc = self.article(article_id)
+        if doc is None:
+            return None
+        m = doc.metadata
+        notes = tuple(n for n in m.get("notes", "").split("; ") if n)
+        return Article(id=article_id, text=doc.text, title=m.get("title"), outlet=m.get("outlet"),
+                       published=m.get("published"), author=m.get("author"), url=m.get("url"),
+                       source_path=m.get("source_path", ""), date_note=m.get("date_note"), notes=notes,
+                       chunks=len(self.chunk_ids(article_id)))
 
     def chunk_ids(self, article_id: str) -> list[str]:
         info = self.docstore.get_ref_doc_info(article_id)
@@ -160,14 +190,10 @@ class Store:
             pass
         self.docstore_path.unlink(missing_ok=True)
         self.docstore = SimpleDocumentStore()
+        self._mtime = None
+        self.version += 1
         self.collection = self._open_collection()
         self.vector_store = type(self.vector_store)(chroma_collection=self.collection)
 
     def __len__(self) -> int:
         return len(self.article_ids())
-
-
-def remove_store(settings: Settings) -> None:
-    """Delete an embedded store folder entirely (used by tests and `--reset` of a broken store)."""
-    if settings.store.exists():
-        shutil.rmtree(settings.store)

@@ -1,0 +1,120 @@
+"""Answers and citations: the objects every face (CLI, UI, notebooks, eval) receives.
+
+A citation is only ever shown if its quote stands verbatim in the stored article at its
+offsets (:func:`verify`); the engine drops any claim whose citation fails the check.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, Sequence
+
+ABSTAIN_TEXT = "The articles don't cover this."
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verbatim quote from a stored article, with where it stands and who published it."""
+
+    n: int
+    quote: str
+    article_id: str
+    title: str | None
+    outlet: str | None
+    published: str | None
+    author: str | None
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def source_line(self) -> str:
+        """"Outlet, 2025-07-05" (or what is known of it)."""
+        parts = [self.outlet or self.title or self.article_id, self.published or "date unknown"]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of an answer and the citations (by number) that back it."""
+
+    text: str
+    cites: tuple[int, ...]
+
+
+@dataclass
+class Answer:
+    """What ``Assistant.ask`` returns.
+
+    ``text`` carries ``[n]`` markers that refer to ``citations``; ``related`` are the closest
+    passages shown when the answer abstains (never presented as an answer).
+    """
+
+    question: str
+    text: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    related: list[Citation] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    conflict: bool = False
+    score: float = 0.0
+    backend: str = "extractive"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``caucasus-qa ask --json``."""
+        return {"question": self.question, "answer": self.text, "abstained": self.abstained,
+                "citations": [c.to_dict() for c in self.citations],
+                "related": [c.to_dict() for c in self.related], "conflict": self.conflict,
+                "score": round(self.score, 4), "backend": self.backend, "notes": self.notes,
+                "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_markdown_(self) -> str:
+        lines = [f"**{_md(self.question)}**", "", _md(self.text), ""]
+        title = "Related passages (not an answer)" if self.abstained else "Sources"
+        cites = self.related if self.abstained else self.citations
+        if cites:
+            lines.append(f"*{title}*")
+            lines.append("")
+        for c in cites:
+            lines.append(f"{c.n}. > {_md(c.quote)}  \n   — *{_md(c.title or c.article_id)}*, {_md(c.source_line)}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        cites = self.related if self.abstained else self.citations
+        label = "Related passages (not an answer)" if self.abstained else "Sources"
+        items = "".join(
+            f"<li><blockquote>{html.escape(c.quote)}</blockquote><small>{html.escape(c.title or c.article_id)}"
+            f" — {html.escape(c.source_line)}</small></li>" for c in cites)
+        style = "color:#666;font-style:italic" if self.abstained else ""
+        return (f"<div><p><b>{html.escape(self.question)}</b></p><p style='{style}'>{html.escape(self.text)}</p>"
+                + (f"<p>{label}</p><ol>{items}</ol>" if cites else "") + "</div>")
+
+
+def _md(text: str) -> str:
+    """Escape Markdown so article text renders as text (no links, no HTML)."""
+    out = html.escape(text, quote=False)
+    for ch in "\\`*_{}[]()#+-!|>":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def verify(citation: Citation, article_text: str | None) -> bool:
+    """The quote stands verbatim in the article at its offsets."""
+    return (article_text is not None and 0 <= citation.start < citation.end <= len(article_text)
+            and article_text[citation.start:citation.end] == citation.quote)
+
+
+class Answerer(Protocol):
+    """An answer backend: turns a question and retrieved evidence into a draft answer."""
+
+    name: str
+
+    def answer(self, question: str, passages: Sequence[Any], **context: Any) -> Answer: ...

@@ -1,0 +1,159 @@
+"""The front door: one object that ingests, lists, retrieves and answers.
+
+    >>> from caucasus_qa import Assistant
+    >>> qa = Assistant()                      # the default store (vectorstore/)
+    >>> a = qa.ask("Why did relations between Moscow and Baku sour in 2025?")
+    >>> print(a.text)                         # sentences with [n] markers
+    >>> a.citations[0].quote, a.citations[0].outlet, a.citations[0].published
+
+The CLI, the chat UI and the eval all go through this class.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from caucasus_qa.answer import Answer
+from caucasus_qa.articles import Article
+from caucasus_qa.errors import QuestionError, StoreError
+from caucasus_qa.ingestion import IngestReport, ingest
+from caucasus_qa.settings import Settings, load_settings
+from caucasus_qa.store import Store
+
+MAX_QUESTION_CHARS = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def clean_question(question: str) -> tuple[str, list[str]]:
+    """Strip control characters and extra spaces; refuse empty, truncate over-long questions."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = " ".join(_CONTROL.sub(" ", question).split())
+    if not text:
+        raise QuestionError('empty question: ask something, e.g. caucasus-qa ask "Who mediated the agreement?"')
+    if len(text) > MAX_QUESTION_CHARS:
+        return text[:MAX_QUESTION_CHARS], [f"question truncated to {MAX_QUESTION_CHARS:,} characters"]
+    return text, []
+
+
+class Assistant:
+    """Questions answered from the stored articles, each claim with a verified quote."""
+
+    def __init__(self, store: str | Path | None = None, chroma_url: str | None = None, *,
+                 settings: Settings | None = None, **overrides: Any) -> None:
+        self.settings = settings or load_settings(store=Path(store) if store else None,
+                                                  chroma_url=chroma_url, **overrides)
+        self.store = Store(self.settings)
+        self._lock = threading.Lock()
+        self._stats_key: Any = None
+        self._stats = None
+
+    # -- collaborators, built on first use ----------------------------------------------
+    @cached_property
+    def embed_model(self):
+        from caucasus_qa.embedding import load_embed_model
+
+        return load_embed_model(self.settings.embed_model, self.settings.embed_batch_size)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self.embed_model.get_text_embedding_batch(texts), dtype=np.float32)
+
+    def _embed_query(self, question: str) -> list[float]:
+        return self.embed_model.get_query_embedding(question)
+
+    def _text_of(self, article_id: str) -> str | None:
+        doc = self.store.article(article_id)
+        return doc.text if doc is not None else None
+
+    @cached_property
+    def retriever(self):
+        from caucasus_qa.retrieval import HybridRetriever
+
+        s = self.settings
+        return HybridRetriever(self.store, self.embed_model, top_k=s.top_k, candidates=s.candidates,
+                               dense_weight=s.dense_weight, fusion=s.fusion)
+
+    @cached_property
+    def sentences(self):
+        from caucasus_qa.evidence import SentenceIndex
+
+        return SentenceIndex(self._encode, lambda a: self._text_of(a) or "")
+
+    def corpus_stats(self):
+        from caucasus_qa.extractive import CorpusStats
+
+        key = (id(self.store.docstore), self.store.version)
+        if key != self._stats_key:
+            self._stats = CorpusStats(n.text for n in self.store.all_chunks())
+            self._stats_key = key
+        return self._stats
+
+    @cached_property
+    def answerer(self):
+        from caucasus_qa.extractive import ExtractiveAnswerer
+
+        return ExtractiveAnswerer(self.sentences, self.corpus_stats, self._metadata,
+                                  threshold=self.settings.abstain_threshold)
+
+    def _metadata(self, article_id: str) -> dict[str, str]:
+        doc = self.store.article(article_id)
+        return dict(doc.metadata) if doc is not None else {}
+
+    @cached_property
+    def query_engine(self):
+        """A LlamaIndex query engine: ``.query(q)`` gives a ``Response`` with the cited ``source_nodes``."""
+        from caucasus_qa.engine import GroundedQueryEngine
+
+        return GroundedQueryEngine(retriever=self.retriever, answerer=self.answerer, text_of=self._text_of,
+                                   embed_query=self._embed_query)
+
+    # -- the verbs --------------------------------------------------------------------
+    def _ready(self) -> None:
+        self.store.refresh()
+        if not self.store.article_ids():
+            raise StoreError("no articles ingested yet: run caucasus-qa ingest")
+
+    def ask(self, question: str) -> Answer:
+        """Answer from the articles, or abstain; every quote is checked against its article."""
+        text, notes = clean_question(question)
+        self._ready()
+        answer, _ = self.query_engine.answer(text)
+        answer.notes[:0] = notes
+        return answer
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list:
+        """Scored passages (LlamaIndex ``NodeWithScore`` with ``.dense`` and ``.bm25``)."""
+        from llama_index.core.schema import QueryBundle
+
+        text, _ = clean_question(question)
+        self._ready()
+        retriever = self.retriever
+        if top_k is not None:
+            retriever.top_k = top_k
+        try:
+            return retriever.retrieve(QueryBundle(text, embedding=self._embed_query(text)))
+        finally:
+            retriever.top_k = self.settings.top_k
+
+    def ingest(self, paths: Iterable[str | Path] | None = None, *, sync: bool = False,
+               reset: bool = False) -> IngestReport:
+        """Ingest files or folders (default: the configured corpus); see ``caucasus-qa ingest``."""
+        with self._lock:
+            report = ingest(self.settings, [Path(p) for p in paths] if paths else None, sync=sync,
+                            reset=reset, store=self.store)
+        self.sentences.clear()
+        return report
+
+    def articles(self) -> list[Article]:
+        """The stored articles with metadata and chunk counts (``.text`` is the cleaned text)."""
+        self.store.refresh()
+        return [a for a in map(self.store.stored_article, self.store.article_ids()) if a is not None]
+
+    def article(self, article_id: str) -> Article | None:
+        return self.store.stored_article(article_id)

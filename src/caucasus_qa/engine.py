@@ -1,0 +1,83 @@
+"""The grounded query engine: retrieve → answer → verify every quote → compose the text.
+
+It is a LlamaIndex ``CustomQueryEngine``, so ``engine.query(q)`` returns a ``Response`` whose
+``source_nodes`` are the passages the answer cites and whose ``metadata["answer"]`` is the
+:class:`~caucasus_qa.answer.Answer`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any, Callable
+
+from llama_index.core.base.response.schema import Response
+from llama_index.core.query_engine import CustomQueryEngine
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import QueryBundle
+
+from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim, verify
+
+CONFLICT_PREFIX = "The articles give different accounts."
+
+
+def keep_verified(answer: Answer, text_of: Callable[[str], str | None]) -> Answer:
+    """Drop claims whose citations fail the verbatim check; renumber what is left."""
+    good = {c.n for c in answer.citations if verify(c, text_of(c.article_id))}
+    dropped = len(answer.citations) - len(good)
+    claims = [cl for cl in answer.claims if cl.cites and set(cl.cites) <= good]
+    kept_ns = sorted({n for cl in claims for n in cl.cites})
+    renumber = {old: new for new, old in enumerate(kept_ns, start=1)}
+    citations = [replace(c, n=renumber[c.n]) for c in answer.citations if c.n in renumber]
+    claims = [Claim(cl.text, tuple(renumber[n] for n in cl.cites)) for cl in claims]
+    related = [c for c in answer.related if verify(c, text_of(c.article_id))]
+    notes = answer.notes + ([f"{dropped} quote(s) failed verification and were removed"] if dropped else [])
+    if not answer.abstained and not claims:
+        return replace(answer, text=ABSTAIN_TEXT, abstained=True, citations=[], claims=[], related=related,
+                       notes=notes)
+    return replace(answer, citations=citations, claims=claims, related=related, notes=notes)
+
+
+def compose(answer: Answer) -> Answer:
+    """The answer text: each claim followed by its ``[n]`` markers."""
+    if answer.abstained:
+        return replace(answer, text=answer.text or ABSTAIN_TEXT)
+    body = " ".join(f"{cl.text} {''.join(f'[{n}]' for n in cl.cites)}" for cl in answer.claims)
+    return replace(answer, text=f"{CONFLICT_PREFIX} {body}" if answer.conflict else body)
+
+
+class GroundedQueryEngine(CustomQueryEngine):
+    """Hybrid retrieval, an answer backend, and verification of every quote."""
+
+    retriever: BaseRetriever
+    answerer: Any
+    text_of: Callable[[str], str | None]
+    embed_query: Callable[[str], list[float]]
+
+    def answer(self, question: str) -> tuple[Answer, list]:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        bundle = QueryBundle(question, embedding=self.embed_query(question))
+        t1 = time.perf_counter()
+        passages = self.retriever.retrieve(bundle)
+        t2 = time.perf_counter()
+        draft = self.answerer.answer(question, passages, q_emb=bundle.embedding)
+        t3 = time.perf_counter()
+        answer = compose(keep_verified(draft, self.text_of))
+        t4 = time.perf_counter()
+        timings.update(embed=(t1 - t0) * 1e3, retrieve=(t2 - t1) * 1e3, answer=(t3 - t2) * 1e3,
+                       verify=(t4 - t3) * 1e3, total=(t4 - t0) * 1e3)
+        answer.timings_ms = timings
+        cited = {c.article_id for c in answer.citations}
+        sources = [p for p in passages if any(_covers(p, c) for c in answer.citations)] if cited else []
+        return answer, sources
+
+    def custom_query(self, query_str: str) -> Response:
+        answer, sources = self.answer(query_str)
+        return Response(response=answer.text, source_nodes=sources, metadata={"answer": answer})
+
+
+def _covers(passage: Any, citation: Citation) -> bool:
+    node = passage.node
+    return (passage.article_id == citation.article_id and (node.start_char_idx or 0) <= citation.start
+            and citation.end <= (node.end_char_idx or 0))

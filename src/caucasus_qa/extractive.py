@@ -1,0 +1,261 @@
+"""The default answerer: composes answers from the articles' own sentences. Offline, instant.
+
+No extractive-QA, cross-encoder or NLI model can be installed here, so answering is scoring:
+every sentence of the retrieved chunks is scored for how well it answers the question
+(embedding similarity with the bundled model, IDF-weighted overlap with the question's
+terms, and whether it holds what the question asks for: a number, a date, a person, a
+place, a reason). The best one to three non-redundant sentences become the answer, each
+quoted verbatim with its offsets. Weak evidence means abstaining; the threshold is
+calibrated on the eval set's dev split (see ``evaluate.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
+from caucasus_qa.evidence import Sentence, SentenceIndex
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+                 r"hundreds?|thousands?|millions?|dozens?|several|half")
+_MONTH = r"jan(?:uary)?|feb(?:ruary)?|march|april|may|june|july|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+
+QUESTION_TYPES: dict[str, re.Pattern[str]] = {
+    "number": re.compile(r"\bhow (many|much|old|long)\b|\bwhat (number|percentage|share|amount)\b", re.I),
+    "date": re.compile(r"^\W*when\b|\b(what|which) (year|date|day|month)\b|\bsince when\b|\bwhat time\b", re.I),
+    "person": re.compile(r"^\W*(who|whom|whose)\b|\bwhich (official|politician|president|minister|expert|person|"
+                         r"analyst|scientist|leader|spokes\w*|journalist|author|ruler|researcher|lecturer)\b|"
+                         r"\bwho\b", re.I),
+    "place": re.compile(r"^\W*where\b|\b(which|what) (city|country|town|region|place|capital)\b|\bin what\b", re.I),
+    "reason": re.compile(r"^\W*why\b|\bwhat (caused|led to|prompted|triggered|was the reason)\b|\breason\b|"
+                         r"\bhow come\b", re.I),
+}
+SENTENCE_TYPES: dict[str, re.Pattern[str]] = {
+    "number": re.compile(rf"\b\d[\d,.]*\b|\b({_NUMBER_WORDS})\b", re.I),
+    "date": re.compile(rf"\b({_MONTH})\b|\b(1[89]|20)\d\d\b|\b(last|next) (week|month|year)\b|\b(yesterday|"
+                       r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I),
+    "person": re.compile(r"(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+\b|\b(said|says|told|noted|believes|added|"
+                         r"according to)\b"),
+    "place": re.compile(r"\b(in|at|near|from|over|to)\s+(the\s+)?[A-Z][\w-]+"),
+    "reason": re.compile(r"\b(because|due to|as a result|led to|reason|caused|prompt\w*|in response|since|"
+                         r"following|trigger\w*|after|so that|therefore|why)\b", re.I),
+}
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from nltk.corpus import stopwords  # shipped with llama-index-core (see offline.py)
+
+    return frozenset(stopwords.words("english")) | {"according", "also", "would", "could", "say", "said",
+                                                     "says", "article", "articles", "did", "does"}
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+_BRITISH = [(re.compile(r"(\w{3,})is(e|ed|es|ing|ation|ations)$"), r"\1iz\2"),
+            (re.compile(r"(\w{2,})our(s|ed|ing)?$"), r"\1or\2"),
+            (re.compile(r"(\w{2,})yse(s|d)?$"), r"\1yze\2")]
+
+
+def _spelling(word: str) -> str:
+    """Fold British -ise/-our/-yse spellings onto American ones ("apologised" meets "apologized")."""
+    for pattern, repl in _BRITISH:
+        word = pattern.sub(repl, word)
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Content terms: lower-cased, stop words dropped, spelling folded, stemmed."""
+    stop = _stopwords()
+    words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    return _stemmer().stemWords([_spelling(w) for w in words if w not in stop and len(w) > 1])
+
+
+def question_types(question: str) -> set[str]:
+    return {name for name, pattern in QUESTION_TYPES.items() if pattern.search(question)}
+
+
+class CorpusStats:
+    """Document frequencies of terms over the stored chunks (for IDF and out-of-corpus terms)."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.df: dict[str, int] = {}
+        self.n = 0
+        for text in texts:
+            self.n += 1
+            for t in set(terms(text)):
+                self.df[t] = self.df.get(t, 0) + 1
+
+    def idf(self, term: str) -> float:
+        return math.log((self.n + 1) / (self.df.get(term, 0) + 0.5))
+
+
+@dataclass
+class Scored:
+    sentence: Sentence
+    score: float
+    support: float
+    cos: float
+    lex: float
+    typed: bool
+    terms: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ExtractiveAnswerer:
+    """Scores sentences of the retrieved passages and quotes the best ones."""
+
+    sentences: SentenceIndex
+    stats: Callable[[], CorpusStats]
+    metadata: Callable[[str], dict[str, str]]
+    threshold: float = 0.34
+    max_sentences: int = 3
+    runner_up: tuple[float, float] = (0.85, 0.92)  # share of the best score: other article, same article
+    # Chosen by `caucasus-qa eval --split dev --tune` (grid search, overall accuracy 0.892 on dev);
+    # never tuned on the test split.
+    weights: dict[str, float] = field(default_factory=lambda: {
+        "cos": 0.35, "lex": 0.5, "type": 0.05, "passage": 0.08, "oov": 0.2})
+    name: str = "extractive"
+
+    # -- scoring -----------------------------------------------------------------------
+    def score(self, question: str, q_emb: np.ndarray, passages: Sequence[Any]) -> tuple[list[Scored], float]:
+        """All candidate sentences, best first, and the share of question weight not in the corpus."""
+        stats = self.stats()
+        q_terms = set(terms(question))
+        idf = {t: stats.idf(t) for t in q_terms}
+        total = sum(idf.values()) or 1.0
+        oov = sum(v for t, v in idf.items() if stats.df.get(t, 0) == 0) / total
+        wanted = question_types(question)
+        seen: set[tuple[str, int]] = set()
+        out: list[Scored] = []
+        for rank, passage in enumerate(passages):
+            node = passage.node
+            for sentence, vector in self.sentences.within(passage.article_id, node.start_char_idx or 0,
+                                                          node.end_char_idx or 0):
+                if (sentence.article_id, sentence.start) in seen:
+                    continue
+                seen.add((sentence.article_id, sentence.start))
+                out.append(self._score_one(sentence, vector, q_emb, idf, total, wanted, passage.score or 0.0))
+        out.sort(key=lambda s: s.score, reverse=True)
+        return out, oov
+
+    def _score_one(self, sentence: Sentence, vector: np.ndarray, q_emb: np.ndarray, idf: dict[str, float],
+                   total: float, wanted: set[str], passage_score: float) -> Scored:
+        s_terms = set(terms(sentence.text))
+        lex = sum(v for t, v in idf.items() if t in s_terms) / total
+        cos = float(np.dot(vector, q_emb))
+        typed = any(SENTENCE_TYPES[t].search(sentence.text) for t in wanted) if wanted else False
+        w = self.weights
+        score = (w["cos"] * cos + w["lex"] * lex + w["type"] * (typed or not wanted)
+                 + w["passage"] * passage_score)
+        if sentence.is_heading:
+            score *= 0.5
+        elif sentence.text.rstrip("\"'”’») ").endswith("?"):
+            score *= 0.6
+        return Scored(sentence, score, 0.5 * cos + 0.5 * lex, cos, lex, typed, s_terms)
+
+    # -- selection ---------------------------------------------------------------------
+    def confidence(self, question: str, selected: list[Scored]) -> float:
+        """Evidence strength: the best sentence's similarity, and how much of the question's
+        (IDF-weighted) terms the selected sentences cover together (multi-part questions)."""
+        if not selected:
+            return 0.0
+        stats = self.stats()
+        idf = {t: stats.idf(t) for t in set(terms(question))}
+        covered = set().union(*(s.terms for s in selected))
+        lex = sum(v for t, v in idf.items() if t in covered) / (sum(idf.values()) or 1.0)
+        return 0.5 * max(s.cos for s in selected) + 0.5 * lex
+
+    def select(self, scored: list[Scored], gate: bool = True) -> list[Scored]:
+        """The best sentence, plus up to two close runners-up that add something new."""
+        if not scored:
+            return []
+        best = scored[0]
+        chosen = [best]
+        for cand in scored[1:]:
+            if len(chosen) >= self.max_sentences:
+                break
+            other_article = all(c.sentence.article_id != cand.sentence.article_id for c in chosen)
+            bar = self.runner_up[0] if other_article else self.runner_up[1]
+            if cand.score < bar * best.score or cand.sentence.is_heading or (gate and cand.support < self.threshold):
+                continue
+            if any(_overlap(cand.terms, c.terms) > 0.5 for c in chosen):
+                continue
+            chosen.append(cand)
+        return chosen
+
+    # -- composing ---------------------------------------------------------------------
+    def cite(self, sentence: Sentence, n: int) -> Citation:
+        meta = self.metadata(sentence.article_id)
+        return Citation(n=n, quote=sentence.text, article_id=sentence.article_id, title=meta.get("title"),
+                        outlet=meta.get("outlet"), published=meta.get("published"), author=meta.get("author"),
+                        start=sentence.start, end=sentence.end)
+
+    def answer(self, question: str, passages: Sequence[Any], *, q_emb: np.ndarray | None = None,
+               **_: Any) -> Answer:
+        scored, oov = self.score(question, np.asarray(q_emb), passages)
+        selected = self.select(scored, gate=False)
+        confidence = self.confidence(question, selected) - self.weights["oov"] * oov
+        if not scored or confidence < self.threshold:
+            related = [self.cite(s.sentence, i + 1) for i, s in enumerate(scored[:3])]
+            return Answer(question=question, text=ABSTAIN_TEXT, abstained=True, related=related,
+                          score=confidence, backend=self.name)
+        selected = self.select(scored)
+        close = [s for s in selected if s.score >= 0.9 * selected[0].score and s.typed]
+        conflict = _conflicting(close, question_types(question))
+        chosen = _in_reading_order(selected)
+        citations = [self.cite(s.sentence, i + 1) for i, s in enumerate(chosen)]
+        attribute = conflict or "date" in question_types(question) or len({c.article_id for c in citations}) > 1
+        claims = [Claim(text=(f"{_attribution(c)}: " if attribute else "") + c.quote, cites=(c.n,))
+                  for c in citations]
+        answer = Answer(question=question, text="", abstained=False, citations=citations, claims=claims,
+                        conflict=conflict, score=confidence, backend=self.name)
+        if conflict:
+            answer.notes.append("the cited articles give different accounts")
+        return answer
+
+
+def _attribution(c: Citation) -> str:
+    who = c.outlet or (f"“{c.title}”" if c.title else c.article_id)
+    return f"According to {who} ({c.published})" if c.published else f"According to {who}"
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, min(len(a), len(b)))
+
+
+def _in_reading_order(chosen: list[Scored]) -> list[Scored]:
+    """Group by article (best article first), then by position within the article."""
+    first_seen: dict[str, int] = {}
+    for i, s in enumerate(chosen):
+        first_seen.setdefault(s.sentence.article_id, i)
+    return sorted(chosen, key=lambda s: (first_seen[s.sentence.article_id], s.sentence.index))
+
+
+def _values(text: str, kinds: set[str]) -> set[str]:
+    found: set[str] = set()
+    for kind in kinds & {"number", "date", "person"}:
+        found |= {m.group(0).lower() for m in SENTENCE_TYPES[kind].finditer(text)
+                  if not (kind == "person" and m.group(0).islower())}
+    return found
+
+
+def _conflicting(chosen: list[Scored], kinds: set[str]) -> bool:
+    """Sentences from different articles that state different numbers, dates or names."""
+    by_article: dict[str, set[str]] = {}
+    for s in chosen:
+        by_article.setdefault(s.sentence.article_id, set()).update(_values(s.sentence.text, kinds))
+    values = [v for v in by_article.values() if v]
+    return len(values) >= 2 and any(not (a & b) for i, a in enumerate(values) for b in values[i + 1:])
