@@ -59,3 +59,54 @@ def test_python_dash_m_works():
 
     out = subprocess.run([sys.executable, "-m", "caucasus_qa", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "ingest" in out.stdout
+
+
+# --- ask -------------------------------------------------------------------------------------
+import pytest  # noqa: E402
+
+from test_answers import TOWN  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def town_store(tmp_path_factory):
+    store = tmp_path_factory.mktemp("cli-town")
+    assert run_cli("ingest", str(TOWN), "--store", str(store)).returncode == 0
+    return str(store)
+
+
+def test_ask_prints_answer_and_numbered_quotes_with_outlet_and_date(town_store):
+    out = run_cli("ask", "What did the mayor say about the closure?", "--store", town_store)
+    assert out.returncode == 0, out.stderr
+    assert "[1]" in out.stdout and "\u201cMayor Petra Olsen" in out.stdout
+    assert "Coastal Times, 2024-03-03, by Maria Jensen" in out.stdout
+
+
+def test_ask_json_is_one_object_with_verified_offsets(town_store):
+    out = run_cli("ask", "--json", "How often will the ferry run on weekdays?", "--store", town_store)
+    data = json.loads(out.stdout)
+    assert data["abstained"] is False and data["citations"][0]["article_id"] == "ferry-page"
+    text = (TOWN / "ferry-page.txt").read_text()
+    assert data["citations"][0]["quote"] in text
+
+
+def test_ask_batch_from_stdin_writes_one_json_per_line(town_store):
+    questions = "How many visitors came to the lantern festival?\n\n   \nWhat is the recipe for apple pie?\n"
+    out = run_cli("ask", "--json", "-", "--store", town_store, input=questions)
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert out.returncode == 0 and len(rows) == 2
+    assert rows[0]["abstained"] is False and rows[1]["abstained"] is True
+
+
+def test_ask_empty_question_exits_2_with_one_line(town_store):
+    out = run_cli("ask", "  ", "--store", town_store)
+    assert out.returncode == 2 and out.stderr.startswith("error: empty question")
+
+
+def test_ask_on_empty_store_says_to_ingest(tmp_path):
+    out = run_cli("ask", "Anything?", "--store", str(tmp_path / "nothing"))
+    assert out.returncode == 1 and "no articles ingested yet: run caucasus-qa ingest" in out.stderr
+
+
+def test_ask_long_question_is_truncated_with_a_note(town_store):
+    out = run_cli("ask", "--json", "festival " * 400, "--store", town_store)
+    assert "question truncated to 2,000 characters" in json.loads(out.stdout)["notes"]

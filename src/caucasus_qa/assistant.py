@@ -83,14 +83,16 @@ class Assistant:
     def sentences(self):
         from caucasus_qa.evidence import SentenceIndex
 
-        return SentenceIndex(self._encode, lambda a: self._text_of(a) or "")
+        cache = self.store.docstore_path.parent / f"{self.settings.collection}.sentences"
+        return SentenceIndex(self._encode, lambda a: self._text_of(a) or "", cache, self.settings.embed_model)
 
     def corpus_stats(self):
         from caucasus_qa.extractive import CorpusStats
 
         key = (id(self.store.docstore), self.store.version)
         if key != self._stats_key:
-            self._stats = CorpusStats(n.text for n in self.store.all_chunks())
+            self._stats = CorpusStats(" ".join([n.text, n.metadata.get("title", ""), n.metadata.get("outlet", "")])
+                                      for n in self.store.all_chunks())
             self._stats_key = key
         return self._stats
 

@@ -89,6 +89,8 @@ _DATES = [
     re.compile(r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"),
     re.compile(r"(?P<day>\d{1,2})[./](?P<month>\d{1,2})[./](?P<year>\d{4})"),
 ]
+_MONTH_DAY = re.compile(_MON + r"\s+(?P<day>\d{1,2})\b(?!,?\s+\d{4})|\b(?P<day2>\d{1,2})\s+" + _MON.replace("mon>", "mon2>")
+                        + r"\b(?!,?\s+\d{4})", re.IGNORECASE)
 _TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm)?\b", re.IGNORECASE)
 _WEEKDAY = re.compile(r"\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b\.?", re.IGNORECASE)
 _DATE_FILLER = re.compile(
@@ -169,6 +171,26 @@ def find_date(line: str) -> date | None:
         except ValueError:
             continue
     return None
+
+
+def find_dates(text: str) -> list[str]:
+    """Every full date in ``text`` as "YYYY-MM-DD", and month-day dates without a year as "MM-DD"."""
+    found: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for pattern in _DATES:
+        for m in pattern.finditer(text):
+            parts = m.groupdict()
+            month = _MONTHS.get((parts.get("mon") or "").lower().rstrip(".")) or int(parts.get("month") or 0)
+            try:
+                found.append(date(int(parts["year"]), month, int(parts["day"])).isoformat())
+                spans.append(m.span())
+            except ValueError:
+                continue
+    for m in _MONTH_DAY.finditer(text):
+        if not any(a <= m.start() < b for a, b in spans):
+            month = _MONTHS[(m.group("mon") or m.group("mon2")).lower().rstrip(".")]
+            found.append(f"{month:02d}-{int(m.group('day') or m.group('day2')):02d}")
+    return found
 
 
 def is_dateline(line: str) -> bool:

@@ -215,5 +215,19 @@ def bench_ingest(ctx: click.Context, corpus: Path | None, repeat: int) -> None:
     click.echo(ingest_benchmark(settings, corpus or settings.corpus, repeat))
 
 
+@bench.command("answer")
+@store_options
+@click.option("--questions", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default="eval/questions.jsonl", show_default=True, help="Eval questions to time.")
+@click.option("--rounds", type=int, default=3, show_default=True, help="Passes over the questions.")
+@click.pass_context
+@friendly_errors
+def bench_answer(ctx: click.Context, questions: Path, rounds: int, **flags: Any) -> None:
+    """Warm answer latency vs plain LlamaIndex dense retrieval; cold start vs bare imports."""
+    from caucasus_qa.benchmarks import answer_benchmark
+
+    click.echo(answer_benchmark(settings_from(ctx, **flags), questions, rounds))
+
+
 if __name__ == "__main__":
     main()

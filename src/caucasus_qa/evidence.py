@@ -8,10 +8,13 @@ embeddings are computed once per article and kept in memory.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -53,11 +56,18 @@ def split_sentences(article_id: str, text: str) -> list[Sentence]:
 
 
 class SentenceIndex:
-    """Sentences and their unit-length embeddings, per article, computed on first use."""
+    """Sentences and their unit-length embeddings, per article, computed on first use.
 
-    def __init__(self, encode: Callable[[list[str]], np.ndarray], text_of: Callable[[str], str]) -> None:
+    Embeddings are also saved under ``cache_dir`` (keyed by a hash of the article text and the
+    model), so a new process answers its first question without re-encoding articles.
+    """
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], text_of: Callable[[str], str],
+                 cache_dir: Path | None = None, model: str = "") -> None:
         self._encode = encode
         self._text_of = text_of
+        self._dir = cache_dir
+        self._model = model
         self._cache: dict[str, tuple[str, list[Sentence], np.ndarray]] = {}
         self._lock = threading.Lock()
 
@@ -68,9 +78,32 @@ class SentenceIndex:
             return cached[1], cached[2]
         with self._lock:
             sentences = split_sentences(article_id, text)
-            vectors = self._encode([s.text for s in sentences]) if sentences else np.zeros((0, 1))
+            vectors = self._load_or_encode(article_id, text, sentences)
             self._cache[article_id] = (text, sentences, vectors)
         return sentences, vectors
+
+    def _load_or_encode(self, article_id: str, text: str, sentences: list[Sentence]) -> np.ndarray:
+        if not sentences:
+            return np.zeros((0, 1), dtype=np.float32)
+        key = hashlib.sha1(f"{self._model}\0{text}".encode()).hexdigest()
+        path = self._dir / f"{hashlib.sha1(article_id.encode()).hexdigest()}.npz" if self._dir else None
+        if path is not None and path.is_file():
+            try:
+                with np.load(path) as data:
+                    if str(data["key"]) == key and len(data["vectors"]) == len(sentences):
+                        return data["vectors"]
+            except (OSError, ValueError, KeyError):
+                pass  # a damaged cache file is recomputed below
+        vectors = self._encode([s.text for s in sentences])
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+                np.savez(tmp, key=np.array(key), vectors=vectors)
+                os.replace(tmp, path)
+            except OSError:
+                pass  # a read-only store still answers, just without the cache
+        return vectors
 
     def within(self, article_id: str, start: int, end: int) -> list[tuple[Sentence, np.ndarray]]:
         """Sentences lying inside ``[start, end)`` of the article (a retrieved chunk's span)."""
