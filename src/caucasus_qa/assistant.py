@@ -91,7 +91,8 @@ class Assistant:
 
         key = (id(self.store.docstore), self.store.version)
         if key != self._stats_key:
-            self._stats = CorpusStats(" ".join([n.text, n.metadata.get("title", ""), n.metadata.get("outlet", "")])
+            meta = ("title", "outlet", "author", "published")
+            self._stats = CorpusStats(" ".join([n.text, *(n.metadata.get(k, "").replace("-", " ") for k in meta)])
                                       for n in self.store.all_chunks())
             self._stats_key = key
         return self._stats

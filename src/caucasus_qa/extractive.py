@@ -99,6 +99,14 @@ def focus_terms(question: str) -> set[str]:
     return set(terms(" ".join(words))) if words else set()
 
 
+def name_terms(question: str) -> set[str]:
+    """Terms of capitalised words after the first, and numbers: names a corpus either has or not.
+    A missing common word ("sour") is likelier a paraphrase than a missing topic."""
+    words = _WORD.findall(question)
+    picked = [w for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or w[:1].isdigit()]
+    return set(terms(" ".join(picked)))
+
+
 def question_types(question: str) -> set[str]:
     return {name for name, pattern in QUESTION_TYPES.items() if pattern.search(question)}
 
@@ -152,7 +160,8 @@ class ExtractiveAnswerer:
         q_terms = set(terms(question))
         idf = {t: stats.idf(t) for t in q_terms}
         total = sum(idf.values()) or 1.0
-        oov = sum(v for t, v in idf.items() if stats.df.get(t, 0) == 0) / total
+        names = name_terms(question)
+        oov = sum(v * (1.0 if t in names else 0.5) for t, v in idf.items() if stats.df.get(t, 0) == 0) / total
         for t in focus_terms(question) & set(idf):
             idf[t] *= 1 + self.weights["focus"]
         total = sum(idf.values()) or 1.0
@@ -174,7 +183,7 @@ class ExtractiveAnswerer:
     def _article_terms(self, article_id: str) -> set[str]:
         """Title, outlet and author terms: a question may name the article ("the DW piece")."""
         meta = self.metadata(article_id)
-        return set(terms(" ".join(meta.get(k, "") for k in ("title", "outlet", "author"))))
+        return set(terms(" ".join(meta.get(k, "") for k in ("title", "outlet", "author", "published"))))
 
     def _score_one(self, sentence: Sentence, vector: np.ndarray, q_emb: np.ndarray, idf: dict[str, float],
                    total: float, wanted: set[str], passage_score: float, article_terms: set[str]) -> Scored:
@@ -223,6 +232,18 @@ class ExtractiveAnswerer:
             chosen.append(cand)
         return chosen
 
+    def _with_explanations(self, selected: list[Scored]) -> list[Scored]:
+        """For why-questions: a chosen sentence followed by one that explains it ("The reason for
+        this was ...") brings that sentence along; the cause often sits in the next sentence."""
+        out = list(selected)
+        for s in selected:
+            sentences, vectors = self.sentences.get(s.sentence.article_id)
+            nxt = sentences[s.sentence.index + 1] if s.sentence.index + 1 < len(sentences) else None
+            if nxt is None or any(o.sentence == nxt for o in out) or not _EXPLAINS.search(nxt.text):
+                continue
+            out.append(Scored(nxt, s.score * 0.99, s.support, s.cos, s.lex, True, set(terms(nxt.text))))
+        return out[: self.max_sentences + 1]
+
     # -- composing ---------------------------------------------------------------------
     def cite(self, sentence: Sentence, n: int) -> Citation:
         meta = self.metadata(sentence.article_id)
@@ -240,6 +261,8 @@ class ExtractiveAnswerer:
             return Answer(question=question, text=ABSTAIN_TEXT, abstained=True, related=related,
                           score=confidence, backend=self.name)
         selected = self.select(scored)
+        if "reason" in question_types(question):
+            selected = self._with_explanations(selected)
         close = [s for s in selected if s.score >= 0.9 * selected[0].score and s.typed]
         conflict = _conflicting(close, question_types(question))
         chosen = _in_reading_order(selected)
@@ -272,6 +295,9 @@ def _in_reading_order(chosen: list[Scored]) -> list[Scored]:
     return sorted(chosen, key=lambda s: (first_seen[s.sentence.article_id], s.sentence.index))
 
 
+_EXPLAINS = re.compile(r"^\W*(the|one|a|main) (main |key )?(reason|cause|trigger)s?\b|^\W*(this|that|it) (was|is) "
+                       r"(because|due to|caused by|triggered by|the result of)|^\W*(because|as a result)\b",
+                       re.IGNORECASE)
 _YEAR = re.compile(r"^(1[89]|20)\d\d$")
 _NUMBER = re.compile(rf"\b\d[\d,.]*\d\b|\b\d\b|\b({_NUMBER_WORDS})\b", re.I)
 
