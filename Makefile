@@ -7,7 +7,7 @@ CLI    := $(VENV)/bin/caucasus-qa
 # CPU build of torch, pinned: an unpinned torch pulls a multi-GB CUDA build.
 TORCH  := torch==2.13.0
 
-.PHONY: install install-dev chat ingest test bench clean
+.PHONY: install install-dev chat ingest test eval bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -37,8 +37,13 @@ chat: ingest
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install
+## The eval set's test split; the report lands in eval/reports/<run>/
+eval: ingest
+	$(CLI) eval --split test --min-verbatim 1.0
+
+bench: ingest
 	$(CLI) bench ingest
+	$(CLI) bench answer
 
 clean:
 	rm -rf $(VENV) vectorstore/chroma vectorstore/*.json

@@ -197,6 +197,68 @@ def render_answer(answer) -> str:
     return "\n".join(lines).rstrip()
 
 
+@main.command("eval")
+@store_options
+@click.option("--questions", type=click.Path(path_type=Path, dir_okay=False), default="eval/questions.jsonl",
+              show_default=True, help="Eval set (JSONL).")
+@click.option("--split", type=click.Choice(["test", "dev", "all"]), default="test", show_default=True,
+              help="dev is for tuning; test is never tuned on.")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Reports folder (default: eval/reports); each run gets a subfolder.")
+@click.option("--limit", type=int, help="Evaluate an evenly spread subset of N questions (fast check).")
+@click.option("--calibrate", is_flag=True, help="Also report the abstention threshold that fits this split best.")
+@click.option("--tune", is_flag=True, help="Grid-search the answer-scoring weights on this split and print them.")
+@click.option("--min-accuracy", type=float, help="Fail (exit 1) below this answer accuracy.")
+@click.option("--min-abstention-recall", type=float, help="Fail below this abstention recall.")
+@click.option("--min-abstention-precision", type=float, help="Fail below this abstention precision.")
+@click.option("--max-false-abstention", type=float, help="Fail above this share of answerable questions declined.")
+@click.option("--min-citation-precision", type=float, help="Fail below this ALCE citation precision.")
+@click.option("--min-citation-recall", type=float, help="Fail below this ALCE citation recall.")
+@click.option("--min-verbatim", type=float, help="Fail below this share of quotes verbatim at their offsets.")
+@click.pass_context
+@friendly_errors
+def eval_command(ctx: click.Context, questions: Path, split: str, report_dir: Path | None, limit: int | None,
+                 calibrate: bool, tune: bool, **flags: Any) -> None:
+    """Run the eval set through the Python API and write report.md, report.json and plots.
+
+    Exits 1 when a --min-*/--max-* threshold is missed, so CI can gate on it.
+    """
+    from caucasus_qa.assistant import Assistant
+    from caucasus_qa.evaluate import GATES, evaluate, load_questions, missed_gates, tune_report
+
+    gates = {name: flags.pop(name) for name in GATES}
+    qa = Assistant(settings=settings_from(ctx, **flags))
+    if split == "test" and (calibrate or tune):
+        click.echo("warning: tuning on the test split makes its figures optimistic; use --split dev", err=True)
+    if tune:
+        click.echo(tune_report(qa, load_questions(questions, split), progress=sys.stderr.isatty()))
+        return
+    report = evaluate(qa, questions, split, report_dir, progress=sys.stderr.isatty(), calibrate_threshold=calibrate,
+                      limit=limit)
+    click.echo(summary_text(report))
+    missed = missed_gates(report.summary, gates)
+    for line in missed:
+        click.echo(f"missed: {line}", err=True)
+    sys.exit(1 if missed else 0)
+
+
+def summary_text(report) -> str:
+    s = report.summary
+    k = next(key for key in s if key.startswith("hit@"))
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    lines = [f"eval {report.run}: {s['questions']} questions ({s['skipped']} skipped) in {report.seconds:.0f} s",
+             f"  accuracy {fmt(s['accuracy'])}  abstention P/R {fmt(s['abstention_precision'])}/"
+             f"{fmt(s['abstention_recall'])}  false abstention {fmt(s['false_abstention'])}",
+             f"  {k} {fmt(s[k])}  MRR {fmt(s['mrr'])}  verbatim {fmt(s['verbatim_citations'])}  "
+             f"citation P/R {fmt(s['citation_precision'])}/{fmt(s['citation_recall'])}",
+             f"  latency p50 {s['latency_p50_ms']:.1f} ms  p95 {s['latency_p95_ms']:.1f} ms  (judge: alignment)"]
+    if report.calibrated:
+        lines.append(f"  calibrated threshold on this split: {report.calibrated[0]:.3f} "
+                     f"(accuracy {report.calibrated[1]:.3f}; current {report.threshold:.3f})")
+    lines += [f"  report: {path}" for path in report.files]
+    return "\n".join(lines)
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks that print figures (never pass/fail)."""

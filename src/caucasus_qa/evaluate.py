@@ -405,6 +405,8 @@ def render_markdown(report: Report) -> str:
             ("latency p95 (ms)", "latency_p95_ms")]],
         "",
     ]
+    lines += ["With the extractive backend every claim is its own quote, so citation recall and precision "
+              "check the judge and the plumbing rather than the answerer; they bite for generative backends.", ""]
     if report.calibrated:
         lines += [f"Calibrated on this split: threshold {report.calibrated[0]:.3f} gives balanced accuracy "
                   f"{report.calibrated[1]:.3f} (answerable answered right vs unanswerable declined).", ""]
@@ -422,11 +424,29 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
+def spread(questions: Sequence[Question], limit: int | None) -> list[Question]:
+    """An evenly spaced subset (the file interleaves categories, so every category stays in)."""
+    if not limit or limit >= len(questions):
+        return list(questions)
+    step = len(questions) / limit
+    return [questions[int(i * step)] for i in range(limit)]
+
+
+TUNE_GRID = {"cos": (0.35, 0.5), "lex": (0.35, 0.5, 0.65), "type": (0.05, 0.15), "oov": (0.2, 0.3, 0.4)}
+
+
+def tune_report(qa: Any, questions: Sequence[Question], progress: bool = True) -> str:
+    results = tune(qa, questions, TUNE_GRID, progress)
+    lines = ["accuracy  threshold  weights (best first; put the threshold in caucasus-qa.toml as abstain_threshold)"]
+    lines += [f"{acc:8.3f}  {thr:9.4f}  {weights}" for acc, thr, weights in results[:8]]
+    return "\n".join(lines)
+
+
 def evaluate(qa: Any, questions_path: Path, split: str, report_dir: Path | None, progress: bool = True,
-             calibrate_threshold: bool = False) -> Report:
+             calibrate_threshold: bool = False, limit: int | None = None) -> Report:
     """Run the eval and write the report; see ``caucasus-qa eval --help``."""
     started = time.perf_counter()
-    questions = load_questions(questions_path, split)
+    questions = spread(load_questions(questions_path, split), limit)
     if not questions:
         raise ConfigError(f"no questions in split {split!r} of {questions_path}")
     calibrated = calibrate(qa, questions) if calibrate_threshold else None

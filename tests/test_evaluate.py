@@ -1,0 +1,105 @@
+"""The eval command: metrics on hand-made records, and a fast real run on the default corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from caucasus_qa.answer import Answer, Citation, Claim
+from caucasus_qa.evaluate import (Question, Record, best_threshold, citation_quality, load_questions, metrics,
+                                  missed_gates, spread)
+
+from conftest import CORPUS, ROOT, run_cli
+
+QUESTIONS = ROOT / "eval" / "questions.jsonl"
+
+
+def record(**kw) -> Record:
+    base = dict(id="q", split="dev", category="fact", question="?", answerable=True, abstained=False,
+                correct=True, score=0.5, answer="", accepted=[], rank=1, citations=1, verbatim=1, claims=1,
+                supported=1, precise=1, latency_ms=10.0)
+    return Record(**{**base, **kw})
+
+
+def test_eval_set_is_split_and_has_what_the_issue_asks_for():
+    qs = load_questions(QUESTIONS)
+    cats = {q.category for q in qs}
+    assert len(qs) >= 60 and {"dev", "test"} == {q.split for q in qs}
+    assert sum(not q.answerable for q in qs) >= 12
+    assert {"fact", "multi", "conflict", "date", "sequence", "unanswerable", "teaser", "followup"} <= cats
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in CORPUS.glob("*.txt")}
+    for q in qs:
+        for article_id, quote in q.gold:
+            assert quote in texts[article_id], (q.id, quote)
+
+
+def test_metrics_on_known_records():
+    rows = [record(id="a", rank=1), record(id="b", rank=2, correct=False),
+            record(id="c", rank=None, abstained=True, correct=False),
+            record(id="u1", answerable=False, abstained=True, correct=True, citations=0, verbatim=0, claims=0),
+            record(id="u2", answerable=False, abstained=False, correct=False)]
+    m = metrics(rows, k=5)
+    assert m["accuracy"] == pytest.approx(1 / 3)
+    assert m["abstention_precision"] == pytest.approx(1 / 2) and m["abstention_recall"] == pytest.approx(1 / 2)
+    assert m["false_abstention"] == pytest.approx(1 / 3)
+    assert m["hit@5"] == pytest.approx(2 / 3) and m["mrr"] == pytest.approx((1 + 0.5) / 3)
+
+
+def test_threshold_calibration_separates_scores():
+    q_ans = Question("a", "dev", "fact", "?", True)
+    q_un = Question("u", "dev", "unanswerable", "?", False)
+    scored = [(q_ans, 0.8, True), (q_ans, 0.7, True), (q_ans, 0.6, False), (q_un, 0.2, False), (q_un, 0.3, False)]
+    threshold, accuracy = best_threshold(scored)
+    assert 0.3 < threshold < 0.6 and accuracy == pytest.approx(4 / 5)
+
+
+def test_alce_citation_precision_flags_a_redundant_citation():
+    class Judge:  # supported when every word of the claim is in the quotes
+        def supported(self, claim, quotes):
+            return bool(quotes) and set(claim.split()) <= set(" ".join(quotes).split())
+
+    c1 = Citation(1, "red green", "a", None, None, None, None, 0, 9)
+    c2 = Citation(2, "blue", "a", None, None, None, None, 0, 4)
+    c3 = Citation(3, "red green blue", "a", None, None, None, None, 0, 14)
+    answer = Answer("q", "", False, citations=[c1, c2, c3], claims=[Claim("red green", (1, 3)), Claim("pink", (2,))])
+    supported, claims, precise, cites = citation_quality(answer, Judge())
+    assert (supported, claims) == (1, 2)
+    # [1] alone supports, [3] alone supports: neither is redundant; [2] does not support "pink" but is precise
+    assert (precise, cites) == (3, 3)
+    answer = Answer("q", "", False, citations=[c1, c2], claims=[Claim("red green", (1, 2))])
+    assert citation_quality(answer, Judge())[2:] == (1, 2)  # [2] is removable and useless alone
+
+
+def test_gates_report_what_was_missed():
+    missed = missed_gates({"accuracy": 0.5, "false_abstention": 0.2}, {"min_accuracy": 0.6,
+                                                                        "max_false_abstention": 0.1,
+                                                                        "min_abstention_recall": None})
+    assert len(missed) == 2 and "--min-accuracy" in missed[0]
+
+
+def test_spread_keeps_categories():
+    qs = load_questions(QUESTIONS, "dev")
+    assert len({q.category for q in spread(qs, 12)}) >= 5
+
+
+@pytest.fixture(scope="module")
+def corpus_store(tmp_path_factory):
+    store = tmp_path_factory.mktemp("eval-store")
+    assert run_cli("ingest", str(CORPUS), "--store", str(store)).returncode == 0
+    return str(store)
+
+
+def test_fast_eval_subset_writes_reports_and_gates(corpus_store, tmp_path):
+    out = run_cli("eval", "--split", "dev", "--limit", "12", "--store", corpus_store, "--report", str(tmp_path),
+                  "--questions", str(QUESTIONS), "--min-verbatim", "1.0", "--min-abstention-recall", "0.5")
+    assert out.returncode == 0, out.stdout + out.stderr
+    run_dir = next(tmp_path.iterdir())
+    assert {p.name for p in run_dir.iterdir()} >= {"report.md", "report.json", "accuracy_and_abstention.png"}
+    data = json.loads((run_dir / "report.json").read_text())
+    assert data["summary"]["verbatim_citations"] == 1.0 and data["summary"]["questions"] == 12
+    assert "## By category" in (run_dir / "report.md").read_text()
+    failing = run_cli("eval", "--split", "dev", "--limit", "4", "--store", corpus_store, "--report", str(tmp_path),
+                      "--questions", str(QUESTIONS), "--min-accuracy", "1.01")
+    assert failing.returncode == 1 and "missed: accuracy" in failing.stderr
