@@ -77,14 +77,14 @@ class Answer:
         return self.text
 
     def _repr_markdown_(self) -> str:
-        lines = [f"**{_md(self.question)}**", "", _md(self.text), ""]
+        lines = [f"**{escape_markdown(self.question)}**", "", escape_markdown(self.text), ""]
         title = "Related passages (not an answer)" if self.abstained else "Sources"
         cites = self.related if self.abstained else self.citations
         if cites:
             lines.append(f"*{title}*")
             lines.append("")
         for c in cites:
-            lines.append(f"{c.n}. > {_md(c.quote)}  \n   — *{_md(c.title or c.article_id)}*, {_md(c.source_line)}")
+            lines.append(f"{c.n}. > {escape_markdown(c.quote)}  \n   — *{escape_markdown(c.title or c.article_id)}*, {escape_markdown(c.source_line)}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -98,7 +98,7 @@ class Answer:
                 + (f"<p>{label}</p><ol>{items}</ol>" if cites else "") + "</div>")
 
 
-def _md(text: str) -> str:
+def escape_markdown(text: str) -> str:
     """Escape Markdown so article text renders as text (no links, no HTML)."""
     out = html.escape(text, quote=False)
     for ch in "\\`*_{}[]()#+-!|>":

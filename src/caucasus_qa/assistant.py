@@ -11,6 +11,7 @@ The CLI, the chat UI and the eval all go through this class.
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from functools import cached_property
@@ -122,27 +123,23 @@ class Assistant:
         if not self.store.article_ids():
             raise StoreError("no articles ingested yet: run caucasus-qa ingest")
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer from the articles, or abstain; every quote is checked against its article."""
         text, notes = clean_question(question)
         self._ready()
-        answer, _ = self.query_engine.answer(text)
+        answer, _ = self.query_engine.answer(text, top_k=top_k)
         answer.notes[:0] = notes
         return answer
 
     def retrieve(self, question: str, top_k: int | None = None) -> list:
         """Scored passages (LlamaIndex ``NodeWithScore`` with ``.dense`` and ``.bm25``)."""
-        from llama_index.core.schema import QueryBundle
-
         text, _ = clean_question(question)
         self._ready()
         retriever = self.retriever
         if top_k is not None:
+            retriever = copy.copy(retriever)  # per-call top-k, thread-safe
             retriever.top_k = top_k
-        try:
-            return retriever.retrieve(QueryBundle(text, embedding=self._embed_query(text)))
-        finally:
-            retriever.top_k = self.settings.top_k
+        return retriever.retrieve(self._query_bundle(text))
 
     def ingest(self, paths: Iterable[str | Path] | None = None, *, sync: bool = False,
                reset: bool = False) -> IngestReport:
@@ -152,6 +149,22 @@ class Assistant:
                             reset=reset, store=self.store)
         self.sentences.clear()
         return report
+
+    def warm(self, max_articles: int = 500) -> None:
+        """Load the model and build caches now, so the first question is as fast as the rest."""
+        self.store.refresh()
+        ids = self.store.article_ids()
+        if not ids:
+            return
+        self.embed_model
+        self.retriever.retrieve(self._query_bundle("warm-up"))
+        self.corpus_stats()
+        self.sentences.warm(ids[:max_articles])
+
+    def _query_bundle(self, text: str):
+        from llama_index.core.schema import QueryBundle
+
+        return QueryBundle(text, embedding=self._embed_query(text))
 
     def articles(self) -> list[Article]:
         """The stored articles with metadata and chunk counts (``.text`` is the cleaned text)."""

@@ -197,6 +197,24 @@ def render_answer(answer) -> str:
     return "\n".join(lines).rstrip()
 
 
+@main.command()
+@store_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes it.")
+@click.option("--port", type=int, default=7860, show_default=True)
+@click.option("--share", is_flag=True, help="Also open a public Gradio link (off unless asked).")
+@click.pass_context
+@friendly_errors
+def serve(ctx: click.Context, host: str, port: int, share: bool, **flags: Any) -> None:
+    """Start the chat UI (login with CAUCASUS_QA_AUTH=user:password if set)."""
+    from caucasus_qa.assistant import Assistant
+    from caucasus_qa.ui import launch
+
+    qa = Assistant(settings=settings_from(ctx, **flags))
+    qa.warm()
+    click.echo(f"caucasus-qa chat on http://{host}:{port} (Ctrl-C to stop)", err=True)
+    launch(qa, host=host, port=port, share=share)
+
+
 @main.command("eval")
 @store_options
 @click.option("--questions", type=click.Path(path_type=Path, dir_okay=False), default="eval/questions.jsonl",

@@ -7,6 +7,7 @@ It is a LlamaIndex ``CustomQueryEngine``, so ``engine.query(q)`` returns a ``Res
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import replace
 from typing import Any, Callable
@@ -54,12 +55,16 @@ class GroundedQueryEngine(CustomQueryEngine):
     text_of: Callable[[str], str | None]
     embed_query: Callable[[str], list[float]]
 
-    def answer(self, question: str) -> tuple[Answer, list]:
+    def answer(self, question: str, top_k: int | None = None) -> tuple[Answer, list]:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         bundle = QueryBundle(question, embedding=self.embed_query(question))
         t1 = time.perf_counter()
-        passages = self.retriever.retrieve(bundle)
+        retriever = self.retriever
+        if top_k is not None and top_k != getattr(retriever, "top_k", top_k):
+            retriever = copy.copy(retriever)  # per-call top-k without touching the shared retriever
+            retriever.top_k = top_k
+        passages = retriever.retrieve(bundle)
         t2 = time.perf_counter()
         draft = self.answerer.answer(question, passages, q_emb=bundle.embedding)
         t3 = time.perf_counter()

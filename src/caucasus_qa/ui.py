@@ -1,0 +1,240 @@
+"""The Gradio chat: answers stream in with [n] markers; sources show each quote highlighted in its
+paragraph and, one click away, in the whole cleaned article.
+
+Shape: HTML renderers, then handlers, then ``build_app(...) -> gr.Blocks``, then ``launch``.
+Article text is untrusted: everything from an article is HTML-escaped (panels) or Markdown-
+escaped (chat bubbles) before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, escape_markdown
+from caucasus_qa.articles import HTML_TYPES, TEXT_TYPES
+from caucasus_qa.errors import CaucasusQAError, ConfigError
+
+UPLOAD_TYPES = sorted((TEXT_TYPES | HTML_TYPES) - {".markdown"})
+ABSTAIN_BUBBLE = f"ℹ *{ABSTAIN_TEXT}* Closest passages are listed beside the chat as related, not as an answer."
+
+CSS = """
+.cqa-source { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin-bottom: 10px; }
+.cqa-head { font-size: 0.9em; color: #444; margin-bottom: 6px; }
+.cqa-n { font-weight: bold; color: #1f4e8c; margin-right: 4px; }
+.cqa-para { margin: 4px 0; line-height: 1.5; }
+mark.cqa-quote { background: #ffe58f; padding: 0 2px; border-radius: 3px; }
+.cqa-related { opacity: 0.85; border-style: dashed; }
+.cqa-related mark.cqa-quote { background: #e4e4e4; }
+.cqa-related-label { font-style: italic; color: #8a4b00; margin: 4px 0 10px; }
+.cqa-full { max-height: 360px; overflow-y: auto; padding: 6px 10px; background: #fafafa; border-radius: 6px; }
+.cqa-full p { margin: 6px 0; }
+.cqa-note { color: #666; font-size: 0.85em; }
+"""
+
+# Opening an article scrolls its highlighted quote into view (our own script, no article content).
+HEAD = """<script>
+document.addEventListener('toggle', function (e) {
+  var d = e.target;
+  if (d && d.matches && d.matches('details.cqa-article') && d.open) {
+    var m = d.querySelector('mark.cqa-target');
+    if (m) { m.scrollIntoView({block: 'center'}); }
+  }
+}, true);
+</script>"""
+
+
+# -- HTML renderers -----------------------------------------------------------------------
+def _marked(text: str, start: int, end: int, target: bool = False) -> str:
+    cls = "cqa-quote cqa-target" if target else "cqa-quote"
+    return (html.escape(text[:start]) + f'<mark class="{cls}">' + html.escape(text[start:end]) + "</mark>"
+            + html.escape(text[end:]))
+
+
+def _paragraph_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    left = text.rfind("\n", 0, start) + 1
+    right = text.find("\n", end)
+    return left, (len(text) if right < 0 else right)
+
+
+def source_card(c: Citation, article_text: str, related: bool = False) -> str:
+    """One source: header, the quote highlighted in its paragraph, and the expandable article."""
+    left, right = _paragraph_bounds(article_text, c.start, c.end)
+    para = _marked(article_text[left:right], c.start - left, c.end - left)
+    full = "".join(f"<p>{_marked(p, c.start - off, c.end - off, True) if off <= c.start < off + len(p) + 1 else html.escape(p)}</p>"
+                   for off, p in _paragraphs(article_text))
+    meta = [html.escape(c.outlet or "outlet unknown"), html.escape(c.published or "date unknown")]
+    if c.author:
+        meta.append("by " + html.escape(c.author))
+    return (f'<div class="cqa-source{" cqa-related" if related else ""}" data-n="{c.n}">'
+            f'<div class="cqa-head"><span class="cqa-n">[{c.n}]</span><b>{html.escape(c.title or c.article_id)}</b>'
+            f' — {" · ".join(meta)}</div><p class="cqa-para">{para}</p>'
+            f'<details class="cqa-article"><summary>Read the whole article</summary>'
+            f'<div class="cqa-full">{full}</div></details></div>')
+
+
+def _paragraphs(text: str) -> Iterator[tuple[int, str]]:
+    for m in re.finditer(r"[^\n]+", text):
+        yield m.start(), m.group()
+
+
+def sources_html(answer: Answer | None, text_of: Any) -> str:
+    if answer is None:
+        return '<div class="cqa-note">Sources for the answer appear here.</div>'
+    if answer.abstained:
+        cards = "".join(source_card(c, text_of(c.article_id) or "", related=True) for c in answer.related)
+        return ('<div class="cqa-sources cqa-abstained"><div class="cqa-related-label">'
+                f"{html.escape(ABSTAIN_TEXT)} Related passages, not an answer:</div>{cards}</div>")
+    cards = "".join(source_card(c, text_of(c.article_id) or "") for c in answer.citations)
+    note = '<div class="cqa-note">The cited articles give different accounts.</div>' if answer.conflict else ""
+    return f'<div class="cqa-sources">{note}{cards}</div>'
+
+
+def chat_text(answer: Answer, claims_shown: int | None = None) -> str:
+    """Markdown for the chat bubble; article text escaped so it can never become a link or markup."""
+    if answer.abstained:
+        return ABSTAIN_BUBBLE
+    claims = answer.claims[:claims_shown] if claims_shown is not None else answer.claims
+    parts = [escape_markdown(cl.text) + " " + "".join(f"\\[{n}\\]" for n in cl.cites) for cl in claims]
+    prefix = "*The articles give different accounts.* " if answer.conflict else ""
+    return prefix + " ".join(parts)
+
+
+# -- upload ----------------------------------------------------------------------------------
+def safe_name(name: str) -> str:
+    """A plain file name: no folders, no odd characters, no leading dot."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).lstrip("._") or "upload"
+    return base[:120]
+
+
+def store_uploads(files: list[str], folder: Path, max_bytes: int) -> tuple[list[Path], list[str]]:
+    """Copy uploads into ``folder`` (never outside it); reasons for the ones refused."""
+    folder.mkdir(parents=True, exist_ok=True)
+    kept, refused = [], []
+    for src in files:
+        name = safe_name(src)
+        if Path(name).suffix.lower() not in UPLOAD_TYPES:
+            refused.append(f"{Path(src).name}: unsupported file type; upload {' '.join(UPLOAD_TYPES)}")
+            continue
+        if os.path.getsize(src) > max_bytes:
+            refused.append(f"{Path(src).name}: over the {max_bytes / 1e6:.0f} MB limit")
+            continue
+        dest = (folder / name).resolve()
+        if dest.parent != folder.resolve():
+            refused.append(f"{Path(src).name}: refused file name")
+            continue
+        shutil.copyfile(src, dest)
+        kept.append(dest)
+    return kept, refused
+
+
+def default_examples(qa: Any, path: Path) -> list[str]:
+    """Example questions from ``ui/examples.txt`` if present, else one per stored article title."""
+    if path.is_file():
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")][:8]
+    return [f"What does the article “{a.title}” report?" for a in qa.articles() if a.title][:4]
+
+
+# -- the app ----------------------------------------------------------------------------------
+def build_app(qa: Any, examples_file: Path = Path("ui/examples.txt")):
+    """The Gradio Blocks app over an :class:`~caucasus_qa.Assistant`."""
+    import gradio as gr
+
+    max_bytes = int(qa.settings.max_file_mb * 1e6)
+
+    def respond(message: str, history: list, top_k: float) -> Iterator[tuple[list, str, str]]:
+        history = list(history or [])
+        try:
+            answer = qa.ask(message, top_k=int(top_k))
+        except CaucasusQAError as exc:
+            yield history + [{"role": "user", "content": escape_markdown(message or "")},
+                             {"role": "assistant", "content": f"⚠️ {escape_markdown(str(exc))}"}], "", ""
+            return
+        history.append({"role": "user", "content": escape_markdown(answer.question)})
+        panel = sources_html(answer, qa._text_of)
+        steps = range(1, len(answer.claims) + 1) if not answer.abstained else [None]
+        for shown in steps:  # stream claim by claim
+            yield history + [{"role": "assistant", "content": chat_text(answer, shown)}], panel, ""
+
+    def articles_table() -> list[list[Any]]:
+        return [[a.id, a.title or "", a.outlet or "", a.published or "", a.author or "", a.chunks]
+                for a in qa.articles()]
+
+    def ingest_uploads(files: list[str] | None) -> tuple[str, list[list[Any]]]:
+        if not files:
+            return "Choose .txt, .md or .html files first.", articles_table()
+        kept, refused = store_uploads(files, qa.settings.corpus / "uploads", max_bytes)
+        lines = [f"refused: {r}" for r in refused]
+        if kept:
+            report = qa.ingest(kept)
+            lines += [f"{'failed' if s.failed else 'skipped'}: {Path(s.path).name}: {s.reason}" for s in report.skipped]
+            lines.append(f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
+                         f"{len(report.unchanged)}; store: {report.articles_total} articles")
+        return "\n\n".join(escape_markdown(line) for line in lines), articles_table()
+
+    def ask_api(question: str) -> dict[str, Any]:
+        """Answer a question: the answer text and its citations as JSON (same as `ask --json`)."""
+        try:
+            return qa.ask(question).to_dict()
+        except CaucasusQAError as exc:
+            return {"question": question, "error": str(exc)}
+
+    with gr.Blocks(title="caucasus-qa", fill_height=True) as app:
+        gr.Markdown("## caucasus-qa\nAnswers from the stored news articles. Every claim carries a numbered, "
+                    "verbatim quote; open a source to see it in the article.")
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="cqa-chat",
+                                         feedback_options=None, buttons=["copy"])
+                    with gr.Row():
+                        box = gr.Textbox(placeholder="Ask about the articles…", show_label=False, scale=5,
+                                         elem_id="cqa-question", max_length=4000)
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="cqa-send")
+                    clear = gr.Button("Clear chat", elem_id="cqa-clear")
+                    gr.Examples(examples=default_examples(qa, examples_file), inputs=box, label="Try")
+                with gr.Column(scale=2):
+                    panel = gr.HTML(sources_html(None, qa._text_of), elem_id="cqa-sources", label="Sources")
+                    with gr.Accordion("Settings", open=False):
+                        top_k = gr.Slider(1, 10, value=qa.settings.top_k, step=1, label="Passages retrieved (top-k)")
+                        gr.Dropdown(["extractive"], value="extractive", label="Answer backend", interactive=True)
+            for trigger in (box.submit, send.click):
+                trigger(respond, [box, chatbot, top_k], [chatbot, panel, box], api_visibility="private",
+                        concurrency_limit=4)
+            clear.click(lambda: ([], sources_html(None, qa._text_of), ""), None, [chatbot, panel, box],
+                        api_visibility="private")
+        with gr.Tab("Articles"):
+            table = gr.Dataframe(articles_table(), headers=["id", "title", "outlet", "published", "author", "chunks"],
+                                 interactive=False, elem_id="cqa-articles", wrap=True)
+            upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Add articles (.txt .md .html)",
+                             elem_id="cqa-upload")
+            add = gr.Button("Ingest uploaded files", elem_id="cqa-ingest")
+            status = gr.Markdown()
+            add.click(ingest_uploads, upload, [status, table], api_visibility="private", concurrency_limit=1)
+            app.load(articles_table, None, table, api_visibility="private")
+        gr.api(ask_api, api_name="ask", concurrency_limit=4)
+    return app
+
+
+def auth_from_env() -> tuple[str, str] | None:
+    value = os.environ.get("CAUCASUS_QA_AUTH")
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ConfigError("CAUCASUS_QA_AUTH must look like user:password")
+    return user, password
+
+
+def launch(qa: Any, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs: Any):
+    """Start the app: loopback only unless ``host`` says otherwise; a public link only with ``share``."""
+    app = build_app(qa)
+    app.queue(default_concurrency_limit=4)
+    return app.launch(server_name=host, server_port=port, share=share, auth=auth_from_env(), css=CSS, head=HEAD,
+                      max_file_size=f"{int(qa.settings.max_file_mb)}mb", ssr_mode=False, show_error=False,
+                      footer_links=["api"], **kwargs)
