@@ -64,13 +64,17 @@ class Answer:
     backend: str = "extractive"
     timings_ms: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    standalone: str | None = None  # the follow-up rewritten from the conversation, when it was one
+    model: str | None = None  # the language model, for generative backends
+    dropped: int = 0  # generated sentences removed because their quotes did not support them
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``caucasus-qa ask --json``."""
         return {"question": self.question, "answer": self.text, "abstained": self.abstained,
                 "citations": [c.to_dict() for c in self.citations],
                 "related": [c.to_dict() for c in self.related], "conflict": self.conflict,
-                "score": round(self.score, 4), "backend": self.backend, "notes": self.notes,
+                "score": round(self.score, 4), "backend": self.backend, "model": self.model,
+                "dropped_sentences": self.dropped, "standalone": self.standalone, "notes": self.notes,
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
 
     def __str__(self) -> str:

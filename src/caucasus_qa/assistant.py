@@ -16,7 +16,7 @@ import re
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -99,11 +99,29 @@ class Assistant:
         return self._stats
 
     @cached_property
-    def answerer(self):
+    def extractive(self):
         from caucasus_qa.extractive import ExtractiveAnswerer
 
         return ExtractiveAnswerer(self.sentences, self.corpus_stats, self._metadata,
                                   threshold=self.settings.abstain_threshold)
+
+    @cached_property
+    def chat_model(self):
+        """The configured language model (None for the extractive default)."""
+        from caucasus_qa.llm import load_chat_model
+
+        return load_chat_model(self.settings)
+
+    @cached_property
+    def answerer(self):
+        """The answer backend named by ``settings.llm``; extractive unless a model is configured."""
+        if self.chat_model is None:
+            return self.extractive
+        from caucasus_qa.generative import GenerativeAnswerer
+        from caucasus_qa.support import AlignmentJudge
+
+        return GenerativeAnswerer(self.extractive, self.chat_model, AlignmentJudge(self._encode),
+                                  max_tokens=self.settings.llm_max_tokens, unsupported=self.settings.unsupported)
 
     def _metadata(self, article_id: str) -> dict[str, str]:
         doc = self.store.article(article_id)
@@ -123,13 +141,61 @@ class Assistant:
         if not self.store.article_ids():
             raise StoreError("no articles ingested yet: run caucasus-qa ingest")
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        """Answer from the articles, or abstain; every quote is checked against its article."""
+    def ask(self, question: str, top_k: int | None = None, history: Sequence[str] = ()) -> Answer:
+        """Answer from the articles, or abstain; every quote is checked against its article.
+
+        ``history`` holds the conversation's earlier questions: a follow-up that depends on them
+        is rewritten into a standalone question before retrieval (see ``conversation.py``).
+        """
+        answer = None
+        for answer in self.stream(question, top_k=top_k, history=history):
+            pass
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, top_k: int | None = None, history: Sequence[str] = ()) -> Iterator[Answer]:
+        """Like :meth:`ask`, yielding the answer as it grows (sentence by sentence), final one last."""
+        from caucasus_qa.llm import LLMError
+
         text, notes = clean_question(question)
         self._ready()
-        answer, _ = self.query_engine.answer(text, top_k=top_k)
+        standalone = self._standalone(text, history)
+        try:
+            for answer, _ in self.query_engine.stream(standalone, top_k=top_k):
+                yield self._finish(answer, text, standalone, notes)
+        except LLMError as exc:
+            if not self.settings.llm_fallback:
+                raise
+            answer, _ = self._extractive_engine.answer(standalone, top_k=top_k)
+            yield self._finish(answer, text, standalone, notes + [f"{exc}; answered extractively instead"])
+
+    @staticmethod
+    def _finish(answer: Answer, text: str, standalone: str, notes: list[str]) -> Answer:
+        answer.question = text
+        answer.standalone = standalone if standalone != text else None
         answer.notes[:0] = notes
         return answer
+
+    def _standalone(self, text: str, history: Sequence[str]) -> str:
+        from caucasus_qa.conversation import condense
+        from caucasus_qa.llm import LLMError, complete
+
+        previous = [clean_question(h)[0] for h in history if h and h.strip()]
+        rewrite = None
+        if self.chat_model is not None:
+            def rewrite(prompt: str) -> str:
+                try:
+                    return complete(self.chat_model, prompt, max_tokens=60)
+                except LLMError:
+                    return ""  # fall back to the rule-based rewrite
+        return condense(text, previous, rewrite)
+
+    @cached_property
+    def _extractive_engine(self):
+        from caucasus_qa.engine import GroundedQueryEngine
+
+        return GroundedQueryEngine(retriever=self.retriever, answerer=self.extractive, text_of=self._text_of,
+                                   embed_query=self._embed_query)
 
     def retrieve(self, question: str, top_k: int | None = None) -> list:
         """Scored passages (LlamaIndex ``NodeWithScore`` with ``.dense`` and ``.bm25``)."""

@@ -37,6 +37,21 @@ def store_options(func: Callable) -> Callable:
     return func
 
 
+def answer_options(func: Callable) -> Callable:
+    """Options that choose the answer backend (see README: Generative answers)."""
+    options = [
+        click.option("--llm", type=click.Choice(["extractive", "llamacpp", "openai"]),
+                     help="Answer backend (default: extractive, offline and instant)."),
+        click.option("--llm-model", help="GGUF file (llamacpp) or model name (openai)."),
+        click.option("--llm-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1."),
+        click.option("--llm-fallback", type=int, flag_value=1, default=None,
+                     help="If the model cannot be reached, answer extractively instead of failing."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def settings_from(ctx: click.Context, **flags: Any) -> Settings:
     return load_settings(config=ctx.obj.get("config"), **flags)
 
@@ -145,6 +160,7 @@ def articles(ctx: click.Context, as_json: bool, **flags: Any) -> None:
 @main.command()
 @click.argument("question", required=False)
 @store_options
+@answer_options
 @click.option("--top-k", type=int, help="Passages retrieved per question.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (one per line with '-').")
 @click.pass_context
@@ -164,8 +180,8 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, **flags: Any) -
         clean_question(question)  # fail fast on an empty question, before loading anything
     qa = Assistant(settings=settings_from(ctx, **flags))
     if question != "-":
-        answer = qa.ask(question)
-        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else render_answer(answer))
+        answer = qa.ask(question) if as_json else stream_to_terminal(qa, question)
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else render_sources(answer))
         return
     failed = False
     for line in sys.stdin:
@@ -182,9 +198,28 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, **flags: Any) -
     sys.exit(1 if failed else 0)
 
 
-def render_answer(answer) -> str:
+def stream_to_terminal(qa, question: str, history: tuple[str, ...] = ()):
+    """Print verified sentences as they complete; return the final answer."""
+    shown = 0
+    answer = None
+    for answer in qa.stream(question, history=history):
+        if answer.abstained or answer.text.startswith(answer.text[:shown]) is False:
+            continue
+        click.echo(answer.text[shown:], nl=False)
+        shown = len(answer.text)
+    if answer.abstained:
+        click.echo(answer.text, nl=False)
+    click.echo()
+    return answer
+
+
+def render_sources(answer) -> str:
+    return render_answer(answer, with_text=False)
+
+
+def render_answer(answer, with_text: bool = True) -> str:
     """The answer, then each numbered quote with its title, outlet, date and author."""
-    lines = [answer.text, ""]
+    lines = [answer.text, ""] if with_text else [""]
     cites = answer.related if answer.abstained else answer.citations
     if answer.abstained and cites:
         lines.append("Related passages (not an answer):")
@@ -194,11 +229,45 @@ def render_answer(answer) -> str:
         lines.append(f"    \u2014 {c.title or c.article_id}; {c.source_line}{byline}")
     for note in answer.notes:
         lines.append(f"note: {note}")
+    if answer.model:
+        lines.append(f"({answer.backend}: {answer.model}; {answer.dropped} unsupported sentence(s) removed)")
     return "\n".join(lines).rstrip()
 
 
 @main.command()
 @store_options
+@answer_options
+@click.pass_context
+@friendly_errors
+def chat(ctx: click.Context, **flags: Any) -> None:
+    """Chat in the terminal: follow-up questions understand the conversation. Empty line or Ctrl-D ends."""
+    from caucasus_qa.assistant import Assistant
+    from caucasus_qa.errors import QuestionError
+
+    qa = Assistant(settings=settings_from(ctx, **flags))
+    history: list[str] = []
+    click.echo("Ask about the articles (empty line to quit).", err=True)
+    while True:
+        try:
+            question = input("> ")
+        except EOFError:
+            break
+        if not question.strip():
+            break
+        try:
+            answer = stream_to_terminal(qa, question, tuple(history))
+        except QuestionError as exc:
+            click.echo(f"error: {exc}", err=True)
+            continue
+        if answer.standalone:
+            click.echo(f"(understood as: {answer.standalone})", err=True)
+        click.echo(render_sources(answer) + "\n")
+        history.append(question)
+
+
+@main.command()
+@store_options
+@answer_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes it.")
 @click.option("--port", type=int, default=7860, show_default=True)
 @click.option("--share", is_flag=True, help="Also open a public Gradio link (off unless asked).")
@@ -217,6 +286,7 @@ def serve(ctx: click.Context, host: str, port: int, share: bool, **flags: Any) -
 
 @main.command("eval")
 @store_options
+@answer_options
 @click.option("--questions", type=click.Path(path_type=Path, dir_okay=False), default="eval/questions.jsonl",
               show_default=True, help="Eval set (JSONL).")
 @click.option("--split", type=click.Choice(["test", "dev", "all"]), default="test", show_default=True,

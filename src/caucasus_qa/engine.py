@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from llama_index.core.base.response.schema import Response
 from llama_index.core.query_engine import CustomQueryEngine
@@ -26,7 +26,9 @@ def keep_verified(answer: Answer, text_of: Callable[[str], str | None]) -> Answe
     """Drop claims whose citations fail the verbatim check; renumber what is left."""
     good = {c.n for c in answer.citations if verify(c, text_of(c.article_id))}
     dropped = len(answer.citations) - len(good)
-    claims = [cl for cl in answer.claims if cl.cites and set(cl.cites) <= good]
+    claims = [cl for cl in answer.claims if set(cl.cites) <= good]  # uncited = flagged as unsupported
+    if not any(cl.cites for cl in claims):
+        claims = []
     kept_ns = sorted({n for cl in claims for n in cl.cites})
     renumber = {old: new for new, old in enumerate(kept_ns, start=1)}
     citations = [replace(c, n=renumber[c.n]) for c in answer.citations if c.n in renumber]
@@ -43,7 +45,7 @@ def compose(answer: Answer) -> Answer:
     """The answer text: each claim followed by its ``[n]`` markers."""
     if answer.abstained:
         return replace(answer, text=answer.text or ABSTAIN_TEXT)
-    body = " ".join(f"{cl.text} {''.join(f'[{n}]' for n in cl.cites)}" for cl in answer.claims)
+    body = " ".join(f"{cl.text} {''.join(f'[{n}]' for n in cl.cites)}".strip() for cl in answer.claims)
     return replace(answer, text=f"{CONFLICT_PREFIX} {body}" if answer.conflict else body)
 
 
@@ -55,8 +57,7 @@ class GroundedQueryEngine(CustomQueryEngine):
     text_of: Callable[[str], str | None]
     embed_query: Callable[[str], list[float]]
 
-    def answer(self, question: str, top_k: int | None = None) -> tuple[Answer, list]:
-        timings: dict[str, float] = {}
+    def _retrieve(self, question: str, top_k: int | None) -> tuple[QueryBundle, list, dict[str, float]]:
         t0 = time.perf_counter()
         bundle = QueryBundle(question, embedding=self.embed_query(question))
         t1 = time.perf_counter()
@@ -65,17 +66,30 @@ class GroundedQueryEngine(CustomQueryEngine):
             retriever = copy.copy(retriever)  # per-call top-k without touching the shared retriever
             retriever.top_k = top_k
         passages = retriever.retrieve(bundle)
+        return bundle, passages, {"embed": (t1 - t0) * 1e3, "retrieve": (time.perf_counter() - t1) * 1e3}
+
+    def stream(self, question: str, top_k: int | None = None) -> Iterator[tuple[Answer, list]]:
+        """Verified partial answers as they grow (generative backends), then the final answer."""
+        started = time.perf_counter()
+        bundle, passages, timings = self._retrieve(question, top_k)
         t2 = time.perf_counter()
-        draft = self.answerer.answer(question, passages, q_emb=bundle.embedding)
-        t3 = time.perf_counter()
-        answer = compose(keep_verified(draft, self.text_of))
-        t4 = time.perf_counter()
-        timings.update(embed=(t1 - t0) * 1e3, retrieve=(t2 - t1) * 1e3, answer=(t3 - t2) * 1e3,
-                       verify=(t4 - t3) * 1e3, total=(t4 - t0) * 1e3)
-        answer.timings_ms = timings
-        cited = {c.article_id for c in answer.citations}
-        sources = [p for p in passages if any(_covers(p, c) for c in answer.citations)] if cited else []
-        return answer, sources
+        drafts = (self.answerer.stream(question, passages, q_emb=bundle.embedding)
+                  if hasattr(self.answerer, "stream") else iter([self.answerer.answer(question, passages,
+                                                                                      q_emb=bundle.embedding)]))
+        for draft in drafts:
+            t3 = time.perf_counter()
+            answer = compose(keep_verified(draft, self.text_of))
+            answer.timings_ms = {**draft.timings_ms, **timings, "answer": (t3 - t2) * 1e3,
+                                 "verify": (time.perf_counter() - t3) * 1e3,
+                                 "total": (time.perf_counter() - started) * 1e3}
+            yield answer, [p for p in passages if any(_covers(p, c) for c in answer.citations)]
+
+    def answer(self, question: str, top_k: int | None = None) -> tuple[Answer, list]:
+        result = None
+        for result in self.stream(question, top_k):
+            pass
+        assert result is not None
+        return result
 
     def custom_query(self, query_str: str) -> Response:
         answer, sources = self.answer(query_str)

@@ -25,6 +25,7 @@ import numpy as np
 
 from caucasus_qa.answer import Answer
 from caucasus_qa.errors import ConfigError
+from caucasus_qa.support import AlignmentJudge
 
 DEFAULT_QUESTIONS = Path("eval/questions.jsonl")
 _ATTRIBUTION = re.compile(r"^(The articles give different accounts\. )?According to [^:]{1,200}: ")
@@ -67,33 +68,6 @@ def load_questions(path: Path, split: str | None = None) -> list[Question]:
                             gold=tuple((g["article_id"], g["quote"]) for g in row.get("gold", ())),
                             history=tuple(row.get("history", ())), standalone=row.get("standalone")))
     return [q for q in out if split in (None, "all") or q.split == split]
-
-
-# -- the support judge ---------------------------------------------------------------------
-class AlignmentJudge:
-    """Default support judge: a claim is supported by quotes when the quotes contain at least
-    80% of the claim's content terms (IDF-free, stemmed) or their embeddings have cosine
-    similarity >= 0.85 with the claim. Extractive claims are the quotes themselves and pass;
-    a paraphrase that drops or adds facts fails. Good enough to catch citations that point at
-    unrelated text, not a substitute for an NLI model.
-    """
-
-    name = "alignment (lexical containment >= 0.8 or embedding cosine >= 0.85)"
-
-    def __init__(self, encode: Callable[[list[str]], np.ndarray]) -> None:
-        self.encode = encode
-
-    def supported(self, claim: str, quotes: Sequence[str]) -> bool:
-        from caucasus_qa.extractive import terms
-
-        if not quotes:
-            return False
-        claim_terms = set(terms(claim))
-        quote_terms = set().union(*(terms(q) for q in quotes))
-        if claim_terms and len(claim_terms & quote_terms) / len(claim_terms) >= 0.8:
-            return True
-        vectors = self.encode([claim, " ".join(quotes)])
-        return float(np.dot(vectors[0], vectors[1])) >= 0.85
 
 
 def claim_text(text: str) -> str:
@@ -171,14 +145,10 @@ def is_correct(question: Question, answer: Answer) -> bool:
 def evaluate_one(qa: Any, question: Question, judge: AlignmentJudge) -> Record:
     from caucasus_qa.answer import verify
 
-    if question.is_followup:
-        return Record(question.id, question.split, question.category, question.question, question.answerable,
-                      False, False, 0.0, "", list(question.accepted), None, 0, 0, 0, 0, 0, 0.0,
-                      skipped="follow-up questions need conversation support (chat issue 5/7)")
     started = time.perf_counter()
-    answer = qa.ask(question.question)
+    answer = qa.ask(question.question, history=question.history)
     latency = (time.perf_counter() - started) * 1e3
-    passages = qa.retrieve(question.question)
+    passages = qa.retrieve(answer.standalone or question.question)
     verbatim = sum(verify(c, qa._text_of(c.article_id)) for c in answer.citations)
     supported, claims, precise, cites = citation_quality(answer, judge)
     return Record(question.id, question.split, question.category, question.question, question.answerable,
@@ -247,9 +217,7 @@ def _scores_without_abstaining(qa: Any, questions: Sequence[Question]) -> list[t
     try:
         out = []
         for q in questions:
-            if q.is_followup:
-                continue
-            answer = qa.ask(q.question)
+            answer = qa.ask(q.question, history=q.history)
             text = answer.text.lower()
             out.append((q, answer.score, any(a.lower() in text for a in q.accepted)))
         return out

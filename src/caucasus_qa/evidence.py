@@ -105,6 +105,9 @@ class SentenceIndex:
                 pass  # a read-only store still answers, just without the cache
         return vectors
 
+    def text(self, article_id: str) -> str:
+        return self._text_of(article_id)
+
     def within(self, article_id: str, start: int, end: int) -> list[tuple[Sentence, np.ndarray]]:
         """Sentences lying inside ``[start, end)`` of the article (a retrieved chunk's span)."""
         sentences, vectors = self.get(article_id)

@@ -135,6 +135,7 @@ class Scored:
     lex: float
     typed: bool
     terms: set[str] = field(default_factory=set)
+    vector: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -200,7 +201,7 @@ class ExtractiveAnswerer:
             score *= 0.5
         elif sentence.text.rstrip("\"'”’») ").endswith("?"):
             score *= 0.6
-        return Scored(sentence, score, 0.5 * cos + 0.5 * lex, cos, lex, typed, s_terms)
+        return Scored(sentence, score, 0.5 * cos + 0.5 * lex, cos, lex, typed, s_terms, vector)
 
     # -- selection ---------------------------------------------------------------------
     def confidence(self, question: str, selected: list[Scored]) -> float:
@@ -244,6 +245,22 @@ class ExtractiveAnswerer:
             out.append(Scored(nxt, s.score * 0.99, s.support, s.cos, s.lex, True, set(terms(nxt.text))))
         return out[: self.max_sentences + 1]
 
+    def _with_context(self, selected: list[Scored]) -> list[Scored]:
+        """A very short sentence ("38 people died.") brings the sentence before it, which says what
+        it is about, when both stand in the same paragraph."""
+        out = list(selected)
+        for s in selected:
+            if len(s.sentence.text.split()) > 5 or s.sentence.index == 0:
+                continue
+            sentences, _ = self.sentences.get(s.sentence.article_id)
+            prev = sentences[s.sentence.index - 1]
+            text = self.sentences.text(s.sentence.article_id)
+            if "\n" in text[prev.end:s.sentence.start] or any(o.sentence == prev for o in out):
+                continue
+            out.insert(out.index(s), Scored(prev, s.score * 0.99, s.support, s.cos, s.lex, s.typed,
+                                             set(terms(prev.text))))
+        return out
+
     # -- composing ---------------------------------------------------------------------
     def cite(self, sentence: Sentence, n: int) -> Citation:
         meta = self.metadata(sentence.article_id)
@@ -263,6 +280,7 @@ class ExtractiveAnswerer:
         selected = self.select(scored)
         if "reason" in question_types(question):
             selected = self._with_explanations(selected)
+        selected = self._with_context(selected)
         close = [s for s in selected if s.score >= 0.9 * selected[0].score and s.typed]
         conflict = _conflicting(close, question_types(question))
         chosen = _in_reading_order(selected)
@@ -313,9 +331,14 @@ def _values(text: str) -> dict[str, set[str]]:
     return {"date": dates, "number": numbers}
 
 
+SAME_TOPIC = 0.6  # cosine between two sentences above which they report the same thing
+
+
 def _disagree(a: Scored, b: Scored) -> bool:
-    """Sentences from different articles stating different dates, or different numbers."""
+    """Sentences from different articles about the same thing, stating different dates or numbers."""
     if a.sentence.article_id == b.sentence.article_id:
+        return False
+    if a.vector is not None and b.vector is not None and float(np.dot(a.vector, b.vector)) < SAME_TOPIC:
         return False
     va, vb = _values(a.sentence.text), _values(b.sentence.text)
     return any(va[k] and vb[k] and not (va[k] & vb[k]) for k in ("date", "number"))

@@ -37,6 +37,15 @@ class Settings:
     fusion: str = "convex"
     dense_weight: float = 0.7
     abstain_threshold: float = 0.36  # calibrated on the eval dev split (README: Evaluation)
+    llm: str = "extractive"
+    llm_model: str = ""
+    llm_url: str = ""
+    llm_api_key_env: str = "OPENAI_API_KEY"
+    llm_fallback: int = 0
+    llm_max_tokens: int = 160
+    llm_ctx: int = 2048
+    llm_threads: int = 0
+    unsupported: str = "drop"
     max_file_mb: float = 10.0
     batch_docs: int = 64
     _sources: tuple[str, ...] = field(default=(), compare=False, repr=False)
@@ -48,6 +57,10 @@ class Settings:
             raise ConfigError("chunk_overlap must be at least 0 and smaller than chunk_size")
         if self.top_k < 1 or self.candidates < self.top_k:
             raise ConfigError("top_k must be at least 1 and at most candidates")
+        if self.llm not in ("extractive", "llamacpp", "openai"):
+            raise ConfigError(f"llm {self.llm!r}: use extractive, llamacpp or openai")
+        if self.unsupported not in ("drop", "flag"):
+            raise ConfigError(f"unsupported {self.unsupported!r}: use 'drop' or 'flag'")
         if self.fusion not in ("convex", "rrf"):
             raise ConfigError(f"fusion {self.fusion!r}: use 'convex' or 'rrf'")
         if not 0.0 <= self.dense_weight <= 1.0:

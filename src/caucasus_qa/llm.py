@@ -1,0 +1,106 @@
+"""Language-model backends behind one small interface: stream the reply to chat messages.
+
+* ``llamacpp``: a local GGUF file through llama-cpp-python (extra ``caucasus-qa[llamacpp]``);
+  the chat template comes from the GGUF file itself, so each model gets its own.
+* ``openai``: any OpenAI-compatible server (Ollama's /v1, vLLM, LM Studio, llama.cpp's server,
+  OpenAI) through LlamaIndex's ``OpenAILike`` (extra ``caucasus-qa[openai]``); the key is read
+  from the environment variable named by ``llm_api_key_env``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from caucasus_qa.errors import CaucasusQAError, ConfigError
+from caucasus_qa.settings import Settings
+
+BACKENDS = ("extractive", "llamacpp", "openai")
+
+
+class LLMError(CaucasusQAError):
+    """The language model cannot be reached or failed; the message names where and what to do."""
+
+
+class ChatModel(Protocol):
+    backend: str
+    model: str
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]: ...
+
+
+class LlamaCppModel:
+    """A GGUF model loaded in-process; one generation at a time (llama.cpp contexts are not shared)."""
+
+    backend = "llamacpp"
+
+    def __init__(self, path: str, n_ctx: int = 2048, threads: int = 0) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ConfigError("the llamacpp backend needs llama-cpp-python: pip install 'caucasus-qa[llamacpp]'") from None
+        if not Path(path).is_file():
+            raise ConfigError(f"no GGUF model at {path!r}: pass --llm-model PATH/TO/model.gguf")
+        self.model = Path(path).name
+        self._llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads or os.cpu_count(), verbose=False)
+        self._lock = threading.Lock()
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        with self._lock:
+            for chunk in self._llm.create_chat_completion(messages=messages, temperature=0.0, max_tokens=max_tokens,
+                                                          stream=True):
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
+
+
+class OpenAIModel:
+    """An OpenAI-compatible chat server, through LlamaIndex's OpenAILike integration."""
+
+    backend = "openai"
+
+    def __init__(self, url: str, model: str, api_key: str | None, timeout: float = 120.0) -> None:
+        try:
+            from llama_index.llms.openai_like import OpenAILike
+        except ImportError:
+            raise ConfigError("the openai backend needs llama-index-llms-openai-like: "
+                              "pip install 'caucasus-qa[openai]'") from None
+        if not url:
+            raise ConfigError("the openai backend needs --llm-url, e.g. http://127.0.0.1:11434/v1")
+        self.url = url
+        self.model = model or "default"
+        self._llm = OpenAILike(model=self.model, api_base=url, api_key=api_key or "not-needed", is_chat_model=True,
+                               timeout=timeout, max_retries=0, temperature=0.0)
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        from llama_index.core.llms import ChatMessage
+
+        chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
+        try:
+            for part in self._llm.stream_chat(chat, max_tokens=max_tokens):
+                if part.delta:
+                    yield part.delta
+        except Exception as exc:  # openai raises connection/status errors of many types
+            raise LLMError(f"cannot get an answer from the language model at {self.url} ({type(exc).__name__}): "
+                           "start the server, or fix --llm-url / --llm-model") from None
+
+
+@lru_cache(maxsize=2)
+def _llamacpp(path: str, n_ctx: int, threads: int) -> LlamaCppModel:
+    return LlamaCppModel(path, n_ctx, threads)
+
+
+def load_chat_model(settings: Settings) -> ChatModel | None:
+    """The configured model, or None for the extractive default."""
+    if settings.llm == "extractive":
+        return None
+    if settings.llm == "llamacpp":
+        return _llamacpp(str(Path(settings.llm_model).expanduser()), settings.llm_ctx, settings.llm_threads)
+    return OpenAIModel(settings.llm_url, settings.llm_model, os.environ.get(settings.llm_api_key_env))
+
+
+def complete(model: ChatModel, prompt: str, max_tokens: int = 64) -> str:
+    return "".join(model.stream([{"role": "user", "content": prompt}], max_tokens))

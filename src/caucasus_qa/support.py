@@ -1,0 +1,41 @@
+"""Support judges: does a claim follow from the quotes it cites?
+
+Used to verify generated sentences before they are shown, and by the eval for ALCE citation
+precision and recall. No NLI or cross-encoder model can be installed offline, so the default
+is an alignment judge.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+
+class AlignmentJudge:
+    """Default support judge: a claim is supported by quotes when the quotes contain at least
+    80% of the claim's content terms (stemmed) or their embeddings have cosine similarity
+    >= 0.85 with the claim. Extractive claims are the quotes themselves and pass; a paraphrase
+    that drops or adds facts fails. Good enough to catch sentences and citations that point at
+    unrelated text, not a substitute for an NLI model.
+    """
+
+    name = "alignment (lexical containment >= 0.8 or embedding cosine >= 0.85)"
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], containment: float = 0.8,
+                 cosine: float = 0.85) -> None:
+        self.encode = encode
+        self.containment = containment
+        self.cosine = cosine
+
+    def supported(self, claim: str, quotes: Sequence[str]) -> bool:
+        from caucasus_qa.extractive import terms
+
+        if not quotes or not claim.strip():
+            return False
+        claim_terms = set(terms(claim))
+        quote_terms = set().union(*(terms(q) for q in quotes))
+        if claim_terms and len(claim_terms & quote_terms) / len(claim_terms) >= self.containment:
+            return True
+        vectors = self.encode([claim, " ".join(quotes)])
+        return float(np.dot(vectors[0], vectors[1])) >= self.cosine
