@@ -141,27 +141,31 @@ class Assistant:
         if not self.store.article_ids():
             raise StoreError("no articles ingested yet: run caucasus-qa ingest")
 
-    def ask(self, question: str, top_k: int | None = None, history: Sequence[str] = ()) -> Answer:
+    def ask(self, question: str, top_k: int | None = None, history: Sequence[str] = (),
+            backend: str | None = None) -> Answer:
         """Answer from the articles, or abstain; every quote is checked against its article.
 
         ``history`` holds the conversation's earlier questions: a follow-up that depends on them
         is rewritten into a standalone question before retrieval (see ``conversation.py``).
         """
         answer = None
-        for answer in self.stream(question, top_k=top_k, history=history):
+        for answer in self.stream(question, top_k=top_k, history=history, backend=backend):
             pass
         assert answer is not None
         return answer
 
-    def stream(self, question: str, top_k: int | None = None, history: Sequence[str] = ()) -> Iterator[Answer]:
-        """Like :meth:`ask`, yielding the answer as it grows (sentence by sentence), final one last."""
+    def stream(self, question: str, top_k: int | None = None, history: Sequence[str] = (),
+               backend: str | None = None) -> Iterator[Answer]:
+        """Like :meth:`ask`, yielding the answer as it grows (sentence by sentence), final one last.
+        ``backend="extractive"`` answers extractively even when a language model is configured."""
         from caucasus_qa.llm import LLMError
 
         text, notes = clean_question(question)
         self._ready()
         standalone = self._standalone(text, history)
+        engine = self._extractive_engine if backend == "extractive" else self.query_engine
         try:
-            for answer, _ in self.query_engine.stream(standalone, top_k=top_k):
+            for answer, _ in engine.stream(standalone, top_k=top_k):
                 yield self._finish(answer, text, standalone, notes)
         except LLMError as exc:
             if not self.settings.llm_fallback:

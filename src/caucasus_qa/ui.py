@@ -147,19 +147,23 @@ def build_app(qa: Any, examples_file: Path = Path("ui/examples.txt")):
 
     max_bytes = int(qa.settings.max_file_mb * 1e6)
 
-    def respond(message: str, history: list, top_k: float) -> Iterator[tuple[list, str, str]]:
+    def respond(message: str, history: list, asked: list, top_k: float, backend: str):
         history = list(history or [])
+        asked = list(asked or [])
+        user = {"role": "user", "content": escape_markdown(message or "")}
         try:
-            answer = qa.ask(message, top_k=int(top_k))
+            answer = None
+            for answer in qa.stream(message, top_k=int(top_k), history=asked, backend=backend):
+                yield history + [user, {"role": "assistant", "content": chat_text(answer)}], \
+                    sources_html(answer, qa._text_of), "", asked
         except CaucasusQAError as exc:
-            yield history + [{"role": "user", "content": escape_markdown(message or "")},
-                             {"role": "assistant", "content": f"⚠️ {escape_markdown(str(exc))}"}], "", ""
+            yield history + [user, {"role": "assistant", "content": f"⚠️ {escape_markdown(str(exc))}"}], "", "", asked
             return
-        history.append({"role": "user", "content": escape_markdown(answer.question)})
         panel = sources_html(answer, qa._text_of)
         steps = range(1, len(answer.claims) + 1) if not answer.abstained else [None]
-        for shown in steps:  # stream claim by claim
-            yield history + [{"role": "assistant", "content": chat_text(answer, shown)}], panel, ""
+        for shown in steps:  # reveal claim by claim
+            yield history + [user, {"role": "assistant", "content": chat_text(answer, shown)}], panel, "", asked
+        yield history + [user, {"role": "assistant", "content": chat_text(answer)}], panel, "", asked + [message]
 
     def articles_table() -> list[list[Any]]:
         return [[a.id, a.title or "", a.outlet or "", a.published or "", a.author or "", a.chunks]
@@ -202,11 +206,14 @@ def build_app(qa: Any, examples_file: Path = Path("ui/examples.txt")):
                     panel = gr.HTML(sources_html(None, qa._text_of), elem_id="cqa-sources", label="Sources")
                     with gr.Accordion("Settings", open=False):
                         top_k = gr.Slider(1, 10, value=qa.settings.top_k, step=1, label="Passages retrieved (top-k)")
-                        gr.Dropdown(["extractive"], value="extractive", label="Answer backend", interactive=True)
+                        backends = list(dict.fromkeys([qa.settings.llm, "extractive"]))
+                        backend = gr.Dropdown(backends, value=backends[0], label="Answer backend",
+                                              interactive=len(backends) > 1)
+            asked = gr.State([])
             for trigger in (box.submit, send.click):
-                trigger(respond, [box, chatbot, top_k], [chatbot, panel, box], api_visibility="private",
-                        concurrency_limit=4)
-            clear.click(lambda: ([], sources_html(None, qa._text_of), ""), None, [chatbot, panel, box],
+                trigger(respond, [box, chatbot, asked, top_k, backend], [chatbot, panel, box, asked],
+                        api_visibility="private", concurrency_limit=4)
+            clear.click(lambda: ([], sources_html(None, qa._text_of), "", []), None, [chatbot, panel, box, asked],
                         api_visibility="private")
         with gr.Tab("Articles"):
             table = gr.Dataframe(articles_table(), headers=["id", "title", "outlet", "published", "author", "chunks"],
