@@ -340,6 +340,9 @@ def summary_text(report) -> str:
              f"  {k} {fmt(s[k])}  MRR {fmt(s['mrr'])}  verbatim {fmt(s['verbatim_citations'])}  "
              f"citation P/R {fmt(s['citation_precision'])}/{fmt(s['citation_recall'])}",
              f"  latency p50 {s['latency_p50_ms']:.1f} ms  p95 {s['latency_p95_ms']:.1f} ms  (judge: alignment)"]
+    if s.get("first_token_p50_ms") is not None:
+        lines.append(f"  first token p50 {s['first_token_p50_ms']:.0f} ms  sentences dropped as unsupported "
+                     f"{fmt(s['dropped_sentences'])}")
     if report.calibrated:
         lines.append(f"  calibrated threshold on this split: {report.calibrated[0]:.3f} "
                      f"(accuracy {report.calibrated[1]:.3f}; current {report.threshold:.3f})")

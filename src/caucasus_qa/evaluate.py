@@ -115,6 +115,9 @@ class Record:
     precise: int
     latency_ms: float
     skipped: str | None = None
+    dropped: int = 0
+    first_token_ms: float | None = None
+    backend: str = "extractive"
 
 
 def gold_spans(qa: Any, question: Question) -> list[tuple[str, int, int]]:
@@ -154,7 +157,8 @@ def evaluate_one(qa: Any, question: Question, judge: AlignmentJudge) -> Record:
     return Record(question.id, question.split, question.category, question.question, question.answerable,
                   answer.abstained, is_correct(question, answer), answer.score, answer.text,
                   list(question.accepted), first_hit(passages, gold_spans(qa, question)), len(answer.citations),
-                  verbatim, claims, supported, precise, latency)
+                  verbatim, claims, supported, precise, latency, dropped=answer.dropped,
+                  first_token_ms=answer.timings_ms.get("first_token"), backend=answer.backend)
 
 
 def run(qa: Any, questions: Sequence[Question], progress: bool = True) -> list[Record]:
@@ -191,10 +195,16 @@ def metrics(records: Iterable[Record], k: int) -> dict[str, Any]:
         "verbatim_citations": _ratio(sum(r.verbatim for r in rows), sum(r.citations for r in rows)),
         "citation_recall": _ratio(sum(r.supported for r in rows), sum(r.claims for r in rows)),
         "citation_precision": _ratio(sum(r.precise for r in rows), sum(r.citations for r in rows)),
+        "dropped_sentences": _ratio(sum(r.dropped for r in rows), sum(r.dropped + r.claims for r in rows)),
+        "first_token_p50_ms": _median([r.first_token_ms for r in rows if r.first_token_ms is not None]),
         "latency_p50_ms": float(np.percentile(lat, 50)) if lat else None,
         "latency_p95_ms": float(np.percentile(lat, 95)) if lat else None,
         "skipped": sum(1 for r in records if r.skipped),
     }
+
+
+def _median(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
 
 
 def per_category(records: Iterable[Record]) -> dict[str, dict[str, Any]]:
@@ -369,12 +379,16 @@ def render_markdown(report: Report) -> str:
             ("abstention precision", "abstention_precision"), ("abstention recall", "abstention_recall"),
             ("false abstentions (answerable)", "false_abstention"), (f"retrieval {k}", k), ("retrieval MRR", "mrr"),
             ("quotes verbatim at their offsets", "verbatim_citations"), ("citation recall (ALCE)", "citation_recall"),
-            ("citation precision (ALCE)", "citation_precision"), ("latency p50 (ms)", "latency_p50_ms"),
+            ("citation precision (ALCE)", "citation_precision"),
+            ("generated sentences dropped as unsupported", "dropped_sentences"),
+            ("time to first token p50 (ms)", "first_token_p50_ms"), ("latency p50 (ms)", "latency_p50_ms"),
             ("latency p95 (ms)", "latency_p95_ms")]],
         "",
     ]
-    lines += ["With the extractive backend every claim is its own quote, so citation recall and precision "
-              "check the judge and the plumbing rather than the answerer; they bite for generative backends.", ""]
+    backends = sorted({r.backend for r in report.records if not r.skipped})
+    lines += [f"Answer backend: {', '.join(backends)}. With the extractive backend every claim is its own quote, "
+              "so citation recall and precision check the judge and the plumbing rather than the answerer; they "
+              "bite for generative backends.", ""]
     if report.calibrated:
         lines += [f"Calibrated on this split: threshold {report.calibrated[0]:.3f} gives balanced accuracy "
                   f"{report.calibrated[1]:.3f} (answerable answered right vs unanswerable declined).", ""]

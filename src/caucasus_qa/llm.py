@@ -51,7 +51,7 @@ class LlamaCppModel:
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         with self._lock:
             for chunk in self._llm.create_chat_completion(messages=messages, temperature=0.0, max_tokens=max_tokens,
-                                                          stream=True):
+                                                          repeat_penalty=1.1, stream=True):
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
