@@ -187,3 +187,15 @@ def test_login_from_env(monkeypatch):
     monkeypatch.setenv("CAUCASUS_QA_AUTH", "nocolon")
     with pytest.raises(ConfigError):
         auth_from_env()
+
+
+def test_follow_up_questions_use_the_conversation(page):
+    ask(page, "What happened to the workers at the harbour bridge?")
+    page.locator("#cqa-sources mark.cqa-quote").first.wait_for(timeout=60000)
+    page.wait_for_timeout(1000)
+    ask(page, "And how many were injured there?")
+    page.wait_for_function("document.querySelectorAll('#cqa-chat .message-row, #cqa-chat [data-testid=bot]').length >= 2",
+                           timeout=60000)
+    page.wait_for_timeout(1500)
+    chat = page.locator("#cqa-chat").inner_text()
+    assert chat.count("workers") >= 2 and "don't cover" not in chat.split("And how many were injured there?")[-1]
