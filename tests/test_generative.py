@@ -107,7 +107,7 @@ def test_no_supported_sentence_means_abstention(town_store):
 
 @pytest.mark.slow
 def test_llamacpp_backend_with_a_real_tiny_model(town_store):
-    qa = Assistant(store=town_store, llm="llamacpp", llm_model=smollm2())
+    qa = Assistant(store=town_store, llm="llamacpp", llm_model=smollm2(), llm_max_tokens=80)
     for question in QUESTIONS:
         a = qa.ask(question)
         assert a.backend == "llamacpp" and a.model.endswith(".gguf")
@@ -127,7 +127,8 @@ def test_openai_backend_against_llama_cpp_server(town_store, tmp_path):
                              "--port", str(port), "--model_alias", "smollm2"], stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/v1/models", proc, timeout=120)
-        qa = Assistant(store=town_store, llm="openai", llm_url=f"http://127.0.0.1:{port}/v1", llm_model="smollm2")
+        qa = Assistant(store=town_store, llm="openai", llm_url=f"http://127.0.0.1:{port}/v1", llm_model="smollm2",
+                       llm_max_tokens=80)
         for question in QUESTIONS[:2]:
             a = qa.ask(question)
             assert a.backend == "openai" and a.model == "smollm2"

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from functools import lru_cache
@@ -47,6 +48,12 @@ class LlamaCppModel:
         self.model = Path(path).name
         self._llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads or os.cpu_count(), verbose=False)
         self._lock = threading.Lock()
+        atexit.register(self.close)  # free the model before interpreter teardown (avoids a noisy __del__)
+
+    def close(self) -> None:
+        close = getattr(self._llm, "close", None)
+        if close is not None:
+            close()
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         with self._lock:

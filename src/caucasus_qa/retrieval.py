@@ -1,21 +1,35 @@
 """Hybrid retrieval: dense (Chroma) + BM25 (bm25s over the docstore's chunks), fused.
 
 BM25 is built from the chunks in the persisted docstore, not read back from Chroma (see
-llama_index issue 14574), and rebuilt whenever the docstore changes. Fusion is a convex mix
-of per-query min-max normalised scores (``dense_weight``), or reciprocal rank fusion.
+llama_index issue 14574), and rebuilt whenever the docstore changes. It is bm25s's Lucene
+BM25 with k1 0.9, b 0.4 (Anserini's defaults; bm25s's own are 1.5 / 0.75), over each chunk's
+text as embedded (title + chunk), tokenised like llama-index's ``BM25Retriever`` (English
+stemmer and stopwords).
+
+Each retriever proposes ``candidates`` chunks; the other retriever's score is then computed
+exactly for every proposed chunk (BM25 scores the whole corpus in one sparse pass; the cosine
+of a chunk only the BM25 side proposed comes from its stored vector), so a chunk just below
+one list's cut-off is not scored as if it had nothing in common with the question. Fusion is
+a convex mix of the two scores min-max normalised over the candidates (``dense_weight``), or
+reciprocal rank fusion (``fusion="rrf"``).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any, Literal
 
+import numpy as np
 from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle
+from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from caucasus_qa.store import Store
 
 RRF_K = 60
+BM25_K1 = 0.9
+BM25_B = 0.4
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index BM25Retriever's
 
 
 class Passage(NodeWithScore):
@@ -41,11 +55,48 @@ def _normalise(scores: dict[str, float]) -> dict[str, float]:
     return {k: (v - lo) / (hi - lo) if hi > lo else 1.0 for k, v in scores.items()}
 
 
+class LexicalIndex:
+    """BM25 over every stored chunk (bm25s, Lucene scoring), as one sparse matrix."""
+
+    def __init__(self, chunks: list, k1: float = BM25_K1, b: float = BM25_B) -> None:
+        import bm25s
+        import Stemmer
+
+        self.stemmer = Stemmer.Stemmer("english")
+        self.ids = [n.node_id for n in chunks]
+        self.row = {node_id: i for i, node_id in enumerate(self.ids)}
+        texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in chunks]
+        tokens = bm25s.tokenize(texts, stopwords="english", stemmer=self.stemmer, token_pattern=TOKEN_PATTERN,
+                                show_progress=False)
+        self.bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
+        self.bm25.index(tokens, show_progress=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        """The BM25 score of every chunk (in ``self.ids`` order) for ``query``."""
+        import bm25s
+
+        tokens = bm25s.tokenize([query], stopwords="english", stemmer=self.stemmer, token_pattern=TOKEN_PATTERN,
+                                return_ids=False, show_progress=False)[0]
+        ids = self.bm25.get_tokens_ids(tokens)
+        if not ids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores_from_ids(ids), dtype=np.float32)
+
+    def top(self, scores: np.ndarray, n: int) -> dict[str, float]:
+        """The ``n`` best-scoring chunks with a positive score."""
+        n = min(n, len(scores))
+        if n <= 0:
+            return {}
+        best = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+        return {self.ids[i]: float(scores[i]) for i in best if scores[i] > 0}
+
+
 class HybridRetriever(BaseRetriever):
     """Dense + BM25 candidates, fused; a LlamaIndex retriever usable in any query engine."""
 
     def __init__(self, store: Store, embed_model: Any, top_k: int = 5, candidates: int = 30,
-                 dense_weight: float = 0.7, fusion: Literal["convex", "rrf"] = "convex") -> None:
+                 dense_weight: float = 0.7, fusion: Literal["convex", "rrf"] = "convex", *,
+                 bm25_k1: float = BM25_K1, bm25_b: float = BM25_B, complete_scores: bool = True) -> None:
         super().__init__()
         self.store = store
         self.embed_model = embed_model
@@ -53,39 +104,88 @@ class HybridRetriever(BaseRetriever):
         self.candidates = candidates
         self.dense_weight = dense_weight
         self.fusion = fusion
-        self._bm25 = None
-        self._bm25_key: Any = None
+        self.bm25_k1 = bm25_k1
+        self.bm25_b = bm25_b
+        self.complete_scores = complete_scores
+        self._lexical: LexicalIndex | None = None
+        self._lexical_key: Any = None
+        self._vectors: dict[str, np.ndarray] = {}  # chunk vectors fetched from Chroma, per store version
+        self._lock = threading.Lock()
 
     # -- the two retrievers ------------------------------------------------------------
-    def _bm25_retriever(self):
-        """Rebuilt when the set of stored chunks changes (after an ingest)."""
-        key = (id(self.store.docstore), self.store.version)
-        if self._bm25 is None or key != self._bm25_key:
-            import Stemmer
-            from llama_index.retrievers.bm25 import BM25Retriever
+    def lexical_index(self) -> LexicalIndex | None:
+        """BM25 over the docstore's chunks; rebuilt when the stored chunks change (after an ingest)."""
+        key = (id(self.store.docstore), self.store.version, self.bm25_k1, self.bm25_b)
+        if key != self._lexical_key:
+            with self._lock:
+                if key != self._lexical_key:
+                    chunks = self.store.all_chunks()
+                    self._lexical = LexicalIndex(chunks, self.bm25_k1, self.bm25_b) if chunks else None
+                    self._vectors = {}
+                    self._lexical_key = key
+        return self._lexical
 
-            chunks = self.store.all_chunks()
-            self._bm25 = BM25Retriever.from_defaults(
-                nodes=chunks, similarity_top_k=min(self.candidates, len(chunks)),
-                stemmer=Stemmer.Stemmer("english"), language="english") if chunks else None
-            self._bm25_key = key
-        return self._bm25
-
-    def dense(self, query: QueryBundle) -> dict[str, float]:
+    def _query_embedding(self, query: QueryBundle) -> list[float]:
         if query.embedding is None:
             query.embedding = self.embed_model.get_query_embedding(query.query_str)
-        from llama_index.core.vector_stores.types import VectorStoreQuery
+        return query.embedding
 
-        result = self.store.vector_store.query(
-            VectorStoreQuery(query_embedding=query.embedding, similarity_top_k=self.candidates))
-        return {i: cosine_from_chroma(s) for i, s in zip(result.ids or [], result.similarities or [])}
+    def dense(self, query: QueryBundle, n: int | None = None) -> dict[str, float]:
+        """Cosine similarity of the ``n`` (default ``candidates``) nearest chunks in Chroma."""
+        embedding = self._query_embedding(query)
+        collection = self.store.collection
+        count = collection.count()
+        if not count:
+            return {}
+        result = collection.query(query_embeddings=[embedding], n_results=min(n or self.candidates, count),
+                                  include=["distances", "embeddings"])
+        ids, distances = result["ids"][0], result["distances"][0]
+        vectors = result.get("embeddings")
+        if vectors is not None and len(vectors):
+            self._vectors.update(zip(ids, (np.asarray(v, dtype=np.float32) for v in vectors[0])))
+        return {i: 1.0 - float(d) for i, d in zip(ids, distances)}  # cosine space: distance = 1 - cos
+
+    def cosines(self, query: QueryBundle, ids: list[str]) -> dict[str, float]:
+        """Exact cosine similarity of the question with the given stored chunks."""
+        missing = [i for i in ids if i not in self._vectors]
+        if missing:
+            got = self.store.collection.get(ids=missing, include=["embeddings"])
+            if got.get("embeddings") is not None:
+                self._vectors.update(zip(got["ids"], (np.asarray(v, dtype=np.float32) for v in got["embeddings"])))
+        known = [i for i in ids if i in self._vectors]
+        if not known:
+            return {}
+        q = np.asarray(self._query_embedding(query), dtype=np.float32)
+        m = np.stack([self._vectors[i] for i in known])
+        cos = m @ q / np.maximum(np.linalg.norm(m, axis=1) * np.linalg.norm(q), 1e-12)
+        return dict(zip(known, map(float, cos)))
 
     def bm25(self, query: QueryBundle) -> dict[str, float]:
-        retriever = self._bm25_retriever()
-        if retriever is None:
-            return {}
-        return {n.node.node_id: float(n.score or 0.0) for n in retriever.retrieve(query.query_str)
-                if (n.score or 0.0) > 0}
+        """BM25 scores of the ``candidates`` best chunks (positive scores only)."""
+        index = self.lexical_index()
+        return index.top(index.scores(query.query_str), self.candidates) if index is not None else {}
+
+    def scored_candidates(self, query: QueryBundle, candidates: int | None = None
+                          ) -> tuple[dict[str, float], dict[str, float]]:
+        """Dense and BM25 scores over the union of both retrievers' candidates.
+
+        With ``complete_scores`` each proposed chunk gets both scores (a chunk that BM25 does
+        not match at all scores 0); otherwise each retriever scores only its own candidates.
+        """
+        n = candidates or self.candidates
+        index = self.lexical_index()
+        dense = self.dense(query, n)
+        if index is None:
+            return dense, {}
+        all_bm25 = index.scores(query.query_str)
+        bm25 = index.top(all_bm25, n)
+        if self.complete_scores:
+            dense.update(self.cosines(query, [i for i in bm25 if i not in dense]))
+            for node_id in dense:
+                row = index.row.get(node_id)
+                if row is not None and node_id not in bm25:
+                    bm25[node_id] = float(all_bm25[row])
+        return dense, bm25
 
     # -- fusion ------------------------------------------------------------------------
     def fuse(self, dense: dict[str, float], bm25: dict[str, float]) -> dict[str, float]:
@@ -98,10 +198,15 @@ class HybridRetriever(BaseRetriever):
         nd, nb = _normalise(dense), _normalise(bm25)
         return {i: self.dense_weight * nd.get(i, 0.0) + (1 - self.dense_weight) * nb.get(i, 0.0) for i in ids}
 
+    def scores(self, query: QueryBundle, candidates: int | None = None
+               ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+        """``(fused, dense, bm25)`` scores of every candidate chunk, by chunk id (for benchmarks)."""
+        dense, bm25 = self.scored_candidates(query, candidates)
+        return self.fuse(dense, bm25), dense, bm25
+
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        dense, bm25 = self.dense(query_bundle), self.bm25(query_bundle)
-        fused = self.fuse(dense, bm25)
-        best = sorted(fused, key=fused.get, reverse=True)[: self.top_k]
+        fused, dense, bm25 = self.scores(query_bundle)
+        best = sorted(fused, key=lambda i: (-fused[i], i))[: self.top_k]
         passages = []
         for node_id in best:
             node = self.store.docstore.get_node(node_id, raise_error=False)
