@@ -57,7 +57,8 @@ def test_loader_parses_the_export(scifact_zip: Path) -> None:
     assert corpus["101"] == ("Aspirin lowers fever in children.",
                              "Aspirin was given to 40 children with fever. Temperature fell by 1.2 degrees (p = 0.01).")
     assert corpus["202"][1] == "Coffee drinkers reported 'poor' sleep. Caffeine delays sleep onset by 20 minutes."
-    assert corpus["303"][1] == "Bone density rose with vitamin D. It's the first trial in adults over 80. No side effects."
+    assert corpus["303"][1] == ("Bone density rose with vitamin D. It's the first trial in adults over 80. "
+                                "No side effects.")
     assert queries == {"1": "Aspirin reduces fever.", "2": "Caffeine harms sleep and bones."}
     assert qrels == {"1": {"101"}, "2": {"202", "303"}}  # deduplicated by claim id and by doc
 
@@ -119,3 +120,41 @@ def test_documents_are_scored_by_their_best_chunk_and_averaged() -> None:
     ndcg, recall = evaluate(rankings, {"q1": {"d1"}, "q2": {"d3"}, "q3": {"d2"}})  # q3 unanswered: 0
     assert ndcg == pytest.approx((1 + 1 / math.log2(3) + 0) / 3)
     assert recall == pytest.approx(2 / 3)
+
+
+def test_benchmark_runs_end_to_end_on_the_tiny_zip(scifact_zip: Path, settings) -> None:
+    from caucasus_qa.beir import retrieval_benchmark
+
+    report = retrieval_benchmark(settings, scifact_zip, "train", candidates=10, check_counts=False)
+    assert "corpus 3 abstracts -> 3 chunks" in report and "1 queries, 1 qrels" in report
+    assert "chunk_size 200, chunk_overlap 40" in report and "k1 0.9 b 0.4" in report
+    fused = next(line for line in report.splitlines() if line.startswith("fused"))
+    assert fused.split()[-2:] == ["1.000", "1.000"]  # "Vitamin D builds bone." finds doc 303 first
+    assert "dense_weight sweep" in report
+    assert not (settings.store / "chroma").exists()  # the benchmark never touches the configured store
+
+
+def test_bm25_uses_k1_0_9_and_b_0_4() -> None:
+    from llama_index.core.schema import TextNode
+
+    from caucasus_qa.retrieval import LexicalIndex
+
+    nodes = [TextNode(id_="a#0", text="ferry ferry harbour timetable"),
+             TextNode(id_="b#0", text="bridge opening ceremony held"), TextNode(id_="c#0", text="lantern festival")]
+    index = LexicalIndex(nodes)
+    # Lucene BM25: idf = ln(1 + (N - df + .5) / (df + .5)); tf / (tf + k1 (1 - b + b dl / avgdl))
+    idf, tf, dl, avgdl = math.log(1 + 2.5 / 1.5), 2, 4, 10 / 3
+    expected = idf * tf / (tf + 0.9 * (1 - 0.4 + 0.4 * dl / avgdl))
+    assert list(index.scores("Ferries?")) == pytest.approx([expected, 0.0, 0.0])  # stemmed: ferries -> ferri
+    assert index.top(index.scores("ferry"), 5) == {"a#0": pytest.approx(expected)}
+
+
+def test_cli_bench_retrieval_rejects_bad_data_in_one_line(scifact_zip: Path, tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    missing = run_cli("bench", "retrieval", "--beir", str(tmp_path / "nope.zip"))
+    assert missing.returncode != 0 and "no such file" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1 and "Traceback" not in missing.stderr
+    tiny = run_cli("bench", "retrieval", "--beir", str(scifact_zip))  # counts differ from the real export
+    assert tiny.returncode != 0 and "3 docs, expected 5183" in tiny.stderr
+    assert len(tiny.stderr.strip().splitlines()) == 1
