@@ -158,3 +158,15 @@ def test_cli_bench_retrieval_rejects_bad_data_in_one_line(scifact_zip: Path, tmp
     tiny = run_cli("bench", "retrieval", "--beir", str(scifact_zip))  # counts differ from the real export
     assert tiny.returncode != 0 and "3 docs, expected 5183" in tiny.stderr
     assert len(tiny.stderr.strip().splitlines()) == 1
+
+
+def test_zscore_fusion_mixes_standardised_scores() -> None:
+    from caucasus_qa.retrieval import HybridRetriever
+
+    retriever = HybridRetriever(store=None, embed_model=None, dense_weight=0.6, fusion="zscore")
+    dense, bm25 = {"a": 0.9, "b": 0.5, "c": 0.1}, {"a": 0.0, "b": 10.0, "c": 20.0}
+    z = math.sqrt(2 / 3) ** -1  # (x - mean) / std for three evenly spaced values: -z, 0, +z
+    fused = retriever.fuse(dense, bm25)
+    assert fused == pytest.approx({"a": 0.6 * z - 0.4 * z, "b": 0.0, "c": -0.6 * z + 0.4 * z})
+    retriever.fusion = "convex"  # min-max: a = 0.6 * 1 + 0.4 * 0
+    assert retriever.fuse(dense, bm25) == pytest.approx({"a": 0.6, "b": 0.5, "c": 0.4})

@@ -167,6 +167,7 @@ def ingest_corpus(settings: Settings, corpus: Mapping[str, tuple[str, str]], pro
 
 # -- the benchmark ---------------------------------------------------------------------------------
 SYSTEMS = ("dense", "BM25", "fused")
+FUSIONS = ("convex", "zscore", "rrf")
 SWEEP = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8)  # dense weights tried on the train split only
 
 
@@ -180,12 +181,14 @@ def score_queries(retriever, queries: Mapping[str, str], candidates: int = CANDI
 
 
 def rankings(retriever, scored: Mapping[str, tuple[dict[str, float], dict[str, float]]],
-             dense_weight: float | None = None) -> dict[str, dict[str, list[str]]]:
+             dense_weight: float | None = None, fusion: str | None = None) -> dict[str, dict[str, list[str]]]:
     """Document rankings ``{system: {query id: [doc ids]}}`` for dense, BM25 and the retriever's
-    fusion (at ``dense_weight``, default the retriever's), chunks max-pooled per document."""
+    fusion (at ``dense_weight`` and ``fusion``, default the retriever's), chunks max-pooled per
+    document."""
     doc_of = _doc_of(retriever.store)
-    saved = retriever.dense_weight
-    retriever.dense_weight = saved if dense_weight is None else dense_weight
+    saved = retriever.dense_weight, retriever.fusion
+    retriever.dense_weight = saved[0] if dense_weight is None else dense_weight
+    retriever.fusion = saved[1] if fusion is None else fusion
     try:
         out: dict[str, dict[str, list[str]]] = {name: {} for name in SYSTEMS}
         for qid, (dense, bm25) in scored.items():
@@ -193,7 +196,7 @@ def rankings(retriever, scored: Mapping[str, tuple[dict[str, float], dict[str, f
                 out[name][qid] = doc_ranking(scores, doc_of)
         return out
     finally:
-        retriever.dense_weight = saved
+        retriever.dense_weight, retriever.fusion = saved
 
 
 def _doc_of(store):
@@ -242,6 +245,8 @@ def retrieval_benchmark(settings: Settings, zip_path: str | Path, split: str = "
         queried = time.perf_counter()
         ranked = rankings(retriever, scored)
         results = {name: evaluate(ranked[name], qrels) for name in SYSTEMS}
+        others = {f: evaluate(rankings(retriever, scored, fusion=f)["fused"], qrels)
+                  for f in FUSIONS if f != settings.fusion}
         sweep = {w: evaluate(rankings(retriever, scored, w)["fused"], qrels) for w in SWEEP} if split != "test" else {}
     total = time.perf_counter() - started
     n_qrels = sum(map(len, qrels.values()))
@@ -264,7 +269,8 @@ def retrieval_benchmark(settings: Settings, zip_path: str | Path, split: str = "
         f"{'system':40} {'nDCG@10':>8} {'recall@100':>11}",
         f"{'dense (' + settings.embed_model + ', chunks)':40} {results['dense'][0]:8.3f} {results['dense'][1]:11.3f}",
         f"{'BM25 (bm25s, chunks)':40} {results['BM25'][0]:8.3f} {results['BM25'][1]:11.3f}",
-        f"{'fused (HybridRetriever)':40} {results['fused'][0]:8.3f} {results['fused'][1]:11.3f}",
+        f"{'fused (HybridRetriever, ' + settings.fusion + ')':40} {results['fused'][0]:8.3f} {results['fused'][1]:11.3f}",
+        *(f"{'  same, fusion = ' + f:40} {nd:8.3f} {rc:11.3f}" for f, (nd, rc) in others.items()),
         *(f"{'published: ' + name:40} {nd:8.3f} {rc:11.3f}" for name, (nd, rc) in PUBLISHED.items()),
     ]
     if sweep:

@@ -10,7 +10,8 @@ Each retriever proposes ``candidates`` chunks; the other retriever's score is th
 exactly for every proposed chunk (BM25 scores the whole corpus in one sparse pass; the cosine
 of a chunk only the BM25 side proposed comes from its stored vector), so a chunk just below
 one list's cut-off is not scored as if it had nothing in common with the question. Fusion is
-a convex mix of the two scores min-max normalised over the candidates (``dense_weight``), or
+a convex mix of the two scores min-max normalised over the candidates (``dense_weight``), the
+same mix of z-scores (``fusion="zscore"``: one outlying chunk does not squash the rest), or
 reciprocal rank fusion (``fusion="rrf"``).
 """
 
@@ -46,6 +47,14 @@ class Passage(NodeWithScore):
 def cosine_from_chroma(similarity: float) -> float:
     """ChromaVectorStore reports exp(-distance); with cosine space distance = 1 - cos."""
     return 1.0 + math.log(max(similarity, 1e-12))
+
+
+def _zscore(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    values = np.fromiter(scores.values(), dtype=np.float64)
+    mean, std = float(values.mean()), float(values.std())
+    return {k: (v - mean) / std if std > 0 else 0.0 for k, v in scores.items()}
 
 
 def _normalise(scores: dict[str, float]) -> dict[str, float]:
@@ -95,7 +104,7 @@ class HybridRetriever(BaseRetriever):
     """Dense + BM25 candidates, fused; a LlamaIndex retriever usable in any query engine."""
 
     def __init__(self, store: Store, embed_model: Any, top_k: int = 5, candidates: int = 30,
-                 dense_weight: float = 0.7, fusion: Literal["convex", "rrf"] = "convex", *,
+                 dense_weight: float = 0.7, fusion: Literal["convex", "zscore", "rrf"] = "convex", *,
                  bm25_k1: float = BM25_K1, bm25_b: float = BM25_B, complete_scores: bool = True) -> None:
         super().__init__()
         self.store = store
@@ -195,8 +204,10 @@ class HybridRetriever(BaseRetriever):
             rank_b = {k: r for r, k in enumerate(sorted(bm25, key=bm25.get, reverse=True))}
             return {i: self.dense_weight * (1 / (RRF_K + rank_d[i]) if i in rank_d else 0)
                     + (1 - self.dense_weight) * (1 / (RRF_K + rank_b[i]) if i in rank_b else 0) for i in ids}
-        nd, nb = _normalise(dense), _normalise(bm25)
-        return {i: self.dense_weight * nd.get(i, 0.0) + (1 - self.dense_weight) * nb.get(i, 0.0) for i in ids}
+        normalise = _zscore if self.fusion == "zscore" else _normalise
+        nd, nb = normalise(dense), normalise(bm25)
+        low_d, low_b = min(nd.values(), default=0.0), min(nb.values(), default=0.0)  # absent: the list's floor
+        return {i: self.dense_weight * nd.get(i, low_d) + (1 - self.dense_weight) * nb.get(i, low_b) for i in ids}
 
     def scores(self, query: QueryBundle, candidates: int | None = None
                ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:

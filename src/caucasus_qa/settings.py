@@ -61,8 +61,8 @@ class Settings:
             raise ConfigError(f"llm {self.llm!r}: use extractive, llamacpp or openai")
         if self.unsupported not in ("drop", "flag"):
             raise ConfigError(f"unsupported {self.unsupported!r}: use 'drop' or 'flag'")
-        if self.fusion not in ("convex", "rrf"):
-            raise ConfigError(f"fusion {self.fusion!r}: use 'convex' or 'rrf'")
+        if self.fusion not in ("convex", "zscore", "rrf"):
+            raise ConfigError(f"fusion {self.fusion!r}: use 'convex', 'zscore' or 'rrf'")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ConfigError("dense_weight must be between 0 and 1")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]", self.collection):
