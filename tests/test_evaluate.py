@@ -92,14 +92,41 @@ def corpus_store(tmp_path_factory):
 
 
 def test_fast_eval_subset_writes_reports_and_gates(corpus_store, tmp_path):
-    out = run_cli("eval", "--split", "dev", "--limit", "12", "--store", corpus_store, "--report", str(tmp_path),
+    reports = tmp_path / "reports"  # tmp_path also holds the fixtures' folders
+    out = run_cli("eval", "--split", "dev", "--limit", "12", "--store", corpus_store, "--report", str(reports),
                   "--questions", str(QUESTIONS), "--min-verbatim", "1.0", "--min-abstention-recall", "0.5")
     assert out.returncode == 0, out.stdout + out.stderr
-    run_dir = next(tmp_path.iterdir())
+    (run_dir,) = reports.iterdir()
     assert {p.name for p in run_dir.iterdir()} >= {"report.md", "report.json", "accuracy_and_abstention.png"}
     data = json.loads((run_dir / "report.json").read_text())
     assert data["summary"]["verbatim_citations"] == 1.0 and data["summary"]["questions"] == 12
     assert "## By category" in (run_dir / "report.md").read_text()
-    failing = run_cli("eval", "--split", "dev", "--limit", "4", "--store", corpus_store, "--report", str(tmp_path),
+    failing = run_cli("eval", "--split", "dev", "--limit", "4", "--store", corpus_store, "--report", str(reports),
                       "--questions", str(QUESTIONS), "--min-accuracy", "1.01")
     assert failing.returncode == 1 and "missed: accuracy" in failing.stderr
+
+
+def test_sweep_prints_one_row_per_chunk_size_and_top_k(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "harbour.txt").write_text(
+        "Harbour ferry returns\n\nThe ferry between Portlow and Innis resumed on 3 March after a two-year pause. "
+        "The harbour master, Edda Vorn, said the new boat carries 240 passengers.\n", encoding="utf-8")
+    (corpus / "orchard.txt").write_text(
+        "Orchard frost\n\nA late frost destroyed most of the Kelm valley's apple blossom in April. "
+        "Growers expect the harvest to fall by half.\n", encoding="utf-8")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "d1", "split": "dev", "category": "fact", "question": "How many passengers does the new ferry carry?",
+         "answerable": True, "accepted": ["240"], "gold": [{"article_id": "harbour", "quote": "240 passengers"}]},
+        {"id": "d2", "split": "dev", "category": "fact", "question": "What destroyed the apple blossom?",
+         "answerable": True, "accepted": ["frost"], "gold": [{"article_id": "orchard", "quote": "late frost"}]},
+    ]) + "\n", encoding="utf-8")
+    result = run_cli("eval", "--split", "dev", "--sweep", "--questions", str(questions),
+                     "--store", str(tmp_path / "unused"), env={"CAUCASUS_QA_CORPUS": str(corpus)})
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    assert [(int(r[0]), int(r[2])) for r in rows] == [(c, k) for c in (128, 200, 300, 400) for k in (3, 5, 8)]
+    assert all(r[1] == str(int(r[0]) // 5) for r in rows)
+    assert all(float(r[4]) == 1.0 for r in rows)  # two one-chunk articles: the gold quote is always retrieved
+    assert not (tmp_path / "unused" / "chroma").exists()  # the sweep never touches the configured store

@@ -296,6 +296,8 @@ def serve(ctx: click.Context, host: str, port: int, share: bool, **flags: Any) -
 @click.option("--limit", type=int, help="Evaluate an evenly spread subset of N questions (fast check).")
 @click.option("--calibrate", is_flag=True, help="Also report the abstention threshold that fits this split best.")
 @click.option("--tune", is_flag=True, help="Grid-search the answer-scoring weights on this split and print them.")
+@click.option("--sweep", is_flag=True, help="Measure chunk size x top-k on temporary stores of the corpus and print "
+                                            "a table (for choosing defaults on the dev split).")
 @click.option("--min-accuracy", type=float, help="Fail (exit 1) below this answer accuracy.")
 @click.option("--min-abstention-recall", type=float, help="Fail below this abstention recall.")
 @click.option("--min-abstention-precision", type=float, help="Fail below this abstention precision.")
@@ -306,18 +308,24 @@ def serve(ctx: click.Context, host: str, port: int, share: bool, **flags: Any) -
 @click.pass_context
 @friendly_errors
 def eval_command(ctx: click.Context, questions: Path, split: str, report_dir: Path | None, limit: int | None,
-                 calibrate: bool, tune: bool, **flags: Any) -> None:
+                 calibrate: bool, tune: bool, sweep: bool, **flags: Any) -> None:
     """Run the eval set through the Python API and write report.md, report.json and plots.
 
     Exits 1 when a --min-*/--max-* threshold is missed, so CI can gate on it.
     """
     from caucasus_qa.assistant import Assistant
-    from caucasus_qa.evaluate import GATES, evaluate, load_questions, missed_gates, tune_report
+    from caucasus_qa.evaluate import GATES, evaluate, load_questions, missed_gates, spread, tune_report
 
     gates = {name: flags.pop(name) for name in GATES}
-    qa = Assistant(settings=settings_from(ctx, **flags))
-    if split == "test" and (calibrate or tune):
+    settings = settings_from(ctx, **flags)
+    if split == "test" and (calibrate or tune or sweep):
         click.echo("warning: tuning on the test split makes its figures optimistic; use --split dev", err=True)
+    if sweep:  # temporary stores only: the configured one is never opened
+        from caucasus_qa.evaluate import sweep_report
+
+        click.echo(sweep_report(settings, spread(load_questions(questions, split), limit), [settings.corpus]))
+        return
+    qa = Assistant(settings=settings)
     if tune:
         click.echo(tune_report(qa, load_questions(questions, split), progress=sys.stderr.isatty()))
         return

@@ -424,6 +424,34 @@ def tune_report(qa: Any, questions: Sequence[Question], progress: bool = True) -
     return "\n".join(lines)
 
 
+SWEEP_CHUNKS = (128, 200, 300, 400)
+SWEEP_TOP_K = (3, 5, 8)
+
+
+def sweep_report(settings: Any, questions: Sequence[Question], corpus: Sequence[Path],
+                 chunk_sizes: Sequence[int] = SWEEP_CHUNKS, top_ks: Sequence[int] = SWEEP_TOP_K) -> str:
+    """Chunk size x top-k on fresh temporary stores of ``corpus`` (overlap a fifth of the chunk):
+    accuracy, hit@k and MRR per cell. For choosing defaults on the dev split, never on test."""
+    import dataclasses
+    import tempfile
+
+    from caucasus_qa.assistant import Assistant
+
+    lines = [f"{'chunk':>5} {'overlap':>7} {'top_k':>5} {'accuracy':>8} {'hit@k':>6} {'MRR':>6}"]
+    for size in chunk_sizes:
+        with tempfile.TemporaryDirectory(prefix="sweep-") as tmp:
+            for top_k in top_ks:
+                qa = Assistant(settings=dataclasses.replace(
+                    settings, store=Path(tmp), chroma_url=None, chunk_size=size, chunk_overlap=size // 5,
+                    top_k=top_k, candidates=max(settings.candidates, top_k)))
+                if not qa.store.article_ids():
+                    qa.ingest(corpus)
+                m = metrics(run(qa, questions, progress=False), top_k)
+                lines.append(f"{size:5} {size // 5:7} {top_k:5} {_fmt(m['accuracy']):>8} {_fmt(m[f'hit@{top_k}']):>6} "
+                             f"{_fmt(m['mrr']):>6}")
+    return "\n".join(lines)
+
+
 def evaluate(qa: Any, questions_path: Path, split: str, report_dir: Path | None, progress: bool = True,
              calibrate_threshold: bool = False, limit: int | None = None) -> Report:
     """Run the eval and write the report; see ``caucasus-qa eval --help``."""
