@@ -140,6 +140,14 @@ def test_legacy_encodings_are_detected(tmp_path):
     assert "Городской совет" in arts[0].text and "decoded as" in arts[0].notes[0]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_utf16_and_utf32_with_a_byte_order_mark_are_text_not_binary(tmp_path, encoding):
+    text = "Bridge closes for repairs\n\n" + "The town council voted on Tuesday to close the old bridge for repairs. " * 3
+    (tmp_path / "wide.txt").write_bytes(text.encode(encoding))  # Python writes the BOM first
+    arts, skips = read(tmp_path / "wide.txt")
+    assert not skips and "The town council voted" in arts[0].text and encoding in arts[0].notes[0]
+
+
 def test_same_id_twice_is_reported(tmp_path):
     write(tmp_path / "a" / "story.txt", BODY)
     write(tmp_path / "b" / "story.md", BODY)

@@ -105,6 +105,58 @@ def test_no_supported_sentence_means_abstention(town_store):
     assert a.abstained and a.text == ABSTAIN_TEXT and a.dropped == 1
 
 
+class EchoModel(ScriptedModel):
+    """Replies with the prompt's own sources, copied verbatim in the given order of source numbers."""
+
+    def __init__(self, order: tuple[int, ...]) -> None:
+        self.order = order
+
+    def stream(self, messages, max_tokens):
+        import re
+
+        sources = dict(re.findall(r"^\[(\d+)\] \([^)]*\) (.+)$", messages[-1]["content"], re.M))
+        self.reply = " ".join(f"{sources[str(n)].rstrip('.')} [{n}]." for n in self.order)
+        yield from super().stream(messages, max_tokens)
+
+
+def test_streamed_answer_grows_without_renumbering_and_prints_once(town_store, capsys):
+    from caucasus_qa.cli import stream_to_terminal
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    qa = Assistant(store=town_store)
+    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, EchoModel((2, 1)), AlignmentJudge(qa._encode))
+    question = "What did the mayor say about the closure?"
+    texts = [a.text for a in qa.stream(question) if a.claims]
+    assert len(texts) >= 2 and all(later.startswith(earlier) for earlier, later in zip(texts, texts[1:]))
+    final = qa.ask(question)
+    assert [cl.cites for cl in final.claims] == [(1,), (2,)]  # numbered in reading order
+    assert final.claims[0].text.rstrip(".") in final.citations[0].quote
+    printed = stream_to_terminal(qa, question)
+    assert capsys.readouterr().out.strip() == printed.text == final.text
+
+
+def test_a_citation_the_sentence_does_not_need_is_dropped(town_store):
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    qa = Assistant(store=town_store)
+    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel(
+        "Mayor Petra Olsen said the closure was unavoidable [1][2]."), AlignmentJudge(qa._encode))
+    a = qa.ask("What did the mayor say about the closure?")
+    assert [cl.cites for cl in a.claims] == [(1,)] and len(a.citations) == 1
+    assert "unavoidable" in a.citations[0].quote
+
+
+def test_abstention_after_the_model_still_shows_related_passages(town_store):
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    qa = Assistant(store=town_store)
+    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel("Aliens built the bridge [1]."),
+                                                 AlignmentJudge(qa._encode))
+    a = qa.ask("What did the mayor say about the closure?")
+    assert a.abstained and a.related
+    assert all(qa.article(c.article_id).text[c.start:c.end] == c.quote for c in a.related)
+
+
 @pytest.mark.slow
 def test_llamacpp_backend_with_a_real_tiny_model(town_store):
     qa = Assistant(store=town_store, llm="llamacpp", llm_model=smollm2(), llm_max_tokens=80)

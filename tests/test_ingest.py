@@ -105,6 +105,18 @@ def test_sync_keeps_articles_whose_file_is_now_bad(settings, tmp_path):
     assert "story000" in Store(settings).article_ids()
 
 
+def test_sync_only_touches_articles_from_the_paths_given(settings, tmp_path):
+    corpus, other = make_corpus(tmp_path / "c"), make_corpus(tmp_path / "o", n=1)
+    (other / "story000.txt").rename(other / "elsewhere.txt")
+    ingest(settings, [corpus, other])
+    report = ingest(settings, [corpus / "story001.txt"], sync=True)  # one file named: the rest still exist
+    assert report.deleted == [] and len(Store(settings)) == 4
+    (corpus / "story002.txt").unlink()
+    report = ingest(settings, [corpus], sync=True)
+    assert report.deleted == ["story002"]
+    assert Store(settings).article_ids() == ["elsewhere", "story000", "story001"]
+
+
 def test_sync_with_a_missing_path_deletes_nothing(settings, tmp_path):
     corpus = make_corpus(tmp_path / "c")
     ingest(settings, [corpus])

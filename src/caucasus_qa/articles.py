@@ -7,6 +7,8 @@ must still go through.
 
 from __future__ import annotations
 
+import codecs
+
 import json
 import os
 import tomllib
@@ -102,6 +104,13 @@ def read_bytes(path: Path, max_bytes: int) -> bytes | Skip:
 
 def decode(data: bytes) -> tuple[str, str | None] | None:
     """Text and a note on the encoding when it was not UTF-8; None for binary data."""
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):  # UTF-16/32 text is full of NUL bytes: look for its mark first
+            try:
+                return data.decode(encoding), f"decoded as {encoding}"
+            except UnicodeDecodeError:
+                return None
     if b"\x00" in data[:8192]:
         return None
     try:

@@ -200,15 +200,18 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, **flags: Any) -
 
 def stream_to_terminal(qa, question: str, history: tuple[str, ...] = ()):
     """Print verified sentences as they complete; return the final answer."""
-    shown = 0
+    shown = ""
     answer = None
     for answer in qa.stream(question, history=history):
-        if answer.abstained or answer.text.startswith(answer.text[:shown]) is False:
+        if answer.abstained:
             continue
-        click.echo(answer.text[shown:], nl=False)
-        shown = len(answer.text)
-    if answer.abstained:
-        click.echo(answer.text, nl=False)
+        if not answer.text.startswith(shown):  # rewritten (e.g. duplicates merged): show it again, whole
+            click.echo("\n" + answer.text, nl=False)
+        else:
+            click.echo(answer.text[len(shown):], nl=False)
+        shown = answer.text
+    if answer is not None and answer.abstained:
+        click.echo(("\n" if shown else "") + answer.text, nl=False)
     click.echo()
     return answer
 

@@ -29,9 +29,10 @@ def keep_verified(answer: Answer, text_of: Callable[[str], str | None]) -> Answe
     claims = [cl for cl in answer.claims if set(cl.cites) <= good]  # uncited = flagged as unsupported
     if not any(cl.cites for cl in claims):
         claims = []
-    kept_ns = sorted({n for cl in claims for n in cl.cites})
+    # numbered in reading order: a streamed answer that grows by a sentence keeps its earlier numbers
+    kept_ns = list(dict.fromkeys(n for cl in claims for n in cl.cites))
     renumber = {old: new for new, old in enumerate(kept_ns, start=1)}
-    citations = [replace(c, n=renumber[c.n]) for c in answer.citations if c.n in renumber]
+    citations = sorted((replace(c, n=renumber[c.n]) for c in answer.citations if c.n in renumber), key=lambda c: c.n)
     claims = [Claim(cl.text, tuple(renumber[n] for n in cl.cites)) for cl in claims]
     related = [c for c in answer.related if verify(c, text_of(c.article_id))]
     notes = answer.notes + ([f"{dropped} quote(s) failed verification and were removed"] if dropped else [])

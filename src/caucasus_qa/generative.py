@@ -85,7 +85,8 @@ class GenerativeAnswerer:
         lines = []
         for i, s in enumerate(sources, start=1):
             meta = self.evidence.metadata(s.sentence.article_id)
-            where = ", ".join(x for x in (meta.get("outlet"), meta.get("published")) if x) or "unknown outlet"
+            where = "; ".join(x for x in (meta.get("title"), ", ".join(
+                y for y in (meta.get("outlet"), meta.get("published")) if y)) if x) or "unknown source"
             lines.append(f"[{i}] ({where}) {s.sentence.text}")
         user = "Sources:\n" + "\n".join(lines) + f"\n\nQuestion: {question}\nAnswer with [n] after each sentence:"
         return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
@@ -156,13 +157,21 @@ class GenerativeAnswerer:
                     claims.append(Claim(f"{text} (unsupported by the sources)", ()))
                 return 1
             numbers = tuple(best)
-        claims.append(Claim(text, numbers))
+        claims.append(Claim(text, self._narrow(text, numbers, cites)))
         return 0
+
+    def _narrow(self, text: str, numbers: tuple[int, ...], cites: list[Citation]) -> tuple[int, ...]:
+        """Drop each cited source the sentence is still supported without (ALCE precision)."""
+        for n in list(numbers):
+            rest = tuple(m for m in numbers if m != n)
+            if rest and self.judge.supported(text, [cites[m - 1].quote for m in rest]):
+                numbers = rest
+        return numbers
 
     def _partial(self, claims: list[Claim], cites: list[Citation], base: dict, final: bool = False) -> Answer:
         used = sorted({n for cl in claims for n in cl.cites})
-        if final and not used:
-            return Answer(text=ABSTAIN_TEXT, abstained=True, **base)
+        if final and not used:  # nothing the model wrote held up: show what it was given, as related
+            return Answer(text=ABSTAIN_TEXT, abstained=True, related=cites[:3], **base)
         return Answer(text="", abstained=False, citations=[c for c in cites if c.n in used],
                       claims=[cl for cl in claims if cl.cites or self.unsupported == "flag"], **base)
 

@@ -129,9 +129,24 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: boo
             bar.update(len(batch))
 
 
-def _sync(store: Store, keep: set[str], report: IngestReport) -> None:
+def _source_file(source_path: str) -> Path | None:
+    """The file an article was read from ("path" or "path:line" for JSONL), resolved."""
+    if not source_path:
+        return None
+    head, sep, tail = source_path.rpartition(":")
+    return Path(head if sep and tail.isdigit() else source_path).expanduser().resolve()
+
+
+def _sync(store: Store, keep: set[str], paths: list[Path], report: IngestReport) -> None:
+    """Delete stored articles that came from under ``paths`` but were not read from there this
+    time (file gone, or JSONL line removed); articles from anywhere else are left alone."""
+    roots = [Path(p).expanduser().resolve() for p in paths]
     for article_id in store.article_ids():
-        if article_id not in keep:
+        if article_id in keep:
+            continue
+        doc = store.article(article_id)
+        source = _source_file(doc.metadata.get("source_path", "") if doc is not None else "")
+        if source is not None and any(source == root or root in source.parents for root in roots):
             store.delete_article(article_id)
             report.deleted.append(article_id)
     store.persist()
@@ -176,7 +191,7 @@ def _ingest_locked(settings, paths, reset, sync, progress, store, started) -> In
             report.notes.append("not removing anything (--sync): some paths do not exist")
         else:
             keep = {a.id for a in articles} | {s.article_id for s in report.skipped if s.article_id}
-            _sync(store, keep, report)
+            _sync(store, keep, paths, report)
     report.articles_total = len(store)
     report.chunks_total = store.collection.count()
     report.seconds = time.perf_counter() - started

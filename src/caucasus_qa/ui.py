@@ -152,16 +152,19 @@ def build_app(qa: Any, examples_file: Path = Path("ui/examples.txt")):
         asked = list(asked or [])
         user = {"role": "user", "content": escape_markdown(message or "")}
         try:
-            answer = None
+            answer, drafts = None, 0
             for answer in qa.stream(message, top_k=int(top_k), history=asked, backend=backend):
+                drafts += 1
                 yield history + [user, {"role": "assistant", "content": chat_text(answer)}], \
                     sources_html(answer, qa._text_of), "", asked
         except CaucasusQAError as exc:
             yield history + [user, {"role": "assistant", "content": f"⚠️ {escape_markdown(str(exc))}"}], "", "", asked
             return
         panel = sources_html(answer, qa._text_of)
-        steps = range(1, len(answer.claims) + 1) if not answer.abstained else [None]
-        for shown in steps:  # reveal claim by claim
+        # an answer that came in one piece (extractive) is revealed claim by claim; one that already
+        # streamed in sentence by sentence is not shrunk back to its first claim
+        steps = range(1, len(answer.claims) + 1) if not answer.abstained and drafts == 1 else []
+        for shown in steps:
             yield history + [user, {"role": "assistant", "content": chat_text(answer, shown)}], panel, "", asked
         yield history + [user, {"role": "assistant", "content": chat_text(answer)}], panel, "", asked + [message]
 
