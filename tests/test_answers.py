@@ -130,7 +130,8 @@ def test_a_quote_that_fails_verification_is_never_shown():
 
 
 def test_questions_are_cleaned():
-    assert clean_question("  Who\x00 won\t\tthe\u200b race? \x1b[31m")[0] == "Who won the race? [31m"
+    assert clean_question("  Who\x00 won\t\tthe\u200b race? \x1b[31m")[0] == "Who won the race?"
+    assert clean_question("\x1b]0;title\x07Who \x1b[1;31mwon\x1b[0m?")[0] == "Who won?"  # terminal codes, whole
     with pytest.raises(QuestionError):
         clean_question(" \n\t ")
     text, notes = clean_question("why " * 1000)

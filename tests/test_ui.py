@@ -146,6 +146,13 @@ def test_articles_tab_lists_corpus_and_ingests_uploads(page, server, tmp_path):
     page.get_by_text("added 1", exact=False).wait_for(timeout=60000)
     assert (server["corpus"] / "uploads" / "market_day.txt").exists()
     table.get_by_text("market_day").first.wait_for(timeout=30000)
+    blank = tmp_path / "blank.txt"
+    blank.write_text("")
+    page.locator("#cqa-upload input[type=file]").set_input_files(str(blank))
+    page.wait_for_timeout(1500)
+    page.locator("#cqa-ingest").click()
+    page.get_by_text("failed: blank.txt", exact=False).wait_for(timeout=60000)
+    assert not (server["corpus"] / "uploads" / "blank.txt").exists()  # a bad upload does not linger
 
 
 def test_twenty_concurrent_api_questions_all_get_answers(server):

@@ -33,7 +33,7 @@ class Citation:
     @property
     def source_line(self) -> str:
         """"Outlet, 2025-07-05" (or what is known of it)."""
-        parts = [self.outlet or self.title or self.article_id, self.published or "date unknown"]
+        parts = [self.outlet or "outlet unknown", self.published or "date unknown"]
         return ", ".join(parts)
 
 

@@ -28,6 +28,7 @@ from caucasus_qa.settings import Settings, load_settings
 from caucasus_qa.store import Store
 
 MAX_QUESTION_CHARS = 2000
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")  # terminal colour/title codes
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
@@ -35,7 +36,7 @@ def clean_question(question: str) -> tuple[str, list[str]]:
     """Strip control characters and extra spaces; refuse empty, truncate over-long questions."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
-    text = " ".join(_CONTROL.sub(" ", question).split())
+    text = " ".join(_CONTROL.sub(" ", _ANSI.sub("", question)).split())
     if not text:
         raise QuestionError('empty question: ask something, e.g. caucasus-qa ask "Who mediated the agreement?"')
     if len(text) > MAX_QUESTION_CHARS:

@@ -179,7 +179,12 @@ def build_app(qa: Any, examples_file: Path = Path("ui/examples.txt")):
         lines = [f"refused: {r}" for r in refused]
         if kept:
             report = qa.ingest(kept)
-            lines += [f"{'failed' if s.failed else 'skipped'}: {Path(s.path).name}: {s.reason}" for s in report.skipped]
+            uploaded = {p.resolve() for p in kept}
+            for s in report.skipped:  # a file that failed is not kept: it would fail every later ingest
+                if s.failed and Path(s.path).resolve() in uploaded:
+                    Path(s.path).unlink(missing_ok=True)
+            lines += [f"{'failed' if s.failed else 'skipped'}: {Path(s.path).name}: {s.reason}"
+                      f"{' (not kept)' if s.failed else ''}" for s in report.skipped]
             lines.append(f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
                          f"{len(report.unchanged)}; store: {report.articles_total} articles")
         return "\n\n".join(escape_markdown(line) for line in lines), articles_table()
