@@ -116,7 +116,23 @@ def test_chrome_lines_are_recognised(line, kind):
     assert chrome_kind(line) == kind
 
 
+def test_promo_lines_inside_the_article_go_and_the_story_they_advertise_with_them():
+    page = clean_page("Council closes harbour bridge for repairs\n\n" + "\n\n".join([
+        PARAGRAPHS[0], "READ MORE: Celebrity chef Marco Bellini opens a new restaurant in the old port",
+        PARAGRAPHS[1], "Related: Ten best beaches on the northern coast this summer",
+        "Click here to sign up to our free daily newsletter.", PARAGRAPHS[2],
+        "Like this article? Share it with your friends!", PARAGRAPHS[3],
+        "Sign up for our morning briefing newsletter and get the news in your inbox."]))
+    for paragraph in PARAGRAPHS:
+        assert paragraph in page.text
+    for promo in ["Bellini", "beaches", "newsletter", "Click here", "Share it", "briefing"]:
+        assert promo not in page.text
+
+
 @pytest.mark.parametrize("line", [
+    "Related to the closure, the council also cut the bus budget by a tenth this spring.",
+    "Subscribers to the city's water alerts were told the supply would resume on Friday.",
+    "Watch towers along the coast were rebuilt after the storm, the ministry said.",
     "Shares in the company fell by a third after the announcement on Monday.",
     "Read more about the reform in the ministry's report, the minister said.",
 ])

@@ -59,6 +59,16 @@ _COMMENTS = re.compile(
     r"|join the (?:discussion|conversation).*|(?:discussion|comments) \(\d+\))\W*$",
     re.IGNORECASE,
 )
+# A label introducing another story ("READ MORE: Chef opens …"), or a prompt to sign up or share.
+_PROMO = re.compile(
+    r"^(?:read more|read also|also read|more on this|see also|related(?: stories| articles)?|recommended|"
+    r"read next|don'?t miss|must read|watch|listen|editor'?s pick)\s*[:|»›>–—-]\s*\S.*$"
+    r"|^click here\b.*$"
+    r"|^(?=.{0,200}$).*\b(?:sign up|subscribe)\b.*\b(?:newsletter|updates|alerts|inbox)\b.*$"
+    r"|^(?:like|liked|enjoyed|enjoy) (?:this|the) (?:article|story|post|piece)\b.*$"
+    r"|^share (?:it|this(?: article| story)?) with\b.*$",
+    re.IGNORECASE,
+)
 _COPYRIGHT = re.compile(r"^(?:copyright\b|©|\(c\)\s*\d{4}).*|.*\ball rights reserved\b.*", re.IGNORECASE)
 _FOLLOW = re.compile(r"^follow\b.{0,80}\b(?:on|accounts?|social media|channels?)\b.*$", re.IGNORECASE)
 _SYNDICATED = re.compile(r"^the post .+ appeared first on (?P<outlet>.+?)\.?$", re.IGNORECASE)
@@ -216,6 +226,7 @@ def chrome_kind(line: str) -> str | None:
         ("syndication", bool(_SYNDICATED.match(line))),
         ("site", bool(_SITE_HEADER.match(line))),
         ("teaser", bool(_TRUNCATED.search(line)) and len(words(line)) >= 8),
+        ("promo", bool(_PROMO.match(line))),  # removed where it stands; the article may go on after it
     ]
     return next((kind for kind, hit in checks if hit), None)
 
