@@ -48,6 +48,11 @@ SENTENCE_TYPES: dict[str, re.Pattern[str]] = {
                          r"following|trigger\w*|after|so that|therefore|why)\b", re.I),
 }
 
+# A calendar date ("December 25", "25 December", "December 2024", "2024-12-25"): for when-questions
+# it beats a relative one ("late last year"), which the reader cannot place.
+_CALENDAR_DATE = re.compile(rf"\b({_MONTH})\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({_MONTH})\b|\b({_MONTH}),?\s+(1[89]|20)\d\d\b"
+                            r"|\b(1[89]|20)\d\d-\d\d-\d\d\b", re.I)
+
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
@@ -194,8 +199,9 @@ class ExtractiveAnswerer:
         novelty = len(s_terms - set(idf)) / max(1, len(s_terms))
         cos = float(np.dot(vector, q_emb))
         typed = any(SENTENCE_TYPES[t].search(sentence.text) for t in wanted) if wanted else False
+        calendar = "date" in wanted and bool(_CALENDAR_DATE.search(sentence.text))
         w = self.weights
-        score = (w["cos"] * cos + w["lex"] * (lex + 0.5 * meta) + w["type"] * (typed or not wanted)
+        score = (w["cos"] * cos + w["lex"] * (lex + 0.5 * meta) + w["type"] * ((typed or not wanted) + calendar)
                  + w["passage"] * passage_score + w["novel"] * novelty)
         if sentence.is_heading:
             score *= 0.5
@@ -281,6 +287,8 @@ class ExtractiveAnswerer:
         if "reason" in question_types(question):
             selected = self._with_explanations(selected)
         selected = self._with_context(selected)
+        # companions (explaining or context sentences) score just below their sentence: keep the best three
+        selected = sorted(selected, key=lambda s: -s.score)[: self.max_sentences]
         close = [s for s in selected if s.score >= 0.9 * selected[0].score and s.typed]
         conflict = _conflicting(close, question_types(question))
         chosen = _in_reading_order(selected)
