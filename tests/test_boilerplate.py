@@ -129,6 +129,12 @@ def test_promo_lines_inside_the_article_go_and_the_story_they_advertise_with_the
         assert promo not in page.text
 
 
+def test_a_short_closing_paragraph_stays():
+    page = clean_page("Council closes harbour bridge for repairs\n\n" + "\n\n".join(PARAGRAPHS)
+                      + "\n\nThe mayor welcomed the result.\n\nShare on Facebook\n")
+    assert page.text.endswith(PARAGRAPHS[3] + "\n\nThe mayor welcomed the result.")
+
+
 @pytest.mark.parametrize("line", [
     "Related to the closure, the council also cut the bus budget by a tenth this spring.",
     "Subscribers to the city's water alerts were told the supply would resume on Friday.",

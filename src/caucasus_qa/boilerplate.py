@@ -214,6 +214,11 @@ def is_dateline(line: str) -> bool:
     return not _DATE_FILLER.sub("", rest).strip()
 
 
+def _closing_sentence(line: str) -> bool:
+    """A short last paragraph that is still a sentence ("The mayor welcomed the result.")."""
+    return bool(_SENTENCE_END.search(line)) and len(words(line)) >= 3 and not is_title_case(line)
+
+
 def chrome_kind(line: str) -> str | None:
     """Name the kind of site chrome a line is, or None if it may be article text."""
     checks = [
@@ -367,7 +372,7 @@ class _Page:
                 seen.add(line)
                 body.append(i)
         body = self.read_byline(body)
-        while body and not is_prose(self.lines[body[-1]]):
+        while body and not (is_prose(self.lines[body[-1]]) or _closing_sentence(self.lines[body[-1]])):
             body.pop()
         return body
 
