@@ -18,7 +18,7 @@ from caucasus_qa.answer import ABSTAIN_TEXT
 from caucasus_qa.conversation import condense, leans_on_history
 from caucasus_qa.generative import parse_markers, split_generated
 from caucasus_qa.llm import LLMError
-from caucasus_qa.support import AlignmentJudge
+from caucasus_qa.support import AlignmentJudge, LLMJudge
 
 from conftest import free_port
 from test_answers import TOWN
@@ -185,9 +185,36 @@ def test_openai_backend_against_llama_cpp_server(town_store, tmp_path):
             a = qa.ask(question)
             assert a.backend == "openai" and a.model == "smollm2"
             assert_every_sentence_supported(qa, a)
+        p = LLMJudge(qa.chat_model).probability("The ferry runs every hour.", ["The ferry runs every hour."])
+        assert 0.0 < p < 1.0 and p != 0.5  # read from the server's log-probabilities, not a fallback guess
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_llm_judge_reads_the_models_yes_probability_and_guards_names(town_store):
+    qa = Assistant(store=town_store, llm="llamacpp", llm_model=smollm2(), llm_max_tokens=80, judge="llm")
+    judge = qa.judge
+    assert isinstance(judge, LLMJudge)
+    quote = ["Mayor Petra Olsen said the closure was unavoidable."]
+    p = judge.probability("The mayor said the closure was unavoidable.", quote)
+    assert 0.0 < p < 1.0 and p != 0.5  # a real probability from the model's logits, not the no-answer default
+    assert not judge.supported("Mayor Edda Vorn said the closure was unavoidable.", quote)  # a name not quoted
+    for question in QUESTIONS[:2]:
+        a = qa.ask(question)
+        for claim in a.claims:  # what survives verification passes the judge that verified it
+            assert judge.supported(claim.text, [c.quote for c in a.citations if c.n in claim.cites])
+
+
+def test_llm_judge_needs_a_model():
+    from caucasus_qa.errors import ConfigError
+    from caucasus_qa.support import make_judge
+
+    with pytest.raises(ConfigError, match="needs a language model"):
+        make_judge("llm", encode=None, model=None)
+    with pytest.raises(ConfigError, match="judge 'nli'"):
+        Assistant(store="unused", judge="nli")
 
 
 def test_unreachable_server_names_the_url_and_can_fall_back(town_store):

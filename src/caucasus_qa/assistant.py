@@ -119,10 +119,15 @@ class Assistant:
         if self.chat_model is None:
             return self.extractive
         from caucasus_qa.generative import GenerativeAnswerer
-        from caucasus_qa.support import AlignmentJudge
-
-        return GenerativeAnswerer(self.extractive, self.chat_model, AlignmentJudge(self._encode),
+        return GenerativeAnswerer(self.extractive, self.chat_model, self.judge,
                                   max_tokens=self.settings.llm_max_tokens, unsupported=self.settings.unsupported)
+
+    @cached_property
+    def judge(self):
+        """The support judge (``settings.judge``): alignment by default, or the language model."""
+        from caucasus_qa.support import make_judge
+
+        return make_judge(self.settings.judge, self._encode, self.chat_model if self.settings.judge == "llm" else None)
 
     def _metadata(self, article_id: str) -> dict[str, str]:
         doc = self.store.article(article_id)

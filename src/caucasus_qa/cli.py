@@ -46,6 +46,8 @@ def answer_options(func: Callable) -> Callable:
         click.option("--llm-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1."),
         click.option("--llm-fallback", type=int, flag_value=1, default=None,
                      help="If the model cannot be reached, answer extractively instead of failing."),
+        click.option("--judge", type=click.Choice(["alignment", "llm"]),
+                     help="Support judge for generated sentences and the eval (default: alignment; llm asks the model)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -350,7 +352,7 @@ def summary_text(report) -> str:
              f"{fmt(s['abstention_recall'])}  false abstention {fmt(s['false_abstention'])}",
              f"  {k} {fmt(s[k])}  MRR {fmt(s['mrr'])}  verbatim {fmt(s['verbatim_citations'])}  "
              f"citation P/R {fmt(s['citation_precision'])}/{fmt(s['citation_recall'])}",
-             f"  latency p50 {s['latency_p50_ms']:.1f} ms  p95 {s['latency_p95_ms']:.1f} ms  (judge: alignment)"]
+             f"  latency p50 {s['latency_p50_ms']:.1f} ms  p95 {s['latency_p95_ms']:.1f} ms  (judge: {report.judge.split(' ')[0]})"]
     if s.get("first_token_p50_ms") is not None:
         lines.append(f"  first token p50 {s['first_token_p50_ms']:.0f} ms  sentences dropped as unsupported "
                      f"{fmt(s['dropped_sentences'])}")

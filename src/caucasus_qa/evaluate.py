@@ -164,7 +164,7 @@ def evaluate_one(qa: Any, question: Question, judge: AlignmentJudge) -> Record:
 def run(qa: Any, questions: Sequence[Question], progress: bool = True) -> list[Record]:
     from tqdm.auto import tqdm
 
-    judge = AlignmentJudge(qa._encode)
+    judge = qa.judge
     qa.ask("warm-up: which articles are stored?")  # load the model and caches outside the timings
     qa.sentences.warm(qa.store.article_ids())
     return [evaluate_one(qa, q, judge) for q in tqdm(questions, desc="Evaluating", unit="question",
@@ -465,7 +465,7 @@ def evaluate(qa: Any, questions_path: Path, split: str, report_dir: Path | None,
     settings = {k: str(v) for k, v in vars(qa.settings).items() if not k.startswith("_")}
     report = Report(run=run_name, split=split, summary=metrics(records, qa.settings.top_k),
                     categories=per_category(records), records=records, settings=settings,
-                    judge=AlignmentJudge.name, threshold=qa.settings.abstain_threshold, calibrated=calibrated,
+                    judge=qa.judge.name, threshold=qa.settings.abstain_threshold, calibrated=calibrated,
                     seconds=time.perf_counter() - started)
     return write_report(report, (report_dir or Path("eval/reports")) / run_name)
 

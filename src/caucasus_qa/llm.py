@@ -32,6 +32,20 @@ class ChatModel(Protocol):
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]: ...
 
+    def yes_probability(self, messages: list[dict[str, str]]) -> float: ...
+
+
+YES, NO = ("yes", "Yes", "YES", " yes", " Yes"), ("no", "No", "NO", " no", " No")
+
+
+def _yes_share(logprobs: dict[str, float]) -> float:
+    """P(yes) / (P(yes) + P(no)) from the first answer token's log-probabilities (0.5 if neither)."""
+    import math
+
+    yes = sum(math.exp(v) for k, v in logprobs.items() if k in YES)
+    no = sum(math.exp(v) for k, v in logprobs.items() if k in NO)
+    return yes / (yes + no) if yes + no > 0 else 0.5
+
 
 class LlamaCppModel:
     """A GGUF model loaded in-process; one generation at a time (llama.cpp contexts are not shared)."""
@@ -64,6 +78,30 @@ class LlamaCppModel:
                     yield piece
 
 
+    def yes_probability(self, messages: list[dict[str, str]]) -> float:
+        """The model's probability of answering "yes" first, read from its next-token logits.
+
+        llama-cpp-python reports logprobs only for models loaded with ``logits_all=True`` (slower
+        for every answer) and samples in C without copying logits to Python, so this reads the
+        context's logits for the last evaluated position through llama.cpp's own C API."""
+        import llama_cpp
+        import numpy as np
+
+        with self._lock:
+            for _ in self._llm.create_chat_completion(messages=messages, temperature=0.0, max_tokens=1, stream=True):
+                pass  # one token sampled, not yet evaluated: the logits are the prompt's last position's
+            pointer = llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1)
+            logits = np.ctypeslib.as_array(pointer, shape=(self._llm.n_vocab(),)).astype(np.float64)
+        logits -= logits.max()
+        logp = logits - np.log(np.exp(logits).sum())
+        vocab = {}
+        for word in YES + NO:
+            ids = self._llm.tokenize(word.encode(), add_bos=False, special=False)
+            if len(ids) == 1:
+                vocab[word] = float(logp[ids[0]])
+        return _yes_share(vocab)
+
+
 class OpenAIModel:
     """An OpenAI-compatible chat server, through LlamaIndex's OpenAILike integration."""
 
@@ -93,6 +131,24 @@ class OpenAIModel:
         except Exception as exc:  # openai raises connection/status errors of many types
             raise LLMError(f"cannot get an answer from the language model at {self.url} ({type(exc).__name__}): "
                            "start the server, or fix --llm-url / --llm-model") from None
+
+
+    def yes_probability(self, messages: list[dict[str, str]]) -> float:
+        """P("yes") from the server's top log-probabilities of the first answer token."""
+        from openai import OpenAI
+
+        client = OpenAI(base_url=self.url, api_key=self._llm.api_key, max_retries=0, timeout=self._llm.timeout)
+        try:
+            reply = client.chat.completions.create(model=self.model, messages=messages, max_tokens=1, temperature=0.0,
+                                                   logprobs=True, top_logprobs=10)
+        except Exception as exc:  # openai raises connection/status errors of many types
+            raise LLMError(f"cannot ask the language model at {self.url} ({type(exc).__name__}): "
+                           "start the server, or fix --llm-url / --llm-model") from None
+        content = reply.choices[0].logprobs.content if reply.choices[0].logprobs else None
+        if not content:
+            text = (reply.choices[0].message.content or "").strip().lower()
+            return 1.0 if text.startswith("yes") else 0.0 if text.startswith("no") else 0.5
+        return _yes_share({t.token: t.logprob for t in content[0].top_logprobs} or {content[0].token: 0.0})
 
 
 @lru_cache(maxsize=2)

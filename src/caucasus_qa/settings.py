@@ -46,6 +46,7 @@ class Settings:
     llm_ctx: int = 2048
     llm_threads: int = 0
     unsupported: str = "drop"
+    judge: str = "alignment"  # support judge for generated sentences and the eval: alignment | llm
     max_file_mb: float = 10.0
     batch_docs: int = 64
     _sources: tuple[str, ...] = field(default=(), compare=False, repr=False)
@@ -59,6 +60,8 @@ class Settings:
             raise ConfigError("top_k must be at least 1 and at most candidates")
         if self.llm not in ("extractive", "llamacpp", "openai"):
             raise ConfigError(f"llm {self.llm!r}: use extractive, llamacpp or openai")
+        if self.judge not in ("alignment", "llm"):
+            raise ConfigError(f"judge {self.judge!r}: use 'alignment' or 'llm'")
         if self.unsupported not in ("drop", "flag"):
             raise ConfigError(f"unsupported {self.unsupported!r}: use 'drop' or 'flag'")
         if self.fusion not in ("convex", "zscore", "rrf"):
