@@ -130,3 +130,11 @@ def test_sweep_prints_one_row_per_chunk_size_and_top_k(tmp_path: Path):
     assert all(r[1] == str(int(r[0]) // 5) for r in rows)
     assert all(float(r[4]) == 1.0 for r in rows)  # two one-chunk articles: the gold quote is always retrieved
     assert not (tmp_path / "unused" / "chroma").exists()  # the sweep never touches the configured store
+
+
+def test_citation_precision_counts_markers_not_quotes():
+    # one quote cited by two claims, both precise: precision 2/2, not 2 over one quote
+    m = metrics([record(citations=1, claims=2, supported=2, precise=2, cites=2)], k=5)
+    assert m["citation_precision"] == pytest.approx(1.0)
+    m = metrics([record(citations=2, claims=2, supported=2, precise=1, cites=3)], k=5)
+    assert m["citation_precision"] == pytest.approx(1 / 3)

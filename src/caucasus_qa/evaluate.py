@@ -118,6 +118,7 @@ class Record:
     dropped: int = 0
     first_token_ms: float | None = None
     backend: str = "extractive"
+    cites: int | None = None  # citation markers over all claims (a quote cited by two claims counts twice)
 
 
 def gold_spans(qa: Any, question: Question) -> list[tuple[str, int, int]]:
@@ -158,7 +159,7 @@ def evaluate_one(qa: Any, question: Question, judge: AlignmentJudge) -> Record:
                   answer.abstained, is_correct(question, answer), answer.score, answer.text,
                   list(question.accepted), first_hit(passages, gold_spans(qa, question)), len(answer.citations),
                   verbatim, claims, supported, precise, latency, dropped=answer.dropped,
-                  first_token_ms=answer.timings_ms.get("first_token"), backend=answer.backend)
+                  first_token_ms=answer.timings_ms.get("first_token"), backend=answer.backend, cites=cites)
 
 
 def run(qa: Any, questions: Sequence[Question], progress: bool = True) -> list[Record]:
@@ -194,7 +195,8 @@ def metrics(records: Iterable[Record], k: int) -> dict[str, Any]:
         "mrr": _ratio(sum(1 / x for x in ranks if x), len(ranks)),
         "verbatim_citations": _ratio(sum(r.verbatim for r in rows), sum(r.citations for r in rows)),
         "citation_recall": _ratio(sum(r.supported for r in rows), sum(r.claims for r in rows)),
-        "citation_precision": _ratio(sum(r.precise for r in rows), sum(r.citations for r in rows)),
+        "citation_precision": _ratio(sum(r.precise for r in rows),
+                                     sum(r.citations if r.cites is None else r.cites for r in rows)),
         "dropped_sentences": _ratio(sum(r.dropped for r in rows), sum(r.dropped + r.claims for r in rows)),
         "first_token_p50_ms": _median([r.first_token_ms for r in rows if r.first_token_ms is not None]),
         "latency_p50_ms": float(np.percentile(lat, 50)) if lat else None,
