@@ -8,7 +8,6 @@ must still go through.
 from __future__ import annotations
 
 import codecs
-
 import json
 import os
 import tomllib

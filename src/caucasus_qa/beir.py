@@ -186,17 +186,11 @@ def rankings(retriever, scored: Mapping[str, tuple[dict[str, float], dict[str, f
     fusion (at ``dense_weight`` and ``fusion``, default the retriever's), chunks max-pooled per
     document."""
     doc_of = _doc_of(retriever.store)
-    saved = retriever.dense_weight, retriever.fusion
-    retriever.dense_weight = saved[0] if dense_weight is None else dense_weight
-    retriever.fusion = saved[1] if fusion is None else fusion
-    try:
-        out: dict[str, dict[str, list[str]]] = {name: {} for name in SYSTEMS}
-        for qid, (dense, bm25) in scored.items():
-            for name, scores in zip(SYSTEMS, (dense, bm25, retriever.fuse(dense, bm25))):
-                out[name][qid] = doc_ranking(scores, doc_of)
-        return out
-    finally:
-        retriever.dense_weight, retriever.fusion = saved
+    out: dict[str, dict[str, list[str]]] = {name: {} for name in SYSTEMS}
+    for qid, (dense, bm25) in scored.items():
+        for name, scores in zip(SYSTEMS, (dense, bm25, retriever.fuse(dense, bm25, dense_weight, fusion))):
+            out[name][qid] = doc_ranking(scores, doc_of)
+    return out
 
 
 def _doc_of(store):

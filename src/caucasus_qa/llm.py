@@ -12,7 +12,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterator, Protocol
 
@@ -77,7 +77,6 @@ class LlamaCppModel:
                 if piece:
                     yield piece
 
-
     def yes_probability(self, messages: list[dict[str, str]]) -> float:
         """The model's probability of answering "yes" first, read from its next-token logits.
 
@@ -94,12 +93,13 @@ class LlamaCppModel:
             logits = np.ctypeslib.as_array(pointer, shape=(self._llm.n_vocab(),)).astype(np.float64)
         logits -= logits.max()
         logp = logits - np.log(np.exp(logits).sum())
-        vocab = {}
-        for word in YES + NO:
-            ids = self._llm.tokenize(word.encode(), add_bos=False, special=False)
-            if len(ids) == 1:
-                vocab[word] = float(logp[ids[0]])
-        return _yes_share(vocab)
+        return _yes_share({word: float(logp[token]) for word, token in self._answer_tokens.items()})
+
+    @cached_property
+    def _answer_tokens(self) -> dict[str, int]:
+        """Token ids of the yes/no spellings that are a single token for this model."""
+        ids = {word: self._llm.tokenize(word.encode(), add_bos=False, special=False) for word in YES + NO}
+        return {word: t[0] for word, t in ids.items() if len(t) == 1}
 
 
 class OpenAIModel:
@@ -131,7 +131,6 @@ class OpenAIModel:
         except Exception as exc:  # openai raises connection/status errors of many types
             raise LLMError(f"cannot get an answer from the language model at {self.url} ({type(exc).__name__}): "
                            "start the server, or fix --llm-url / --llm-model") from None
-
 
     def yes_probability(self, messages: list[dict[str, str]]) -> float:
         """P("yes") from the server's top log-probabilities of the first answer token."""

@@ -197,17 +197,21 @@ class HybridRetriever(BaseRetriever):
         return dense, bm25
 
     # -- fusion ------------------------------------------------------------------------
-    def fuse(self, dense: dict[str, float], bm25: dict[str, float]) -> dict[str, float]:
+    def fuse(self, dense: dict[str, float], bm25: dict[str, float], dense_weight: float | None = None,
+             fusion: str | None = None) -> dict[str, float]:
+        """Fused scores; ``dense_weight`` and ``fusion`` default to the retriever's own."""
+        w = self.dense_weight if dense_weight is None else dense_weight
+        fusion = fusion or self.fusion
         ids = set(dense) | set(bm25)
-        if self.fusion == "rrf":
+        if fusion == "rrf":
             rank_d = {k: r for r, k in enumerate(sorted(dense, key=dense.get, reverse=True))}
             rank_b = {k: r for r, k in enumerate(sorted(bm25, key=bm25.get, reverse=True))}
-            return {i: self.dense_weight * (1 / (RRF_K + rank_d[i]) if i in rank_d else 0)
-                    + (1 - self.dense_weight) * (1 / (RRF_K + rank_b[i]) if i in rank_b else 0) for i in ids}
-        normalise = _zscore if self.fusion == "zscore" else _normalise
+            return {i: w * (1 / (RRF_K + rank_d[i]) if i in rank_d else 0)
+                    + (1 - w) * (1 / (RRF_K + rank_b[i]) if i in rank_b else 0) for i in ids}
+        normalise = _zscore if fusion == "zscore" else _normalise
         nd, nb = normalise(dense), normalise(bm25)
         low_d, low_b = min(nd.values(), default=0.0), min(nb.values(), default=0.0)  # absent: the list's floor
-        return {i: self.dense_weight * nd.get(i, low_d) + (1 - self.dense_weight) * nb.get(i, low_b) for i in ids}
+        return {i: w * nd.get(i, low_d) + (1 - w) * nb.get(i, low_b) for i in ids}
 
     def scores(self, query: QueryBundle, candidates: int | None = None
                ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:

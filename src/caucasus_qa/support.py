@@ -12,6 +12,17 @@ from typing import Callable, Sequence
 import numpy as np
 
 
+def _quote_terms_if_names_present(claim: str, quotes: Sequence[str]) -> set[str] | None:
+    """The quotes' terms, or None when there is nothing to judge or the claim names a person,
+    place or number that the quotes lack (the hard check both judges make first)."""
+    from caucasus_qa.extractive import name_terms, terms
+
+    if not quotes or not claim.strip():
+        return None
+    quote_terms = set().union(*(terms(q) for q in quotes))
+    return None if name_terms(claim) - quote_terms else quote_terms
+
+
 class AlignmentJudge:
     """Default support judge: a claim is supported by quotes when every name and number in the
     claim (capitalised words after the first, digits) occurs in the quotes, and the quotes either
@@ -30,14 +41,12 @@ class AlignmentJudge:
         self.cosine = cosine
 
     def supported(self, claim: str, quotes: Sequence[str]) -> bool:
-        from caucasus_qa.extractive import name_terms, terms
+        from caucasus_qa.extractive import terms
 
-        if not quotes or not claim.strip():
+        quote_terms = _quote_terms_if_names_present(claim, quotes)
+        if quote_terms is None:
             return False
         claim_terms = set(terms(claim))
-        quote_terms = set().union(*(terms(q) for q in quotes))
-        if name_terms(claim) - quote_terms:
-            return False
         if claim_terms and len(claim_terms & quote_terms) / len(claim_terms) >= self.containment:
             return True
         vectors = self.encode([claim, " ".join(quotes)])
@@ -66,11 +75,7 @@ class LLMJudge:
                                            {"role": "user", "content": user}])
 
     def supported(self, claim: str, quotes: Sequence[str]) -> bool:
-        from caucasus_qa.extractive import name_terms, terms
-
-        if not quotes or not claim.strip():
-            return False
-        if name_terms(claim) - set().union(*(terms(q) for q in quotes)):
+        if _quote_terms_if_names_present(claim, quotes) is None:
             return False
         return self.probability(claim, quotes) >= self.threshold
 
