@@ -68,6 +68,36 @@ def test_when_question_prefers_dated_sentences_and_names_the_source(qa):
     assert re.search(r"According to (Valley Post \(2024-03-05\)|Coastal Times \(2024-03-03\))", a.text)
 
 
+ACCOUNTS = Path(__file__).parent / "data" / "accounts"  # two outlets on one ferry accident
+
+
+@pytest.fixture(scope="module")
+def accounts(tmp_path_factory):
+    assistant = Assistant(store=tmp_path_factory.mktemp("accounts-store"))
+    assert assistant.ingest([ACCOUNTS]).ok
+    return assistant
+
+
+def test_a_disputed_cause_is_presented_as_different_accounts(accounts):
+    a = accounts.ask("How did the ferry captain die?")
+    assert a.conflict and not a.abstained and "different accounts" in a.text
+    assert "Harbourside Herald" in a.text and "North Coast Daily" in a.text
+    assert "heart attack" in a.text and "head injuries" in a.text
+    assert_grounded(accounts, a)
+
+
+def test_when_question_answered_by_a_relative_date_brings_the_calendar_date(accounts):
+    a = accounts.ask("When did the ferry Solvik strike the cargo barge in fog?")
+    assert "late last week" in a.text and "June 13, 2024" in a.text
+    assert "According to North Coast Daily (2024-06-18)" in a.text
+    assert_grounded(accounts, a)
+
+
+def test_possessives_and_question_words_do_not_count_as_missing_topics(accounts):
+    a = accounts.ask("What caused the captain's death?")
+    assert not a.abstained and "post-mortem" in a.text
+
+
 def test_instructions_inside_articles_are_just_text(qa):
     a = qa.ask("How many visitors came to the lantern festival?")
     assert "12,000" in a.text and "PWNED" not in a.text
