@@ -18,19 +18,48 @@ def model_path(name: str) -> str:
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
 
 
+# LlamaIndex hands the model this many texts per call; sentence-transformers sorts each call's texts
+# by length and encodes them ``batch_size`` at a time.
+GROUP = 512
+
+
+@lru_cache(maxsize=1)
+def _embedding_class() -> type:
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from pydantic import Field
+
+    class SortedBatchEmbedding(HuggingFaceEmbedding):
+        """HuggingFaceEmbedding that groups many texts per call but encodes them in small batches.
+
+        LlamaIndex splits texts into groups of ``embed_batch_size`` and encodes each group with that
+        same batch size, so sorting by length (which cuts padding) only happens within one batch.
+        Large groups, small encode batches: measured on 2 cores, 2.2x faster for sentences of mixed
+        length and 1.2x for 200-token chunks, with the same vectors. No LlamaIndex option splits the two.
+        """
+
+        encode_batch_size: int = Field(default=16, description="texts per forward pass")
+
+        def _embed(self, inputs, prompt_name=None):  # type: ignore[override]
+            return self._model.encode(inputs, batch_size=self.encode_batch_size, prompt_name=prompt_name,
+                                      normalize_embeddings=self.normalize, show_progress_bar=False).tolist()
+
+    return SortedBatchEmbedding
+
+
 @lru_cache(maxsize=4)
-def load_embed_model(name: str, batch_size: int = 64):  # -> HuggingFaceEmbedding
+def load_embed_model(name: str, batch_size: int = 16):  # -> HuggingFaceEmbedding
     """Load once per process; offline flags (see offline.py) keep it off the network."""
     import transformers
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
     transformers.utils.logging.disable_progress_bar()  # "Loading weights" bars are noise here
 
     try:
-        return HuggingFaceEmbedding(model_name=model_path(name), device="cpu",
-                                    embed_batch_size=batch_size, show_progress_bar=False)
+        model = _embedding_class()(model_name=model_path(name), device="cpu", embed_batch_size=GROUP,
+                                   show_progress_bar=False)
     except Exception as exc:  # sentence-transformers raises many types for a missing model
         raise ConfigError(
             f"cannot load embedding model {name!r} offline ({type(exc).__name__}): give a local "
             f"model folder with --embed-model PATH, or use the bundled {BUNDLED_MODEL!r}"
         ) from None
+    model.encode_batch_size = batch_size  # set after: unknown init arguments go to SentenceTransformer
+    return model

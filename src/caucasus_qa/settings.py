@@ -29,7 +29,7 @@ class Settings:
     collection: str = "articles"
     corpus: Path = Path("ingest/articles")
     embed_model: str = BUNDLED_MODEL
-    embed_batch_size: int = 64
+    embed_batch_size: int = 16
     chunk_size: int = 200
     chunk_overlap: int = 40
     top_k: int = 5
