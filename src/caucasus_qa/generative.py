@@ -121,9 +121,9 @@ class GenerativeAnswerer:
                 dropped += self._check(sentence, cites, claims, notes)
                 yield self._partial(claims, cites, base)
             buffer = (parts[-1] if parts else "") + buffer[len(buffer.rstrip()):]  # keep the trailing space
-            if len(claims) >= self.max_claims or self._repeating(claims):
+            if len(claims) >= self.max_claims or dropped > self.max_claims - len(claims) or self._repeating(claims):
                 buffer = ""
-                break  # enough said, or the model loops: stop paying for tokens
+                break  # enough said, too much unsupported, or the model loops: stop paying for tokens
         close = getattr(generation, "close", None)
         if close:
             close()
