@@ -49,7 +49,8 @@ def assert_every_sentence_supported(qa: Assistant, answer) -> None:
         assert qa.article(c.article_id).text[c.start:c.end] == c.quote
     for claim in answer.claims:
         assert claim.cites, f"uncited sentence survived: {claim.text}"
-        assert judge.supported(claim.text, [quotes[n] for n in claim.cites]), f"unsupported: {claim.text}"
+        question = answer.standalone or answer.question
+        assert judge.supported(claim.text, [quotes[n] for n in claim.cites], question), f"unsupported: {claim.text}"
 
 
 @pytest.mark.parametrize("sentence,expected", [
@@ -204,7 +205,23 @@ def test_llm_judge_reads_the_models_yes_probability_and_guards_names(town_store)
     for question in QUESTIONS[:2]:
         a = qa.ask(question)
         for claim in a.claims:  # what survives verification passes the judge that verified it
-            assert judge.supported(claim.text, [c.quote for c in a.citations if c.n in claim.cites])
+            assert judge.supported(claim.text, [c.quote for c in a.citations if c.n in claim.cites], question)
+
+
+def test_alignment_judge_lets_a_claim_restate_a_name_from_the_question_but_not_invent(town_store):
+    judge = AlignmentJudge(Assistant(store=town_store)._encode)
+    quote = ["The bridge will close on 12 April 2024 and is expected to reopen in the autumn of 2025."]
+    question = "When will the bridge in Lindenholm close?"
+    restated = "The Lindenholm bridge will close on 12 April 2024."
+    assert not judge.supported(restated, quote)  # without the question: a name the quote lacks
+    assert judge.supported(restated, quote, question)  # the reader's own name needs no quote
+    # what the claim asserts must still stand in the quote: a new name or number fails
+    assert not judge.supported("The Lindenholm bridge will close on 20 May 2024.", quote, question)
+    assert not judge.supported("Mayor Edda Vorn will close the Lindenholm bridge on 12 April 2024.", quote, question)
+    # the question's other words are not excused: a relation the quote does not state fails
+    mayor = ["Mayor Petra Olsen said the closure was unavoidable."]
+    assert not judge.supported("Lindenholm's harbour master is Petra Olsen.", mayor,
+                               "Who is Lindenholm's harbour master?")
 
 
 def test_llm_judge_needs_a_model():

@@ -78,16 +78,18 @@ def claim_text(text: str) -> str:
 def citation_quality(answer: Answer, judge: AlignmentJudge) -> tuple[int, int, int, int]:
     """(supported claims, claims, precise citations, citations) for one answer, ALCE-style."""
     quotes = {c.n: c.quote for c in answer.citations}
+    question = answer.standalone or answer.question  # what the claims answer (as the verifier saw it)
     supported = precise = total_cites = 0
     for claim in answer.claims:
         text = claim_text(claim.text)
         cited = [quotes[n] for n in claim.cites if n in quotes]
-        ok = judge.supported(text, cited)
+        ok = judge.supported(text, cited, question)
         supported += ok
         for n in claim.cites:
             total_cites += 1
             others = [quotes[m] for m in claim.cites if m != n and m in quotes]
-            redundant = ok and judge.supported(text, others) and not judge.supported(text, [quotes.get(n, "")])
+            redundant = (ok and judge.supported(text, others, question)
+                         and not judge.supported(text, [quotes.get(n, "")], question))
             precise += not redundant
     return supported, len(answer.claims), precise, total_cites
 

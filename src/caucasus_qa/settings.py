@@ -42,7 +42,7 @@ class Settings:
     llm_url: str = ""
     llm_api_key_env: str = "OPENAI_API_KEY"
     llm_fallback: int = 0
-    llm_max_tokens: int = 160
+    llm_max_tokens: int = 96
     llm_ctx: int = 2048
     llm_threads: int = 0
     unsupported: str = "drop"

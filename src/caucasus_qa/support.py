@@ -12,22 +12,23 @@ from typing import Callable, Sequence
 import numpy as np
 
 
-def _quote_terms_if_names_present(claim: str, quotes: Sequence[str]) -> set[str] | None:
+def _quote_terms_if_names_present(claim: str, quotes: Sequence[str], question: str = "") -> set[str] | None:
     """The quotes' terms, or None when there is nothing to judge or the claim names a person,
-    place or number that the quotes lack (the hard check both judges make first)."""
+    place or number that neither the quotes nor the question hold (the hard check both judges
+    make first). A name taken from the question restates what the reader asked, not a new fact."""
     from caucasus_qa.extractive import name_terms, terms
 
     if not quotes or not claim.strip():
         return None
     quote_terms = set().union(*(terms(q) for q in quotes))
-    return None if name_terms(claim) - quote_terms else quote_terms
+    return None if name_terms(claim) - quote_terms - set(terms(question)) else quote_terms
 
 
 class AlignmentJudge:
     """Default support judge: a claim is supported by quotes when every name and number in the
-    claim (capitalised words after the first, digits) occurs in the quotes, and the quotes either
-    contain at least 80% of the claim's content terms (stemmed) or reach cosine similarity
-    >= 0.85 with it (bundled MiniLM). Extractive claims are the quotes themselves and pass; a
+    claim (capitalised words after the first, digits) occurs in the quotes or the question, and
+    the quotes either contain at least 80% of the claim's content terms (stemmed) or reach cosine
+    similarity >= 0.85 with it (bundled MiniLM). Extractive claims are the quotes themselves and pass; a
     sentence that brings in a name, date or number the quotes lack fails. Good enough to catch
     invented facts and citations that point at unrelated text; not a substitute for an NLI model.
     """
@@ -40,10 +41,13 @@ class AlignmentJudge:
         self.containment = containment
         self.cosine = cosine
 
-    def supported(self, claim: str, quotes: Sequence[str]) -> bool:
+    def supported(self, claim: str, quotes: Sequence[str], question: str = "") -> bool:
+        """``question``: what the claim answers; a name from it may be restated without a quote.
+        Its other terms are not excused: measured on the dev split, excusing them let "Azerbaijan's
+        foreign minister is Ilham Aliyev" pass on a quote naming Aliyev as president."""
         from caucasus_qa.extractive import terms
 
-        quote_terms = _quote_terms_if_names_present(claim, quotes)
+        quote_terms = _quote_terms_if_names_present(claim, quotes, question)
         if quote_terms is None:
             return False
         claim_terms = set(terms(claim))
@@ -74,8 +78,8 @@ class LLMJudge:
         return self.model.yes_probability([{"role": "system", "content": JUDGE_SYSTEM},
                                            {"role": "user", "content": user}])
 
-    def supported(self, claim: str, quotes: Sequence[str]) -> bool:
-        if _quote_terms_if_names_present(claim, quotes) is None:
+    def supported(self, claim: str, quotes: Sequence[str], question: str = "") -> bool:
+        if _quote_terms_if_names_present(claim, quotes, question) is None:
             return False
         return self.probability(claim, quotes) >= self.threshold
 
