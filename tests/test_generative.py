@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -222,6 +223,67 @@ def test_alignment_judge_lets_a_claim_restate_a_name_from_the_question_but_not_i
     mayor = ["Mayor Petra Olsen said the closure was unavoidable."]
     assert not judge.supported("Lindenholm's harbour master is Petra Olsen.", mayor,
                                "Who is Lindenholm's harbour master?")
+
+
+def _within(seconds: float, work) -> dict:
+    """Run ``work`` in a daemon thread; a deadlock shows up as a test failure, not a hung suite."""
+    out: dict = {}
+
+    def run():
+        try:
+            out["value"] = work()
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            out["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s: a deadlock"
+    return out
+
+
+@pytest.mark.slow
+def test_asking_the_model_while_it_generates_fails_fast_instead_of_deadlocking():
+    from caucasus_qa.llm import LlamaCppModel
+
+    model = LlamaCppModel(smollm2(), n_ctx=512)
+    question = [{"role": "user", "content": "Is the sky blue? Answer yes or no."}]
+
+    def interleave():
+        generation = model.stream([{"role": "user", "content": "Count from one to twenty."}], 40)
+        next(generation)
+        try:
+            model.yes_probability(question)  # same thread, generation still open
+        finally:
+            generation.close()
+
+    assert isinstance(_within(60, interleave).get("error"), LLMError)
+    assert 0.0 < _within(60, lambda: model.yes_probability(question))["value"] < 1.0  # free again after close
+
+
+@pytest.mark.slow
+def test_generative_answers_judged_by_their_own_model_finish(town_store):
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    class AskingJudge(LLMJudge):  # asks the model about every sentence (no name pre-check to skip it)
+        def supported(self, claim, quotes, question=""):
+            return bool(quotes) and self.probability(claim, quotes) >= self.threshold
+
+    qa = Assistant(store=town_store, llm="llamacpp", llm_model=smollm2(), judge="llm")
+    judge = AskingJudge(qa.chat_model)
+    answerer = GenerativeAnswerer(qa.extractive, qa.chat_model, judge, max_tokens=120)
+    # SmolLM2 writes several sentences here: verifying one mid-stream would need the model while it
+    # is still generating
+    question = "Describe the ferry timetable and the festival in detail."
+    qa.extractive.threshold = float("-inf")  # let the model answer whatever the evidence score
+    passages = qa.retrieve(question)
+    q_emb = qa.embed_model.get_query_embedding(question)
+    result = _within(120, lambda: answerer.answer(question, passages, q_emb=q_emb))
+    assert "error" not in result, result.get("error")
+    answer = result["value"]
+    quotes = {c.n: c.quote for c in answer.citations}
+    for claim in answer.claims:
+        assert judge.supported(claim.text, [quotes[n] for n in claim.cites])
 
 
 def test_llm_judge_needs_a_model():

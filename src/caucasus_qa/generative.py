@@ -116,6 +116,10 @@ class GenerativeAnswerer:
         dropped, buffer, first_token = 0, "", None
         notes: list[str] = []
         generation = self.model.stream(self.prompt(question, sources), self.max_tokens)
+        if getattr(self.judge, "model", None) is self.model:
+            # The judge asks this same model, which cannot judge while it generates (one llama.cpp
+            # context; one slot on a small server): read the whole reply first, then verify it.
+            generation = iter(["".join(generation)])
         for piece in generation:
             first_token = first_token or time.perf_counter()
             buffer += piece

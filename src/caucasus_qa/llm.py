@@ -62,6 +62,7 @@ class LlamaCppModel:
         self.model = Path(path).name
         self._llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads or os.cpu_count(), verbose=False)
         self._lock = threading.Lock()
+        self._owner: int | None = None  # the thread holding the model
         atexit.register(self.close)  # free the model before interpreter teardown (avoids a noisy __del__)
 
     def close(self) -> None:
@@ -69,13 +70,29 @@ class LlamaCppModel:
         if close is not None:
             close()
 
+    def _acquire(self) -> None:
+        """Take the model, or fail at once where waiting would deadlock: this thread is itself
+        still reading a generation from it (one llama.cpp context cannot interleave two prompts)."""
+        if self._owner == threading.get_ident():
+            raise LLMError("the language model is still generating in this thread: finish reading the "
+                           "answer before asking it anything else")
+        self._lock.acquire()
+        self._owner = threading.get_ident()
+
+    def _release(self) -> None:
+        self._owner = None
+        self._lock.release()
+
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        with self._lock:
+        self._acquire()
+        try:
             for chunk in self._llm.create_chat_completion(messages=messages, temperature=0.0, max_tokens=max_tokens,
                                                           repeat_penalty=1.1, stream=True):
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
+        finally:
+            self._release()
 
     def yes_probability(self, messages: list[dict[str, str]]) -> float:
         """The model's probability of answering "yes" first, read from its next-token logits.
@@ -86,11 +103,14 @@ class LlamaCppModel:
         import llama_cpp
         import numpy as np
 
-        with self._lock:
+        self._acquire()
+        try:
             for _ in self._llm.create_chat_completion(messages=messages, temperature=0.0, max_tokens=1, stream=True):
                 pass  # one token sampled, not yet evaluated: the logits are the prompt's last position's
             pointer = llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1)
             logits = np.ctypeslib.as_array(pointer, shape=(self._llm.n_vocab(),)).astype(np.float64)
+        finally:
+            self._release()
         logits -= logits.max()
         logp = logits - np.log(np.exp(logits).sum())
         return _yes_share({word: float(logp[token]) for word, token in self._answer_tokens.items()})
