@@ -236,6 +236,15 @@ class ExtractiveAnswerer:
         lex = sum(v for t, v in idf.items() if t in covered) / (sum(idf.values()) or 1.0)
         return 0.5 * max(s.cos for s in selected) + 0.5 * lex
 
+    def evidence_score(self, question: str, scored: list[Scored], oov: float) -> float:
+        """What abstention is decided on, for every backend: the confidence of the ungated selection,
+        less the share of the question's weight that occurs nowhere in the corpus."""
+        return self.confidence(question, self.select(scored, gate=False)) - self.weights["oov"] * oov
+
+    def related(self, scored: list[Scored]) -> list[Citation]:
+        """The closest sentences, shown with an abstention as related, not as an answer."""
+        return [self.cite(s.sentence, i + 1) for i, s in enumerate(scored[:3])]
+
     def select(self, scored: list[Scored], gate: bool = True) -> list[Scored]:
         """The best sentence, plus up to two close runners-up that add something new."""
         if not scored:
@@ -308,25 +317,24 @@ class ExtractiveAnswerer:
     def answer(self, question: str, passages: Sequence[Any], *, q_emb: np.ndarray | None = None,
                **_: Any) -> Answer:
         scored, oov = self.score(question, np.asarray(q_emb), passages)
-        selected = self.select(scored, gate=False)
-        confidence = self.confidence(question, selected) - self.weights["oov"] * oov
+        confidence = self.evidence_score(question, scored, oov)
         if not scored or confidence < self.threshold:
-            related = [self.cite(s.sentence, i + 1) for i, s in enumerate(scored[:3])]
-            return Answer(question=question, text=ABSTAIN_TEXT, abstained=True, related=related,
+            return Answer(question=question, text=ABSTAIN_TEXT, abstained=True, related=self.related(scored),
                           score=confidence, backend=self.name)
+        kinds = question_types(question)
         selected = self.select(scored)
-        if "reason" in question_types(question):
+        if "reason" in kinds:
             selected = self._with_explanations(selected)
-        if "date" in question_types(question):
+        if "date" in kinds:
             selected = self._with_calendar_date(selected, scored)
         selected = self._with_context(selected)
         # companions (explaining or context sentences) score just below their sentence: keep the best three
         selected = sorted(selected, key=lambda s: -s.score)[: self.max_sentences]
         close = [s for s in selected if s.score >= 0.9 * selected[0].score and s.typed]
-        conflict = _conflicting(close, selected, question_types(question))
+        conflict = _conflicting(close, selected, kinds)
         chosen = _in_reading_order(selected)
         citations = [self.cite(s.sentence, i + 1) for i, s in enumerate(chosen)]
-        attribute = conflict or "date" in question_types(question) or len({c.article_id for c in citations}) > 1
+        attribute = conflict or "date" in kinds or len({c.article_id for c in citations}) > 1
         claims = [Claim(text=(f"{_attribution(c)}: " if attribute and (i == 0 or citations[i - 1].article_id
                                                                        != c.article_id) else "") + c.quote,
                         cites=(c.n,)) for i, c in enumerate(citations)]

@@ -103,12 +103,10 @@ class GenerativeAnswerer:
         """Partial answers as verified sentences complete, then the final one."""
         started = time.perf_counter()
         scored, oov = self.evidence.score(question, np.asarray(q_emb), passages)
-        confidence = self.evidence.confidence(question, self.evidence.select(scored, gate=False)) \
-            - self.evidence.weights["oov"] * oov
+        confidence = self.evidence.evidence_score(question, scored, oov)
         base = dict(question=question, backend=self.name, model=self.model.model, score=confidence)
         if not scored or confidence < self.evidence.threshold:
-            related = [self.evidence.cite(s.sentence, i + 1) for i, s in enumerate(scored[:3])]
-            yield Answer(text=ABSTAIN_TEXT, abstained=True, related=related, **base)
+            yield Answer(text=ABSTAIN_TEXT, abstained=True, related=self.evidence.related(scored), **base)
             return
         sources = self.sources(scored)
         cites = [self.evidence.cite(s.sentence, i + 1) for i, s in enumerate(sources)]
