@@ -225,6 +225,20 @@ def test_alignment_judge_lets_a_claim_restate_a_name_from_the_question_but_not_i
                                "Who is Lindenholm's harbour master?")
 
 
+def test_alignment_judge_accepts_paraphrases_that_add_nothing_the_quote_lacks(town_store):
+    judge = AlignmentJudge(Assistant(store=town_store)._encode)
+    # the subject the reader asked about, named in the answer, need not be in the quote
+    council = ["It is an elected council of nine members, chosen every four years."]
+    assert not judge.supported("Lindenholm has an elected council.", council)
+    assert judge.supported("Lindenholm has an elected council.", council, "What kind of council does Lindenholm have?")
+    # a close paraphrase ("shook hands" for "the handshake") holding most of the quote's terms
+    handshake = ["The handshake between Mayor Petra Olsen and the fisheries minister in May this year also "
+                 "included another person - Bishop Anders Holm."]
+    assert judge.supported("Petra Olsen and the fisheries minister shook hands in May with Anders Holm looking on.",
+                           handshake)
+    assert not judge.supported("Olsen refused to shake hands with Holm in May.", handshake)
+
+
 def _within(seconds: float, work) -> dict:
     """Run ``work`` in a daemon thread; a deadlock shows up as a test failure, not a hung suite."""
     out: dict = {}
