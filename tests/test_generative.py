@@ -70,6 +70,16 @@ def test_generated_text_splits_into_sentences_with_their_markers():
     assert split_generated("It rained [1]. Then it stopped. [2] Done") == ["It rained [1].", "Then it stopped [2].", "Done"]
 
 
+def test_markers_that_open_sentences_belong_to_the_sentences_after_them():
+    reply = "[1] The ferry left late. It sank at noon.\n[2] [3] Two crew survived. [1] The"
+    assert split_generated(reply) == ["The ferry left late. [1]", "It sank at noon. [1]", "Two crew survived. [2] [3]",
+                                      "[1] The"]  # the last piece is unfinished: it waits for more text
+    assert [parse_markers(s, 3) for s in split_generated(reply + " captain lived.", final=True)] == [
+        ("The ferry left late.", (1,)), ("It sank at noon.", (1,)), ("Two crew survived.", (2, 3)),
+        ("The captain lived.", (1,))]
+    assert split_generated("[1] [2]", final=True) == ["[1] [2]"]  # a bare pick of sources stays a pick
+
+
 class ScriptedModel:
     """A stand-in that replies with fixed text: it makes the verification test deterministic."""
 
@@ -107,6 +117,17 @@ def test_no_supported_sentence_means_abstention(town_store):
     assert a.abstained and a.text == ABSTAIN_TEXT and a.dropped == 1
 
 
+def test_a_bare_marker_answers_only_when_nothing_came_before_it(town_store):
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    for reply, answered in (("[1]", True), ("[1] Aliens built the bridge.\n[2]", False)):
+        qa = Assistant(store=town_store)
+        qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel(reply), AlignmentJudge(qa._encode))
+        a = qa.ask("What did the mayor say about the closure?")
+        assert a.abstained is not answered, reply
+        assert_every_sentence_supported(qa, a)
+
+
 class EchoModel(ScriptedModel):
     """Replies with the prompt's own sources, copied verbatim in the given order of source numbers."""
 
@@ -119,6 +140,29 @@ class EchoModel(ScriptedModel):
         sources = dict(re.findall(r"^\[(\d+)\] \([^)]*\) (.+)$", messages[-1]["content"], re.M))
         self.reply = " ".join(f"{sources[str(n)].rstrip('.')} [{n}]." for n in self.order)
         yield from super().stream(messages, max_tokens)
+
+
+class LineLedModel(EchoModel):
+    """Copies sources verbatim but leads each line with its marker, as small models often do."""
+
+    def stream(self, messages, max_tokens):
+        import re
+
+        sources = dict(re.findall(r"^\[(\d+)\] \([^)]*\) (.+)$", messages[-1]["content"], re.M))
+        self.reply = "\n".join(f"[{n}] {sources[str(n)]}" for n in self.order)
+        yield from ScriptedModel.stream(self, messages, max_tokens)
+
+
+def test_a_reply_with_markers_leading_its_lines_keeps_each_sentence_with_its_own_source(town_store):
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    qa = Assistant(store=town_store)
+    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, LineLedModel((2, 1)), AlignmentJudge(qa._encode))
+    a = qa.ask("What did the mayor say about the closure?")
+    assert not a.abstained and a.dropped == 0 and len(a.claims) == 2
+    quotes = {c.n: c.quote for c in a.citations}
+    for claim in a.claims:  # each copied source is cited as itself, not as its neighbour's marker
+        assert [quotes[n] for n in claim.cites] == [claim.text], claim
 
 
 def test_streamed_answer_grows_without_renumbering_and_prints_once(town_store, capsys):

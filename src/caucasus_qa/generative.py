@@ -50,10 +50,39 @@ def parse_markers(sentence: str, n_sources: int) -> tuple[str, tuple[int, ...]]:
     return text, valid
 
 
-def split_generated(text: str) -> list[str]:
-    """Sentences of generated text, each keeping the markers that follow it."""
-    text = _TRAILING_MARKERS.sub(lambda m: m.group(2) + m.group(1), text.strip())  # "x. [2]" → "x [2]."
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+_MARKER_GROUP = re.compile(r"(?:\[\s*(?:sources?\s*)?\d+(?:\s*[,;-]\s*\d+)*\s*\]\s*)+", re.IGNORECASE)
+_ENDS_SENTENCE = ".!?\"”’)\n"
+
+
+def _led_segments(text: str) -> list[str]:
+    """``text`` cut before every marker group that opens a sentence: after a sentence end or a
+    line break. Each piece starts with its markers."""
+    cuts = [m.start() for m in _MARKER_GROUP.finditer(text)
+            if m.start() and (text[:m.start()].rstrip(" \t")[-1:] or "\n") in _ENDS_SENTENCE]
+    return [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)])]
+
+
+def split_generated(text: str, final: bool = False) -> list[str]:
+    """Sentences of generated text, each keeping the markers that belong to it. Unless ``final``,
+    the last item may be unfinished (more text is still coming).
+
+    Markers usually follow their sentence ("x. [2]"). Small models often mirror the numbered
+    source list instead and put them first ("[1] x.\n[2] y." or "[1] x. [2] y."): in a reply that
+    opens with a marker, markers belong to the sentences after them, not to the one before.
+    """
+    text = text.strip()
+    if not _MARKER_GROUP.match(text):
+        text = _TRAILING_MARKERS.sub(lambda m: m.group(2) + m.group(1), text)  # "x. [2]" → "x [2]."
+        return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    segments = _led_segments(text)
+    done, rest = (segments, []) if final else (segments[:-1], segments[-1:])
+    out: list[str] = []
+    for segment in done:
+        lead = _MARKER_GROUP.match(segment)
+        markers, body = lead.group().strip(), segment[lead.end():].strip()
+        sentences = [f"{s.strip()} {markers}" for s in _SENTENCE_END.split(body) if s.strip()]
+        out += sentences or [markers]  # a bare "[1]": the model points at a source
+    return out + rest
 
 
 @dataclass
@@ -123,7 +152,7 @@ class GenerativeAnswerer:
             buffer += piece
             parts = split_generated(buffer)
             for sentence in parts[:-1]:
-                dropped += self._check(sentence, cites, claims, notes, question)
+                dropped += self._check(sentence, cites, claims, notes, question, first=not claims and not dropped)
                 yield self._partial(claims, cites, base)
             buffer = (parts[-1] if parts else "") + buffer[len(buffer.rstrip()):]  # keep the trailing space
             if len(claims) >= self.max_claims or dropped > self.max_claims - len(claims) or self._repeating(claims):
@@ -132,8 +161,8 @@ class GenerativeAnswerer:
         close = getattr(generation, "close", None)
         if close:
             close()
-        if buffer.strip():
-            dropped += self._check(buffer, cites, claims, notes, question)
+        for sentence in split_generated(buffer, final=True):
+            dropped += self._check(sentence, cites, claims, notes, question, first=not claims and not dropped)
         claims[:] = list({cl.text: cl for cl in claims}.values())
         answer = self._partial(claims, cites, base, final=True)
         answer.dropped = dropped
@@ -147,13 +176,14 @@ class GenerativeAnswerer:
         return len(claims) >= 2 and claims[-1].text == claims[-2].text
 
     def _check(self, sentence: str, cites: list[Citation], claims: list[Claim], notes: list[str],
-               question: str = "") -> int:
-        """Keep a supported sentence as a claim; return 1 if it was dropped."""
+               question: str = "", first: bool = False) -> int:
+        """Keep a supported sentence as a claim; return 1 if it was dropped. ``first``: nothing
+        came before it (a bare "[1]" then answers; after a dropped sentence it means nothing)."""
         if DECLINE.lower() in sentence.lower():
             return 0
         text, numbers = parse_markers(sentence, len(cites))
         if len(text.split()) < 3:
-            if numbers and not claims:  # a bare "[1]": the model picked a source; quote it as the answer
+            if numbers and first:  # a bare "[1]": the model picked a source; quote it as the answer
                 claims.append(Claim(cites[numbers[0] - 1].quote, numbers[:1]))
             return 0
         quotes = [cites[n - 1].quote for n in numbers]
