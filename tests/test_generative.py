@@ -374,6 +374,20 @@ def test_follow_up_rewrite_without_a_model():
     assert condense("And then?", []) == "And then?"
 
 
+def test_a_models_rewrite_is_used_only_when_it_still_asks_the_follow_up():
+    from caucasus_qa.conversation import faithful
+
+    history = ["Which ferry captain was praised by the harbour master?"]
+    follow_up = "When did he retire?"
+    for rewrite, kept in (("When did the ferry captain praised by the harbour master retire?", True),
+                          ("Which ferry captain was praised by the harbour master?", False),  # the old question back
+                          ("Who retired from the ferry company?", False),  # asks who, not when
+                          ("When did the ferry captain retire in 2014?", False)):  # a year nobody mentioned
+        assert faithful(follow_up, history, rewrite) is kept, rewrite
+        assert (condense(follow_up, history, lambda prompt: rewrite) == rewrite) is kept
+    assert condense(follow_up, history, lambda prompt: "Who retired?") == f"{follow_up} {history[0]}"  # the rule
+
+
 def test_follow_up_uses_the_conversation(town_store):
     qa = Assistant(store=town_store)
     a = qa.ask("And how many were injured there?", history=["What happened to the workers at the harbour bridge?"])
