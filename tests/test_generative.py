@@ -388,6 +388,17 @@ def test_a_models_rewrite_is_used_only_when_it_still_asks_the_follow_up():
     assert condense(follow_up, history, lambda prompt: "Who retired?") == f"{follow_up} {history[0]}"  # the rule
 
 
+def test_a_follow_up_is_searched_with_its_context_but_answers_its_own_words(town_store):
+    from caucasus_qa.conversation import follow_up
+
+    history = ["How many visitors came to the lantern festival?"]
+    question = "Who closed the evening there?"
+    assert follow_up(question, history) == (f"{question} {history[0]}", question)
+    assert follow_up("And then?", history).focus is None  # names nothing itself: the joined text is answered
+    a = Assistant(store=town_store).ask(question, history=history)
+    assert "choir" in a.text and "12,000" not in a.text  # not the previous question's answer again
+
+
 def test_follow_up_uses_the_conversation(town_store):
     qa = Assistant(store=town_store)
     a = qa.ask("And how many were injured there?", history=["What happened to the workers at the harbour bridge?"])

@@ -168,15 +168,15 @@ class Assistant:
 
         text, notes = clean_question(question)
         self._ready()
-        standalone = self._standalone(text, history)
+        standalone, focus = self._standalone(text, history)
         engine = self._extractive_engine if backend == "extractive" else self.query_engine
         try:
-            for answer, _ in engine.stream(standalone, top_k=top_k):
+            for answer, _ in engine.stream(standalone, top_k=top_k, focus=focus):
                 yield self._finish(answer, text, standalone, notes)
         except LLMError as exc:
             if not self.settings.llm_fallback:
                 raise
-            answer, _ = self._extractive_engine.answer(standalone, top_k=top_k)
+            answer, _ = self._extractive_engine.answer(standalone, top_k=top_k, focus=focus)
             yield self._finish(answer, text, standalone, notes + [f"{exc}; answered extractively instead"])
 
     @staticmethod
@@ -186,8 +186,8 @@ class Assistant:
         answer.notes[:0] = notes
         return answer
 
-    def _standalone(self, text: str, history: Sequence[str]) -> str:
-        from caucasus_qa.conversation import condense
+    def _standalone(self, text: str, history: Sequence[str]):
+        from caucasus_qa.conversation import follow_up
         from caucasus_qa.llm import LLMError, complete
 
         previous = [clean_question(h)[0] for h in history if h and h.strip()]
@@ -198,7 +198,7 @@ class Assistant:
                     return complete(self.chat_model, prompt, max_tokens=60)
                 except LLMError:
                     return ""  # fall back to the rule-based rewrite
-        return condense(text, previous, rewrite)
+        return follow_up(text, previous, rewrite)
 
     @cached_property
     def _extractive_engine(self):

@@ -69,14 +69,18 @@ class GroundedQueryEngine(CustomQueryEngine):
         passages = retriever.retrieve(bundle)
         return bundle, passages, {"embed": (t1 - t0) * 1e3, "retrieve": (time.perf_counter() - t1) * 1e3}
 
-    def stream(self, question: str, top_k: int | None = None) -> Iterator[tuple[Answer, list]]:
-        """Verified partial answers as they grow (generative backends), then the final answer."""
+    def stream(self, question: str, top_k: int | None = None, focus: str | None = None
+               ) -> Iterator[tuple[Answer, list]]:
+        """Verified partial answers as they grow (generative backends), then the final answer.
+        ``focus``: for a follow-up searched with its context, the words the answer must match."""
         started = time.perf_counter()
         bundle, passages, timings = self._retrieve(question, top_k)
         t2 = time.perf_counter()
-        drafts = (self.answerer.stream(question, passages, q_emb=bundle.embedding)
-                  if hasattr(self.answerer, "stream") else iter([self.answerer.answer(question, passages,
-                                                                                      q_emb=bundle.embedding)]))
+        context = dict(q_emb=bundle.embedding)
+        if focus:
+            context.update(focus=focus, focus_emb=self.embed_query(focus))
+        drafts = (self.answerer.stream(question, passages, **context)
+                  if hasattr(self.answerer, "stream") else iter([self.answerer.answer(question, passages, **context)]))
         for draft in drafts:
             t3 = time.perf_counter()
             answer = compose(keep_verified(draft, self.text_of))
@@ -85,9 +89,9 @@ class GroundedQueryEngine(CustomQueryEngine):
                                  "total": (time.perf_counter() - started) * 1e3}
             yield answer, [p for p in passages if any(_covers(p, c) for c in answer.citations)]
 
-    def answer(self, question: str, top_k: int | None = None) -> tuple[Answer, list]:
+    def answer(self, question: str, top_k: int | None = None, focus: str | None = None) -> tuple[Answer, list]:
         result = None
-        for result in self.stream(question, top_k):
+        for result in self.stream(question, top_k, focus):
             pass
         assert result is not None
         return result

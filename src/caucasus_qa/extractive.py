@@ -315,7 +315,10 @@ class ExtractiveAnswerer:
                         start=sentence.start, end=sentence.end)
 
     def answer(self, question: str, passages: Sequence[Any], *, q_emb: np.ndarray | None = None,
-               **_: Any) -> Answer:
+               focus: str | None = None, focus_emb: Any = None, **_: Any) -> Answer:
+        """``focus``: a follow-up's own words, matched instead of the text it was searched with."""
+        if focus:
+            question, q_emb = focus, focus_emb
         scored, oov = self.score(question, np.asarray(q_emb), passages)
         confidence = self.evidence_score(question, scored, oov)
         if not scored or confidence < self.threshold:

@@ -128,8 +128,10 @@ class GenerativeAnswerer:
                on_claim: Callable[[Claim, list[Citation]], None] | None = None, **_: Any) -> Answer:
         return _last(self.stream(question, passages, q_emb=q_emb))
 
-    def stream(self, question: str, passages: Sequence[Any], *, q_emb: np.ndarray | None = None) -> Iterator[Answer]:
-        """Partial answers as verified sentences complete, then the final one."""
+    def stream(self, question: str, passages: Sequence[Any], *, q_emb: np.ndarray | None = None,
+               **_: Any) -> Iterator[Answer]:
+        """Partial answers as verified sentences complete, then the final one. A follow-up's
+        ``focus`` is not used: the model reads the joined question and answers its last part."""
         started = time.perf_counter()
         scored, oov = self.evidence.score(question, np.asarray(q_emb), passages)
         confidence = self.evidence.evidence_score(question, scored, oov)
