@@ -399,6 +399,20 @@ def test_a_follow_up_is_searched_with_its_context_but_answers_its_own_words(town
     assert "choir" in a.text and "12,000" not in a.text  # not the previous question's answer again
 
 
+def test_both_backends_decline_a_follow_up_on_its_own_words(town_store):
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    history = ["How many visitors came to the lantern festival?"]
+    question = "How much did the tickets cost there?"  # the joined text matches the visitors sentence
+    qa = Assistant(store=town_store)
+    assert qa.ask(question, history=history).abstained
+    qa = Assistant(store=town_store)
+    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel(
+        "About 12,000 visitors came to the lantern festival on the weekend [1]."), AlignmentJudge(qa._encode))
+    a = qa.ask(question, history=history)
+    assert a.abstained and a.backend == "scripted"
+
+
 def test_follow_up_uses_the_conversation(town_store):
     qa = Assistant(store=town_store)
     a = qa.ask("And how many were injured there?", history=["What happened to the workers at the harbour bridge?"])

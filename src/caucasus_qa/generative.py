@@ -125,16 +125,18 @@ class GenerativeAnswerer:
         return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
     def answer(self, question: str, passages: Sequence[Any], *, q_emb: np.ndarray | None = None,
-               on_claim: Callable[[Claim, list[Citation]], None] | None = None, **_: Any) -> Answer:
-        return _last(self.stream(question, passages, q_emb=q_emb))
+               on_claim: Callable[[Claim, list[Citation]], None] | None = None, **context: Any) -> Answer:
+        return _last(self.stream(question, passages, q_emb=q_emb, **context))
 
     def stream(self, question: str, passages: Sequence[Any], *, q_emb: np.ndarray | None = None,
-               **_: Any) -> Iterator[Answer]:
+               focus: str | None = None, focus_emb: Any = None, **_: Any) -> Iterator[Answer]:
         """Partial answers as verified sentences complete, then the final one. A follow-up's
-        ``focus`` is not used: the model reads the joined question and answers its last part."""
+        ``focus`` picks the evidence (as in the extractive path); the model still reads the
+        joined question, which tells it who "he" is."""
         started = time.perf_counter()
-        scored, oov = self.evidence.score(question, np.asarray(q_emb), passages)
-        confidence = self.evidence.evidence_score(question, scored, oov)
+        asked, asked_emb = (focus, focus_emb) if focus else (question, q_emb)
+        scored, oov = self.evidence.score(asked, np.asarray(asked_emb), passages)
+        confidence = self.evidence.evidence_score(asked, scored, oov)
         base = dict(question=question, backend=self.name, model=self.model.model, score=confidence)
         if not scored or confidence < self.evidence.threshold:
             yield Answer(text=ABSTAIN_TEXT, abstained=True, related=self.evidence.related(scored), **base)
