@@ -22,6 +22,7 @@ import numpy as np
 
 from caucasus_qa.answer import Answer
 from caucasus_qa.articles import Article
+from caucasus_qa.conversation import FollowUp
 from caucasus_qa.errors import QuestionError, StoreError
 from caucasus_qa.ingestion import IngestReport, ingest
 from caucasus_qa.settings import Settings, load_settings
@@ -186,7 +187,7 @@ class Assistant:
         answer.notes[:0] = notes
         return answer
 
-    def _standalone(self, text: str, history: Sequence[str]):
+    def _standalone(self, text: str, history: Sequence[str]) -> FollowUp:
         from caucasus_qa.conversation import follow_up
         from caucasus_qa.llm import LLMError, complete
 
