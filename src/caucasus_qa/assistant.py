@@ -22,7 +22,7 @@ import numpy as np
 
 from caucasus_qa.answer import Answer
 from caucasus_qa.articles import Article
-from caucasus_qa.conversation import FollowUp
+from caucasus_qa.conversation import FollowUp, follow_up
 from caucasus_qa.errors import QuestionError, StoreError
 from caucasus_qa.ingestion import IngestReport, ingest
 from caucasus_qa.settings import Settings, load_settings
@@ -188,7 +188,6 @@ class Assistant:
         return answer
 
     def _standalone(self, text: str, history: Sequence[str]) -> FollowUp:
-        from caucasus_qa.conversation import follow_up
         from caucasus_qa.llm import LLMError, complete
 
         previous = [clean_question(h)[0] for h in history if h and h.strip()]

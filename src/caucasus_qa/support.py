@@ -63,7 +63,7 @@ class AlignmentJudge:
         # authoritarian regime". The names are left out of the count, not counted as found, so a
         # relation the quote lacks still weighs ("Lindenholm's harbour master is Petra Olsen").
         added = claim_terms - name_terms(question)
-        if added and len(added & quote_terms) / len(added) >= self.containment or share >= self.containment:
+        if share >= self.containment or (added and len(added & quote_terms) / len(added) >= self.containment):
             return True
         vectors = self.encode([claim, " ".join(quotes)])
         cosine = float(np.dot(vectors[0], vectors[1]))
