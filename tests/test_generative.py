@@ -128,6 +128,47 @@ def test_a_bare_marker_answers_only_when_nothing_came_before_it(town_store):
         assert_every_sentence_supported(qa, a)
 
 
+class FragmentModel(ScriptedModel):
+    """Replies with a bare number from the last source that has one, led by its own marker and
+    followed by another source's ("[3] 4,000 [1]"): small models answer like that."""
+
+    def stream(self, messages, max_tokens):
+        import re
+
+        sources = re.findall(r"^\[(\d+)\] \([^)]*\) (.+)$", messages[-1]["content"], re.M)
+        n, text = [(n, t) for n, t in sources if re.search(r"\d", t)][-1]
+        decoy = next(m for m, _ in sources if m != n)
+        self.reply = f"[{n}] {re.search(r'[0-9][0-9,]*[0-9]|[0-9]', text).group()} [{decoy}]"
+        yield from super().stream(messages, max_tokens)
+
+
+def test_a_bare_fragment_quotes_the_source_that_holds_it(town_store):
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    qa = Assistant(store=town_store)
+    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, FragmentModel(""), AlignmentJudge(qa._encode))
+    a = qa.ask("How many visitors came to the lantern festival?")
+    fragment = a.claims[0].text if a.claims else ""
+    reply = qa.answerer.model.reply
+    assert not a.abstained and reply.split()[1] in fragment, (reply, a.text)
+    assert_every_sentence_supported(qa, a)
+
+
+def test_a_when_question_answered_without_any_date_abstains(town_store):
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    # supported by the coastal article, but no answer to "when"
+    reply = "Shop owners near the Lindenholm harbour bridge are preparing for a long and difficult closure [1]."
+    for question, answered in (("When will the harbour bridge close?", False),
+                               ("How do shop owners near the harbour bridge feel about the closure?", True)):
+        qa = Assistant(store=town_store)
+        qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel(reply), AlignmentJudge(qa._encode),
+                                                     max_sources=8)
+        a = qa.ask(question)
+        assert a.abstained is not answered, (question, a.text, a.notes)
+    assert any("date" in note for note in qa.ask("When will the harbour bridge close?").notes)
+
+
 class EchoModel(ScriptedModel):
     """Replies with the prompt's own sources, copied verbatim in the given order of source numbers."""
 
@@ -281,6 +322,29 @@ def test_alignment_judge_accepts_paraphrases_that_add_nothing_the_quote_lacks(to
     assert judge.supported("Petra Olsen and the fisheries minister shook hands in May with Anders Holm looking on.",
                            handshake)
     assert not judge.supported("Olsen refused to shake hands with Holm in May.", handshake)
+
+
+def test_alignment_judge_refuses_a_claim_that_flips_a_negation(town_store):
+    judge = AlignmentJudge(Assistant(store=town_store)._encode)
+    quote = ["The council said a full closure of the harbour is not expected this winter."]
+    assert not judge.supported("The council expects a full closure of the harbour this winter.", quote)
+    assert not judge.supported("Yes, a full closure of the harbour is expected this winter.", quote)
+    assert judge.supported("The council does not expect a full closure of the harbour this winter.", quote)
+    assert judge.supported(quote[0], quote)  # a quote supports itself, negation and all
+    plain = ["Mayor Petra Olsen said the closure was unavoidable."]
+    assert not judge.supported("Mayor Petra Olsen said the closure was not unavoidable.", plain)
+    assert not judge.supported("Mayor Petra Olsen never said the closure was unavoidable.", plain)
+    # a negation elsewhere in the quote says nothing about the words the claim uses
+    mixed = ["The mayor did not attend, but the harbour master opened the festival on Friday."]
+    assert judge.supported("The harbour master opened the festival on Friday.", mixed)
+
+
+def test_alignment_judge_sets_aside_an_attribution_the_question_made(town_store):
+    judge = AlignmentJudge(Assistant(store=town_store)._encode)
+    quote = ["Information appeared on local forums that the divers were students and volunteers from Skarvik."]
+    claim = "According to the coast guard's radio log, the Lindenholm divers were students and volunteers from Skarvik."
+    assert judge.supported(claim, quote, "According to the coast guard's radio log, who were the Lindenholm divers?")
+    assert not judge.supported(claim, quote, "Who were the Lindenholm divers?")  # a source the reader never named
 
 
 def _within(seconds: float, work) -> dict:

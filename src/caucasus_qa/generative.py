@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
-from caucasus_qa.extractive import ExtractiveAnswerer, Scored
+from caucasus_qa.extractive import SENTENCE_TYPES, ExtractiveAnswerer, Scored, question_types
 from caucasus_qa.llm import ChatModel
 
 DECLINE = "NOT IN SOURCES"
@@ -157,7 +157,8 @@ class GenerativeAnswerer:
             parts = split_generated(buffer)
             for sentence in parts[:-1]:
                 dropped += self._check(sentence, cites, claims, notes, question, first=not claims and not dropped)
-                yield self._partial(claims, cites, base)
+                if gives_what_was_asked(asked, claims):
+                    yield self._partial(claims, cites, base)
             buffer = (parts[-1] if parts else "") + buffer[len(buffer.rstrip()):]  # keep the trailing space
             if len(claims) >= self.max_claims or dropped > self.max_claims - len(claims) or self._repeating(claims):
                 buffer = ""
@@ -168,6 +169,10 @@ class GenerativeAnswerer:
         for sentence in split_generated(buffer, final=True):
             dropped += self._check(sentence, cites, claims, notes, question, first=not claims and not dropped)
         claims[:] = list({cl.text: cl for cl in claims}.values())
+        if not gives_what_was_asked(asked, claims):
+            notes.append("the model's supported sentences hold no " + " or ".join(sorted(_typed(asked)))
+                         + ", which the question asks for")
+            claims.clear()
         answer = self._partial(claims, cites, base, final=True)
         answer.dropped = dropped
         answer.notes = notes + ([f"{dropped} generated sentence(s) not supported by their sources were removed"]
@@ -187,8 +192,9 @@ class GenerativeAnswerer:
             return 0
         text, numbers = parse_markers(sentence, len(cites))
         if len(text.split()) < 3:
-            if numbers and first:  # a bare "[1]": the model picked a source; quote it as the answer
-                claims.append(Claim(cites[numbers[0] - 1].quote, numbers[:1]))
+            if numbers and first:  # a bare "[1]" or "100,000 [2]": the model picked a source; quote it
+                n = _holding(text, numbers, cites)
+                claims.append(Claim(cites[n - 1].quote, (n,)))
             return 0
         quotes = [cites[n - 1].quote for n in numbers]
         if not numbers or not self.judge.supported(text, quotes, question):
@@ -216,6 +222,30 @@ class GenerativeAnswerer:
             return Answer(text=ABSTAIN_TEXT, abstained=True, related=cites[:3], **base)
         return Answer(text="", abstained=False, citations=[c for c in cites if c.n in used],
                       claims=[cl for cl in claims if cl.cites or self.unsupported == "flag"], **base)
+
+
+def _typed(question: str) -> set[str]:
+    return question_types(question) & {"number", "date"}
+
+
+def gives_what_was_asked(question: str, claims: Sequence[Claim]) -> bool:
+    """A how-many or when question is answered only by a sentence holding a number or a date:
+    supported sentences around the topic ("the corridor links Azerbaijan to Nakhchivan" for
+    "how long is the corridor?") are not an answer, and the reader is told so instead."""
+    wanted = _typed(question)
+    return not wanted or any(SENTENCE_TYPES[t].search(c.text) for c in claims for t in wanted)
+
+
+def _holding(fragment: str, numbers: tuple[int, ...], cites: list[Citation]) -> int:
+    """The source to quote for a short reply: the first cited one holding the fragment word for
+    word ("[1] 100,000 [2]" quotes whichever source says 100,000), else any source that holds
+    it, else the first cited."""
+    needle = fragment.strip(" .,;:!?\"'").lower()
+    if needle:
+        for n in (*numbers, *range(1, len(cites) + 1)):
+            if needle in cites[n - 1].quote.lower():
+                return n
+    return numbers[0]
 
 
 def _last(items: Iterator[Answer]) -> Answer:

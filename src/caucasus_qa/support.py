@@ -7,26 +7,79 @@ is an alignment judge; with a language model configured, ``judge = "llm"`` asks 
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Sequence
 
 import numpy as np
 
+_NEGATION = re.compile(r"\b(?:not|no|never|nor|neither|none|nothing|nobody|cannot|hardly|without)\b|\w+n[’']t\b",
+                       re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[,;:.!?\"”()–—]|\b(?:but|and|while|although|though|yet|whereas)\b", re.IGNORECASE)
 
-def _quote_terms_if_names_present(claim: str, quotes: Sequence[str], question: str = "") -> set[str] | None:
-    """The quotes' terms, or None when there is nothing to judge or the claim names a person,
-    place or number that neither the quotes nor the question hold (the hard check both judges
-    make first). A name taken from the question restates what the reader asked, not a new fact."""
+
+def _negated_terms(text: str, reach: int = 3) -> set[str]:
+    """Content terms a negation governs: up to ``reach`` of them after each "not", "no",
+    "never", "n't"... within the same clause ("is not expected" → expect)."""
+    from caucasus_qa.extractive import terms
+
+    out: set[str] = set()
+    for m in _NEGATION.finditer(text):
+        clause = _CLAUSE_END.split(text[m.end():], maxsplit=1)[0]
+        out.update(terms(clause)[:reach])
+    return out
+
+
+def polarity_matches(claim: str, quotes: Sequence[str]) -> bool:
+    """False when the claim drops a negation the quotes put on its own words ("a break is not
+    expected" → "he expects a break"), or negates words the quotes state plainly. Word
+    alignment and cosine similarity are both blind to a "not"; a claim that flips one must
+    never pass. Negations that govern the same word agree, whatever else they reach."""
+    from caucasus_qa.extractive import terms
+
+    quote_text = " ".join(quotes)
+    in_claim, in_quotes = _negated_terms(claim), _negated_terms(quote_text)
+    if in_claim & in_quotes:
+        return True
+    dropped = in_quotes & set(terms(claim))
+    added = in_claim & set(terms(quote_text))
+    return not dropped and not added
+
+
+def _quote_terms_if_checks_pass(claim: str, quotes: Sequence[str], question: str = "") -> set[str] | None:
+    """The quotes' terms, or None when there is nothing to judge, the claim names a person,
+    place or number that neither the quotes nor the question hold, or it flips a negation (the
+    hard checks both judges make first). A name taken from the question restates what the
+    reader asked, not a new fact."""
     from caucasus_qa.extractive import name_terms, terms
 
     if not quotes or not claim.strip():
         return None
     quote_terms = set().union(*(terms(q) for q in quotes))
-    return None if name_terms(claim) - quote_terms - set(terms(question)) else quote_terms
+    if name_terms(claim) - quote_terms - set(terms(question)) or not polarity_matches(claim, quotes):
+        return None
+    return quote_terms
+
+
+_ATTRIBUTION = re.compile(r"^\W*according to ([^,]{1,80}),\s*", re.IGNORECASE)
+
+
+def _without_asked_attribution(claim: str, question: str) -> str:
+    """The claim without a leading "According to X," that only repeats the question's own
+    framing ("According to social media reports, who were…?"): the reader named the source;
+    what the claim says after it is what must stand in the quotes."""
+    from caucasus_qa.extractive import terms
+
+    m = _ATTRIBUTION.match(claim)
+    if m and question and set(terms(m.group(1))) <= set(terms(question)):
+        return claim[m.end():]
+    return claim
 
 
 class AlignmentJudge:
     """Default support judge: a claim is supported by quotes when every name and number in the
-    claim (capitalised words after the first, digits) occurs in the quotes or the question, and
+    claim (capitalised words after the first, digits) occurs in the quotes or the question, no
+    negation is dropped or added on the claim's words (a leading "According to X," that repeats
+    the question is set aside), and
     the quotes either contain at least 80% of the claim's content terms (stemmed; names restated
     from the question may be left out of the count), or reach cosine similarity >= 0.85 with it
     (bundled MiniLM), or >= 0.80 while holding at least half its terms (a paraphrase: "shook
@@ -35,8 +88,8 @@ class AlignmentJudge:
     facts and citations that point at unrelated text; not a substitute for an NLI model.
     """
 
-    name = ("alignment (all names/numbers present; lexical containment >= 0.8, or embedding cosine >= 0.85, "
-            "or cosine >= 0.80 with containment >= 0.5)")
+    name = ("alignment (all names/numbers present, negations kept; lexical containment >= 0.8, or embedding "
+            "cosine >= 0.85, or cosine >= 0.80 with containment >= 0.5)")
 
     def __init__(self, encode: Callable[[list[str]], np.ndarray], containment: float = 0.8,
                  cosine: float = 0.85, paraphrase: tuple[float, float] = (0.80, 0.5)) -> None:
@@ -51,10 +104,10 @@ class AlignmentJudge:
         foreign minister is Ilham Aliyev" pass on a quote naming Aliyev as president."""
         from caucasus_qa.extractive import name_terms, terms
 
-        quote_terms = _quote_terms_if_names_present(claim, quotes, question)
+        quote_terms = _quote_terms_if_checks_pass(claim, quotes, question)
         if quote_terms is None:
             return False
-        claim_terms = set(terms(claim))
+        claim_terms = set(terms(_without_asked_attribution(claim, question)))
         if not claim_terms:
             return False
         share = len(claim_terms & quote_terms) / len(claim_terms)
@@ -79,7 +132,7 @@ class LLMJudge:
     probability of "yes" from its first answer token (threshold 0.5). Names and numbers are
     checked first, as in :class:`AlignmentJudge`: a small model is easily talked into a "yes"."""
 
-    name = "llm (all names/numbers present; then the model's P(yes) >= 0.5)"
+    name = "llm (all names/numbers present, negations kept; then the model's P(yes) >= 0.5)"
 
     def __init__(self, model, threshold: float = 0.5) -> None:
         self.model = model
@@ -92,7 +145,7 @@ class LLMJudge:
                                            {"role": "user", "content": user}])
 
     def supported(self, claim: str, quotes: Sequence[str], question: str = "") -> bool:
-        if _quote_terms_if_names_present(claim, quotes, question) is None:
+        if _quote_terms_if_checks_pass(claim, quotes, question) is None:
             return False
         return self.probability(claim, quotes) >= self.threshold
 
