@@ -463,6 +463,31 @@ def test_a_follow_up_is_searched_with_its_context_but_answers_its_own_words(town
     assert "choir" in a.text and "12,000" not in a.text  # not the previous question's answer again
 
 
+def test_a_pronoun_in_a_follow_up_becomes_the_person_the_last_answer_named():
+    from caucasus_qa.conversation import answered_name, follow_up, resolve_person
+
+    asked = "Which harbour official praised the ferry crew?"
+    said = "On Monday in the South Harbour, harbour master Jonas Berg praised the ferry crew. [1]"
+    assert answered_name(asked, said) == "Jonas Berg"  # not the day, not the place
+    assert resolve_person("When did he retire?", asked, said) == "When did Jonas Berg retire?"
+    assert resolve_person("When was the ferry built?", asked, said) is None  # no pronoun to resolve
+    assert resolve_person("When did he retire?", asked, "") is None  # no answer kept: the plain rule
+    # the name goes into the search; an extractive answer still matches the follow-up's own words
+    assert follow_up("Which ship did he command before?", [(asked, said)]) == (
+        f"Which ship did Jonas Berg command before? {asked}", "Which ship did he command before?")
+    asked_model: list[str] = []  # and no model is asked to rewrite what the rule resolved
+    assert follow_up("When did he retire?", [(asked, said)], lambda p: asked_model.append(p) or "When?").search \
+        .startswith("When did Jonas Berg retire?") and not asked_model
+
+
+def test_chat_history_with_answers_resolves_who_she_is(town_store):
+    qa = Assistant(store=town_store)
+    first = qa.ask("Who said the closure was unavoidable?")
+    assert "Olsen" in first.text
+    then = qa.ask("What did she promise?", history=[("Who said the closure was unavoidable?", first.text)])
+    assert "Petra Olsen" in (then.standalone or "") and "shuttle" in then.text
+
+
 def test_both_backends_decline_a_follow_up_on_its_own_words(town_store):
     from caucasus_qa.generative import GenerativeAnswerer
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from caucasus_qa.answer import Answer
 from caucasus_qa.articles import Article
-from caucasus_qa.conversation import FollowUp, follow_up
+from caucasus_qa.conversation import FollowUp, Turn, follow_up, turns
 from caucasus_qa.errors import QuestionError, StoreError
 from caucasus_qa.ingestion import IngestReport, ingest
 from caucasus_qa.settings import Settings, load_settings
@@ -121,7 +121,8 @@ class Assistant:
             return self.extractive
         from caucasus_qa.generative import GenerativeAnswerer
         return GenerativeAnswerer(self.extractive, self.chat_model, self.judge,
-                                  max_tokens=self.settings.llm_max_tokens, unsupported=self.settings.unsupported)
+                                  max_tokens=self.settings.llm_max_tokens, unsupported=self.settings.unsupported,
+                                  deadline_s=self.settings.llm_deadline_s)
 
     @cached_property
     def judge(self):
@@ -148,12 +149,14 @@ class Assistant:
         if not self.store.article_ids():
             raise StoreError("no articles ingested yet: run caucasus-qa ingest")
 
-    def ask(self, question: str, top_k: int | None = None, history: Sequence[str] = (),
+    def ask(self, question: str, top_k: int | None = None, history: Sequence[Turn] = (),
             backend: str | None = None) -> Answer:
         """Answer from the articles, or abstain; every quote is checked against its article.
 
-        ``history`` holds the conversation's earlier questions: a follow-up that depends on them
-        is rewritten into a standalone question before retrieval (see ``conversation.py``).
+        ``history`` holds the conversation's earlier turns, each a question or a (question,
+        answer text) pair: a follow-up that depends on them is rewritten into a standalone
+        question before retrieval (see ``conversation.py``). With the answers, "he" can be
+        resolved to the person the last answer named.
         """
         answer = None
         for answer in self.stream(question, top_k=top_k, history=history, backend=backend):
@@ -161,7 +164,7 @@ class Assistant:
         assert answer is not None
         return answer
 
-    def stream(self, question: str, top_k: int | None = None, history: Sequence[str] = (),
+    def stream(self, question: str, top_k: int | None = None, history: Sequence[Turn] = (),
                backend: str | None = None) -> Iterator[Answer]:
         """Like :meth:`ask`, yielding the answer as it grows (sentence by sentence), final one last.
         ``backend="extractive"`` answers extractively even when a language model is configured."""
@@ -187,10 +190,10 @@ class Assistant:
         answer.notes[:0] = notes
         return answer
 
-    def _standalone(self, text: str, history: Sequence[str]) -> FollowUp:
+    def _standalone(self, text: str, history: Sequence[Turn]) -> FollowUp:
         from caucasus_qa.llm import LLMError, complete
 
-        previous = [clean_question(h)[0] for h in history if h and h.strip()]
+        previous = [(clean_question(q)[0], a) for q, a in turns(history)]
         rewrite = None
         if self.chat_model is not None:
             def rewrite(prompt: str) -> str:

@@ -200,7 +200,7 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, **flags: Any) -
     sys.exit(1 if failed else 0)
 
 
-def stream_to_terminal(qa, question: str, history: tuple[str, ...] = ()):
+def stream_to_terminal(qa, question: str, history: tuple = ()):
     """Print verified sentences as they complete; return the final answer."""
     shown = ""
     answer = None
@@ -250,7 +250,7 @@ def chat(ctx: click.Context, **flags: Any) -> None:
     from caucasus_qa.errors import QuestionError
 
     qa = Assistant(settings=settings_from(ctx, **flags))
-    history: list[str] = []
+    history: list[tuple[str, str]] = []  # (question, answer text): the answer tells who "he" is
     click.echo("Ask about the articles (empty line to quit).", err=True)
     while True:
         try:
@@ -267,7 +267,7 @@ def chat(ctx: click.Context, **flags: Any) -> None:
         if answer.standalone:
             click.echo(f"(understood as: {answer.standalone})", err=True)
         click.echo(render_sources(answer) + "\n")
-        history.append(question)
+        history.append((question, "" if answer.abstained else answer.text))
 
 
 @main.command()

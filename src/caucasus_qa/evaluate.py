@@ -148,11 +148,22 @@ def is_correct(question: Question, answer: Answer) -> bool:
     return not answer.abstained and any(a.lower() in text for a in question.accepted)
 
 
+def conversation(qa: Any, questions: Sequence[str]) -> list[tuple[str, str]]:
+    """A follow-up's earlier turns as the chat would hold them: each question asked in order
+    (with the turns before it) and paired with its answer, so "he" can be resolved."""
+    turns: list[tuple[str, str]] = []
+    for q in questions:
+        answer = qa.ask(q, history=turns)
+        turns.append((q, "" if answer.abstained else answer.text))
+    return turns
+
+
 def evaluate_one(qa: Any, question: Question, judge: AlignmentJudge) -> Record:
     from caucasus_qa.answer import verify
 
+    history = conversation(qa, question.history)
     started = time.perf_counter()
-    answer = qa.ask(question.question, history=question.history)
+    answer = qa.ask(question.question, history=history)
     latency = (time.perf_counter() - started) * 1e3
     passages = qa.retrieve(answer.standalone or question.question)
     verbatim = sum(verify(c, qa._text_of(c.article_id)) for c in answer.citations)
@@ -231,7 +242,7 @@ def _scores_without_abstaining(qa: Any, questions: Sequence[Question]) -> list[t
     try:
         out = []
         for q in questions:
-            answer = qa.ask(q.question, history=q.history)
+            answer = qa.ask(q.question, history=conversation(qa, q.history))
             text = answer.text.lower()
             out.append((q, answer.score, any(a.lower() in text for a in q.accepted)))
         return out

@@ -43,6 +43,7 @@ class Settings:
     llm_api_key_env: str = "OPENAI_API_KEY"
     llm_fallback: int = 0
     llm_max_tokens: int = 96
+    llm_deadline_s: float = 5.5  # stop generating after this long once a sentence is verified (0: never)
     llm_ctx: int = 2048
     llm_threads: int = 0
     unsupported: str = "drop"
@@ -71,6 +72,8 @@ class Settings:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]", self.collection):
             raise ConfigError(f"collection {self.collection!r}: use 3-512 letters, digits, '.', '_' or '-', "
                               "starting and ending with a letter or digit")
+        if self.llm_deadline_s < 0:
+            raise ConfigError("llm_deadline_s must be 0 (no deadline) or a number of seconds")
         if self.max_file_mb <= 0:
             raise ConfigError("max_file_mb must be positive")
 

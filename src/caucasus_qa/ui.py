@@ -166,7 +166,8 @@ def build_app(qa: Any, examples_file: Path = Path("ui/examples.txt")):
         steps = range(1, len(answer.claims) + 1) if not answer.abstained and drafts == 1 else []
         for shown in steps:
             yield history + [user, {"role": "assistant", "content": chat_text(answer, shown)}], panel, "", asked
-        yield history + [user, {"role": "assistant", "content": chat_text(answer)}], panel, "", asked + [message]
+        turn = [message, "" if answer.abstained else answer.text]  # the answer tells who "he" is next
+        yield history + [user, {"role": "assistant", "content": chat_text(answer)}], panel, "", asked + [turn]
 
     def articles_table() -> list[list[Any]]:
         return [[a.id, a.title or "", a.outlet or "", a.published or "", a.author or "", a.chunks]
