@@ -470,6 +470,9 @@ def test_a_pronoun_in_a_follow_up_becomes_the_person_the_last_answer_named():
     said = "On Monday in the South Harbour, harbour master Jonas Berg praised the ferry crew. [1]"
     assert answered_name(asked, said) == "Jonas Berg"  # not the day, not the place
     assert resolve_person("When did he retire?", asked, said) == "When did Jonas Berg retire?"
+    assert resolve_person("According to her, who fixed the quay?", asked, said) == \
+        "According to Jonas Berg, who fixed the quay?"
+    assert resolve_person("What did her crew fix?", asked, said) is None  # "her crew": not a person to name
     assert resolve_person("When was the ferry built?", asked, said) is None  # no pronoun to resolve
     assert resolve_person("When did he retire?", asked, "") is None  # no answer kept: the plain rule
     # the name goes into the search; an extractive answer still matches the follow-up's own words

@@ -198,7 +198,7 @@ class Assistant:
         if self.chat_model is not None:
             def rewrite(prompt: str) -> str:
                 try:
-                    return complete(self.chat_model, prompt, max_tokens=60)
+                    return complete(self.chat_model, prompt, max_tokens=40)
                 except LLMError:
                     return ""  # fall back to the rule-based rewrite
         return follow_up(text, previous, rewrite)

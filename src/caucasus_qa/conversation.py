@@ -48,7 +48,9 @@ def turns(history: Sequence[Turn]) -> list[tuple[str, str]]:
 
 
 _FULL_NAME = re.compile(r"\b([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+)")
-_PERSON_PRONOUN = re.compile(r"\b(he|she|him)\b", re.IGNORECASE)
+# "her" only where it stands for the person ("according to her"), not for "her country"
+_PERSON_PRONOUN = re.compile(r"\b(he|she|him)\b|(?:(?<=\bto )|(?<=\bby )|(?<=\bof )|(?<=\bwith )|(?<=\babout )"
+                             r"|(?<=\bfor )|(?<=\bfrom ))her\b(?!\s+[a-z])", re.IGNORECASE)
 _PLACE_CUES = {"the", "in", "to", "from", "at", "near", "of", "into", "across", "through"}
 _MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december"}
@@ -84,8 +86,9 @@ def _stopwords() -> frozenset[str]:
 
 
 def resolve_person(question: str, previous_question: str, answer: str) -> str | None:
-    """``question`` with its first he/she/him replaced by the person the previous answer
-    named, or None when it has no such pronoun or the answer named nobody new."""
+    """``question`` with its first he/she/him (or a "her" after "to", "by"…) replaced by the
+    person the previous answer named, or None when it has no such pronoun or the answer named
+    nobody new."""
     pronoun = _PERSON_PRONOUN.search(question)
     name = answered_name(previous_question, answer) if pronoun and answer else None
     if not name:
@@ -113,7 +116,7 @@ def follow_up(question: str, history: Sequence[Turn], rewrite: Callable[[str], s
     # model call cost 1-3 s per follow-up on 2 cores (dev split, Qwen2.5-Coder-1.5B, whose rewrites
     # were mostly refused anyway).
     if rewrite is not None and resolved is None:
-        convo = "\n".join(f"User: {q}" + (f"\nAssistant: {_unmarked(a)}" if a else "") for q, a in previous[-3:])
+        convo = "\n".join(f"User: {q}" + (f"\nAssistant: {_first_sentence(a)}" if a else "") for q, a in previous[-3:])
         rewritten = rewrite(f"{convo}\nUser: {question}\n\n{REWRITE_PROMPT}").strip().strip('"').splitlines()
         if rewritten and 3 <= len(rewritten[0]) <= 400 and faithful(question, said, rewritten[0]):
             return FollowUp(rewritten[0])
@@ -122,9 +125,10 @@ def follow_up(question: str, history: Sequence[Turn], rewrite: Callable[[str], s
     return FollowUp(f"{resolved or question} {last_question}", question if len(set(terms(question))) >= 2 else None)
 
 
-def _unmarked(answer: str) -> str:
-    """An answer's text without its [n] markers (they mean nothing outside that answer)."""
-    return re.sub(r"\s*\[\d+\]", "", answer)
+def _first_sentence(answer: str) -> str:
+    """An answer's first sentence without its [n] markers: enough to say who or what it was
+    about, and a short prompt (every token is read at ~80/s on 2 cores)."""
+    return re.sub(r"\s*\[\d+\]", "", re.split(r"(?<=\])\s+", answer.strip(), maxsplit=1)[0])
 
 
 def condense(question: str, history: Sequence[Turn], rewrite: Callable[[str], str] | None = None) -> str:
