@@ -107,6 +107,31 @@ def test_unsupported_sentences_are_removed_and_counted(town_store):
     assert a.backend == "scripted" and a.model == "fixed-reply"
 
 
+class SlowModel(ScriptedModel):
+    def stream(self, messages, max_tokens):
+        import time
+
+        for piece in super().stream(messages, max_tokens):
+            time.sleep(0.04)  # a word every 40 ms
+            yield piece
+
+
+def test_generation_stops_at_the_deadline_once_a_sentence_is_verified(town_store):
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    reply = ("Mayor Petra Olsen said the closure was unavoidable [1]. Mayor Petra Olsen promised free shuttle "
+             "buses for commuters during the closure of the harbour bridge [1].")
+    kept = {}
+    for deadline in (0.0, 0.1):
+        qa = Assistant(store=town_store)
+        qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, SlowModel(reply), AlignmentJudge(qa._encode),
+                                                     deadline_s=deadline)
+        a = qa.ask("What did the mayor say about the closure?")
+        kept[deadline] = [c.text for c in a.claims]
+        assert_every_sentence_supported(qa, a)
+    assert len(kept[0.0]) == 2 and kept[0.1] == kept[0.0][:1]  # ends at its last complete sentence
+
+
 def test_no_supported_sentence_means_abstention(town_store):
     qa = Assistant(store=town_store)
     from caucasus_qa.generative import GenerativeAnswerer
