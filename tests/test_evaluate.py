@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from caucasus_qa.answer import Answer, Citation, Claim
-from caucasus_qa.evaluate import (Question, Record, best_threshold, citation_quality, load_questions, metrics,
-                                  missed_gates, spread)
+from caucasus_qa.evaluate import (Question, Record, best_threshold, citation_quality, in_evidence, load_questions,
+                                  metrics, missed_gates, spread)
 
 from conftest import CORPUS, ROOT, run_cli
 
@@ -45,6 +45,22 @@ def test_metrics_on_known_records():
     assert m["abstention_precision"] == pytest.approx(1 / 2) and m["abstention_recall"] == pytest.approx(1 / 2)
     assert m["false_abstention"] == pytest.approx(1 / 3)
     assert m["hit@5"] == pytest.approx(2 / 3) and m["mrr"] == pytest.approx((1 + 0.5) / 3)
+
+
+def test_the_model_s_ceiling_is_the_share_of_answers_in_the_sources_it_read():
+    q = Question(id="q", split="dev", category="fact", question="How many visitors came?", answerable=True,
+                 accepted=("12,000",))
+    meta = dict(title=None, outlet=None, published=None, author=None, start=0, end=20)
+    source = Citation(n=1, article_id="festival", quote="About 12,000 visitors came.", **meta)
+    other = Citation(n=1, article_id="ferry", quote="The ferry runs hourly.", **meta)
+    read = Answer("How many visitors came?", "Many came [1].", False, backend="llamacpp", evidence=[source])
+    missed = Answer("How many visitors came?", "The ferry runs hourly [1].", False, backend="llamacpp",
+                    evidence=[other])
+    assert in_evidence(q, read) is True and in_evidence(q, missed) is False
+    assert in_evidence(q, Answer("?", "x", False)) is None  # extractive: no model, no ceiling
+    rows = [record(id="a", in_evidence=True, correct=False), record(id="b", in_evidence=False, correct=False),
+            record(id="c")]
+    assert metrics(rows, k=5)["answer_in_evidence"] == pytest.approx(1 / 2)
 
 
 def test_threshold_calibration_separates_scores():

@@ -105,6 +105,8 @@ def test_unsupported_sentences_are_removed_and_counted(town_store):
     assert "resigned" not in a.text and "Berlin" not in a.text
     assert_every_sentence_supported(qa, a)
     assert a.backend == "scripted" and a.model == "fixed-reply"
+    # the answer shows what the model read; what it cites is among it
+    assert len(a.evidence) == 4 and {c.quote for c in a.citations} <= {c.quote for c in a.evidence}
 
 
 class SlowModel(ScriptedModel):

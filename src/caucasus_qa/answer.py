@@ -67,6 +67,7 @@ class Answer:
     standalone: str | None = None  # the follow-up rewritten from the conversation, when it was one
     model: str | None = None  # the language model, for generative backends
     dropped: int = 0  # generated sentences removed because their quotes did not support them
+    evidence: list[Citation] = field(default_factory=list)  # the numbered sources a language model read
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``caucasus-qa ask --json``."""
@@ -75,6 +76,7 @@ class Answer:
                 "related": [c.to_dict() for c in self.related], "conflict": self.conflict,
                 "score": round(self.score, 4), "backend": self.backend, "model": self.model,
                 "dropped_sentences": self.dropped, "standalone": self.standalone, "notes": self.notes,
+                "evidence": [c.to_dict() for c in self.evidence],
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
 
     def __str__(self) -> str:

@@ -355,7 +355,7 @@ def summary_text(report) -> str:
              f"  latency p50 {s['latency_p50_ms']:.1f} ms  p95 {s['latency_p95_ms']:.1f} ms  (judge: {report.judge.split(' ')[0]})"]
     if s.get("first_token_p50_ms") is not None:
         lines.append(f"  first token p50 {s['first_token_p50_ms']:.0f} ms  sentences dropped as unsupported "
-                     f"{fmt(s['dropped_sentences'])}")
+                     f"{fmt(s['dropped_sentences'])}  answer in the model's sources {fmt(s.get('answer_in_evidence'))}")
     if report.calibrated:
         lines.append(f"  calibrated threshold on this split: {report.calibrated[0]:.3f} "
                      f"(accuracy {report.calibrated[1]:.3f}; current {report.threshold:.3f})")

@@ -121,6 +121,7 @@ class Record:
     first_token_ms: float | None = None
     backend: str = "extractive"
     cites: int | None = None  # citation markers over all claims (a quote cited by two claims counts twice)
+    in_evidence: bool | None = None  # generative: an accepted answer stood in the sources the model read
 
 
 def gold_spans(qa: Any, question: Question) -> list[tuple[str, int, int]]:
@@ -158,6 +159,16 @@ def conversation(qa: Any, questions: Sequence[str]) -> list[tuple[str, str]]:
     return turns
 
 
+def in_evidence(question: Question, answer: Answer) -> bool | None:
+    """For a generative answer to an answerable question: whether an accepted answer stood in
+    the sources the model read (None otherwise). Its share over a split is what a perfect model
+    could score on this evidence; a question abstained before the model ran counts as outside."""
+    if answer.backend == "extractive" or not question.answerable:
+        return None
+    quotes = " ".join(c.quote for c in answer.evidence).lower()
+    return any(a.lower() in quotes for a in question.accepted)
+
+
 def evaluate_one(qa: Any, question: Question, judge: AlignmentJudge) -> Record:
     from caucasus_qa.answer import verify
 
@@ -172,7 +183,8 @@ def evaluate_one(qa: Any, question: Question, judge: AlignmentJudge) -> Record:
                   answer.abstained, is_correct(question, answer), answer.score, answer.text,
                   list(question.accepted), first_hit(passages, gold_spans(qa, question)), len(answer.citations),
                   verbatim, claims, supported, precise, latency, dropped=answer.dropped,
-                  first_token_ms=answer.timings_ms.get("first_token"), backend=answer.backend, cites=cites)
+                  first_token_ms=answer.timings_ms.get("first_token"), backend=answer.backend, cites=cites,
+                  in_evidence=in_evidence(question, answer))
 
 
 def run(qa: Any, questions: Sequence[Question], progress: bool = True) -> list[Record]:
@@ -212,6 +224,8 @@ def metrics(records: Iterable[Record], k: int) -> dict[str, Any]:
                                      sum(r.citations if r.cites is None else r.cites for r in rows)),
         "dropped_sentences": _ratio(sum(r.dropped for r in rows), sum(r.dropped + r.claims for r in rows)),
         "first_token_p50_ms": _median([r.first_token_ms for r in rows if r.first_token_ms is not None]),
+        "answer_in_evidence": _ratio(sum(bool(r.in_evidence) for r in ans if r.in_evidence is not None),
+                                     sum(r.in_evidence is not None for r in ans)),
         "latency_p50_ms": float(np.percentile(lat, 50)) if lat else None,
         "latency_p95_ms": float(np.percentile(lat, 95)) if lat else None,
         "skipped": sum(1 for r in records if r.skipped),
@@ -396,6 +410,7 @@ def render_markdown(report: Report) -> str:
             ("quotes verbatim at their offsets", "verbatim_citations"), ("citation recall (ALCE)", "citation_recall"),
             ("citation precision (ALCE)", "citation_precision"),
             ("generated sentences dropped as unsupported", "dropped_sentences"),
+            ("accepted answer in the sources the model read (its ceiling)", "answer_in_evidence"),
             ("time to first token p50 (ms)", "first_token_p50_ms"), ("latency p50 (ms)", "latency_p50_ms"),
             ("latency p95 (ms)", "latency_p95_ms")]],
         "",
@@ -411,8 +426,9 @@ def render_markdown(report: Report) -> str:
     lines += [f"| {c} | {v['correct']} | {v['n']} | {v['accuracy']:.2f} |" for c, v in report.categories.items()]
     lines += ["", "![accuracy and abstention](accuracy_and_abstention.png)", "", "## Misses", ""]
     misses = [r for r in report.records if not r.skipped and not r.correct]
+    where = {True: " (the answer was in the model's sources)", False: " (not in the model's sources)", None: ""}
     lines += [f"- **{r.id}** ({r.category}) {r.question}  \n  expected: "
-              f"{', '.join(r.accepted) if r.answerable else 'an abstention'}; got: {r.answer[:300]}"
+              f"{', '.join(r.accepted) if r.answerable else 'an abstention'}{where[r.in_evidence]}; got: {r.answer[:300]}"
               for r in misses] or ["None."]
     skipped = [r for r in report.records if r.skipped]
     if skipped:

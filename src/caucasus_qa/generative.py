@@ -146,6 +146,7 @@ class GenerativeAnswerer:
             return
         sources = self.sources(scored)
         cites = [self.evidence.cite(s.sentence, i + 1) for i, s in enumerate(sources)]
+        base["evidence"] = cites  # what the model read: the eval tells evidence misses from model misses
         claims: list[Claim] = []
         dropped, buffer, first_token = 0, "", None
         notes: list[str] = []
