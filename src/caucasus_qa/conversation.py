@@ -6,8 +6,9 @@ longer asks the follow-up (see :func:`faithful`) is replaced by the rule. Withou
 documented rule: a follow-up that leans on what came before (it starts with "and", "but",
 "what about"…, uses a pronoun such as he/she/they/their/it/this, or names almost nothing itself)
 is searched together with the previous question, whose names and topic it borrows; and a
-"he"/"she" is replaced by the first full name the previous answer added ("Who is the ambassador?"
-→ "…Rahman Mustafayev…" → "When did he protest?" becomes "When did Rahman Mustafayev protest?").
+"he"/"she" is replaced by the full name the previous answer added (:func:`answered_name`: "Who is
+the ambassador?" → "…Rahman Mustafayev…" → "When did he protest?" becomes "When did Rahman
+Mustafayev protest?").
 """
 
 from __future__ import annotations
