@@ -73,7 +73,7 @@ def test_threshold_calibration_separates_scores():
 
 def test_alce_citation_precision_flags_a_redundant_citation():
     class Judge:  # supported when every word of the claim is in the quotes
-        def supported(self, claim, quotes, question=""):
+        def supported(self, claim, quotes, question="", context=""):
             return bool(quotes) and set(claim.split()) <= set(" ".join(quotes).split())
 
     c1 = Citation(1, "red green", "a", None, None, None, None, 0, 9)

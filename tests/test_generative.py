@@ -337,6 +337,23 @@ def test_alignment_judge_lets_a_claim_restate_a_name_from_the_question_but_not_i
                                "Who is Lindenholm's harbour master?")
 
 
+def test_a_name_from_the_question_is_not_made_the_speaker_of_a_quote_that_lacks_it(town_store):
+    judge = AlignmentJudge(Assistant(store=town_store)._encode)
+    quote = ["The ferry will run every 20 minutes on weekdays during the closure."]
+    question = "What did Olsen say about the ferry?"
+    for claim in ("Olsen said the ferry will run every 20 minutes on weekdays during the closure.",
+                  "According to Olsen, the ferry will run every 20 minutes on weekdays during the closure."):
+        assert not judge.supported(claim, quote, question), claim
+        assert not LLMJudge(model=None).supported(claim, quote, question), claim  # the shared hard check
+    # named as the speaker in the quote itself, or by the article around it, the same claim stands
+    said = ["Olsen said the ferry will run every 20 minutes on weekdays during the closure."]
+    assert judge.supported("Olsen said the ferry will run every 20 minutes on weekdays during the closure.", said,
+                           question)
+    around = "Mayor Petra Olsen spoke on Monday. " + quote[0] + " Tickets stay free."
+    assert judge.supported("Olsen said the ferry will run every 20 minutes on weekdays during the closure.", quote,
+                           question, around)
+
+
 def test_alignment_judge_accepts_paraphrases_that_add_nothing_the_quote_lacks(town_store):
     judge = AlignmentJudge(Assistant(store=town_store)._encode)
     # the subject the reader asked about, named in the answer, need not be in the quote
@@ -415,7 +432,7 @@ def test_generative_answers_judged_by_their_own_model_finish(town_store):
     from caucasus_qa.generative import GenerativeAnswerer
 
     class AskingJudge(LLMJudge):  # asks the model about every sentence (no name pre-check to skip it)
-        def supported(self, claim, quotes, question=""):
+        def supported(self, claim, quotes, question="", context=""):
             return bool(quotes) and self.probability(claim, quotes) >= self.threshold
 
     qa = Assistant(store=town_store, llm="llamacpp", llm_model=smollm2(), judge="llm")

@@ -75,21 +75,26 @@ def claim_text(text: str) -> str:
     return _ATTRIBUTION.sub("", text)
 
 
-def citation_quality(answer: Answer, judge: AlignmentJudge) -> tuple[int, int, int, int]:
-    """(supported claims, claims, precise citations, citations) for one answer, ALCE-style."""
+def citation_quality(answer: Answer, judge: AlignmentJudge,
+                     text_of: Callable[[str], str | None] | None = None) -> tuple[int, int, int, int]:
+    """(supported claims, claims, precise citations, citations) for one answer, ALCE-style.
+    ``text_of``: article text by id, for the text around the quotes (as the verifier saw it)."""
+    from caucasus_qa.support import surroundings
+
     quotes = {c.n: c.quote for c in answer.citations}
     question = answer.standalone or answer.question  # what the claims answer (as the verifier saw it)
     supported = precise = total_cites = 0
     for claim in answer.claims:
         text = claim_text(claim.text)
         cited = [quotes[n] for n in claim.cites if n in quotes]
-        ok = judge.supported(text, cited, question)
+        around = surroundings([c for c in answer.citations if c.n in claim.cites], text_of) if text_of else ""
+        ok = judge.supported(text, cited, question, around)
         supported += ok
         for n in claim.cites:
             total_cites += 1
             others = [quotes[m] for m in claim.cites if m != n and m in quotes]
-            redundant = (ok and judge.supported(text, others, question)
-                         and not judge.supported(text, [quotes.get(n, "")], question))
+            redundant = (ok and judge.supported(text, others, question, around)
+                         and not judge.supported(text, [quotes.get(n, "")], question, around))
             precise += not redundant
     return supported, len(answer.claims), precise, total_cites
 
@@ -178,7 +183,7 @@ def evaluate_one(qa: Any, question: Question, judge: AlignmentJudge) -> Record:
     latency = (time.perf_counter() - started) * 1e3
     passages = qa.retrieve(answer.standalone or question.question)
     verbatim = sum(verify(c, qa._text_of(c.article_id)) for c in answer.citations)
-    supported, claims, precise, cites = citation_quality(answer, judge)
+    supported, claims, precise, cites = citation_quality(answer, judge, qa._text_of)
     return Record(question.id, question.split, question.category, question.question, question.answerable,
                   answer.abstained, is_correct(question, answer), answer.score, answer.text,
                   list(question.accepted), first_hit(passages, gold_spans(qa, question)), len(answer.citations),

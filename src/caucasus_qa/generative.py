@@ -20,6 +20,7 @@ import numpy as np
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
 from caucasus_qa.extractive import SENTENCE_TYPES, ExtractiveAnswerer, Scored, question_types
 from caucasus_qa.llm import ChatModel
+from caucasus_qa.support import surroundings
 
 DECLINE = "NOT IN SOURCES"
 # No "say you don't know" instruction: small models then decline answerable questions too.
@@ -202,9 +203,8 @@ class GenerativeAnswerer:
                 n = _holding(text, numbers, cites)
                 claims.append(Claim(cites[n - 1].quote, (n,)))
             return 0
-        quotes = [cites[n - 1].quote for n in numbers]
-        if not numbers or not self.judge.supported(text, quotes, question):
-            best = [i + 1 for i, c in enumerate(cites) if self.judge.supported(text, [c.quote], question)][:1]
+        if not numbers or not self._supported(text, numbers, cites, question):
+            best = [n for n in range(1, len(cites) + 1) if self._supported(text, (n,), cites, question)][:1]
             if not best:
                 if self.unsupported == "flag":
                     claims.append(Claim(f"{text} (unsupported by the sources)", ()))
@@ -218,9 +218,16 @@ class GenerativeAnswerer:
         """Drop each cited source the sentence is still supported without (ALCE precision)."""
         for n in list(numbers):
             rest = tuple(m for m in numbers if m != n)
-            if rest and self.judge.supported(text, [cites[m - 1].quote for m in rest], question):
+            if rest and self._supported(text, rest, cites, question):
                 numbers = rest
         return numbers
+
+    def _supported(self, text: str, numbers: Sequence[int], cites: list[Citation], question: str) -> bool:
+        """The judge's verdict on ``text`` against sources ``numbers``, with the article text
+        around them (where a speaker the quote does not name is introduced)."""
+        chosen = [cites[n - 1] for n in numbers]
+        return self.judge.supported(text, [c.quote for c in chosen], question,
+                                    surroundings(chosen, self.evidence.sentences.text))
 
     def _partial(self, claims: list[Claim], cites: list[Citation], base: dict, final: bool = False) -> Answer:
         used = sorted({n for cl in claims for n in cl.cites})
