@@ -132,6 +132,15 @@ def test_generation_stops_at_the_deadline_once_a_sentence_is_verified(town_store
         kept[deadline] = [c.text for c in a.claims]
         assert_every_sentence_supported(qa, a)
     assert len(kept[0.0]) == 2 and kept[0.1] == kept[0.0][:1]  # ends at its last complete sentence
+    # a when-question is not cut short before a sentence gives a date
+    late_date = ("Shop owners near the Lindenholm harbour bridge are preparing for a long and difficult closure "
+                 "[1]. The bridge will close on 19 April 2024, according to a notice posted by the port authority "
+                 "on Monday [2].")
+    qa = Assistant(store=town_store)
+    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, SlowModel(late_date), AlignmentJudge(qa._encode),
+                                                 deadline_s=0.1, max_sources=8)
+    a = qa.ask("When will the harbour bridge close?")
+    assert not a.abstained and "19 April 2024" in a.text, a.notes
 
 
 def test_no_supported_sentence_means_abstention(town_store):

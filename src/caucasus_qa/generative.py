@@ -100,8 +100,9 @@ class GenerativeAnswerer:
     max_tokens: int = 96
     max_claims: int = 3
     unsupported: str = "drop"
-    # Once a sentence is verified, stop generating after this many seconds (0: never): the answer
-    # ends at its last complete sentence instead of running past the 6 s budget on 2 cores.
+    # Once a sentence is verified (for a how-many or when question: one with a number or date), stop
+    # generating after this many seconds (0: never): the answer ends at its last complete sentence
+    # instead of running past the 6 s budget on 2 cores.
     deadline_s: float = 0.0
 
     @property
@@ -165,7 +166,8 @@ class GenerativeAnswerer:
                 if gives_what_was_asked(asked, claims):
                     yield self._partial(claims, cites, base)
             buffer = (parts[-1] if parts else "") + buffer[len(buffer.rstrip()):]  # keep the trailing space
-            late = bool(self.deadline_s and claims and time.perf_counter() - started > self.deadline_s)
+            late = bool(self.deadline_s and claims and time.perf_counter() - started > self.deadline_s
+                        and gives_what_was_asked(asked, claims))  # never cut an answer short of one
             if (len(claims) >= self.max_claims or dropped > self.max_claims - len(claims) or late
                     or self._repeating(claims)):
                 buffer = ""
