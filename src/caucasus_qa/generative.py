@@ -178,7 +178,7 @@ class GenerativeAnswerer:
         for sentence in split_generated(buffer, final=True):
             dropped += self._check(sentence, cites, claims, notes, question, first=not claims and not dropped)
         claims[:] = list({cl.text: cl for cl in claims}.values())
-        if not gives_what_was_asked(asked, claims):
+        if claims and not gives_what_was_asked(asked, claims):
             notes.append("the model's supported sentences hold no " + " or ".join(sorted(_typed(asked)))
                          + ", which the question asks for")
             claims.clear()

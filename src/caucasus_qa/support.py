@@ -8,9 +8,12 @@ is an alignment judge; with a language model configured, ``judge = "llm"`` asks 
 from __future__ import annotations
 
 import re
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from caucasus_qa.answer import Citation
 
 _NEGATION = re.compile(r"\b(?:not|no|never|nor|neither|none|nothing|nobody|cannot|hardly|without)\b|\w+n[’']t\b",
                        re.IGNORECASE)
@@ -64,7 +67,7 @@ def _made_speaker(claim: str, names: set[str]) -> bool:
     return False
 
 
-def surroundings(citations: Sequence, text_of: Callable[[str], str | None], reach: int = 400) -> str:
+def surroundings(citations: Sequence[Citation], text_of: Callable[[str], str | None], reach: int = 400) -> str:
     """The article text around each citation (``reach`` characters either side): where a
     speaker the quote itself does not name is introduced ("…, says Olsen. «quote»")."""
     out = []
