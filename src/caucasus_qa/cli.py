@@ -247,6 +247,7 @@ def render_answer(answer, with_text: bool = True) -> str:
 def chat(ctx: click.Context, **flags: Any) -> None:
     """Chat in the terminal: follow-up questions understand the conversation. Empty line or Ctrl-D ends."""
     from caucasus_qa.assistant import Assistant
+    from caucasus_qa.conversation import turn
     from caucasus_qa.errors import QuestionError
 
     qa = Assistant(settings=settings_from(ctx, **flags))
@@ -267,7 +268,7 @@ def chat(ctx: click.Context, **flags: Any) -> None:
         if answer.standalone:
             click.echo(f"(understood as: {answer.standalone})", err=True)
         click.echo(render_sources(answer) + "\n")
-        history.append((question, "" if answer.abstained else answer.text))
+        history.append(turn(question, answer))
 
 
 @main.command()

@@ -14,7 +14,7 @@ Mustafayev protest?").
 from __future__ import annotations
 
 import re
-from typing import Callable, NamedTuple, Sequence, Union
+from typing import Any, Callable, NamedTuple, Sequence, Union
 
 Turn = Union[str, tuple[str, str]]  # a question, or a question and the answer's text
 
@@ -48,6 +48,11 @@ def turns(history: Sequence[Turn]) -> list[tuple[str, str]]:
     return [(q.strip(), a.strip()) for q, a in pairs if q and q.strip()]
 
 
+def turn(question: str, answer: Any) -> tuple[str, str]:
+    """A finished turn as the history keeps it: an abstention says nothing about who "he" is."""
+    return question, "" if answer.abstained else answer.text
+
+
 _FULL_NAME = re.compile(r"\b([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+)")
 # "her" only where it stands for the person ("according to her"), not for "her country"
 _PERSON_PRONOUN = re.compile(r"\b(he|she|him)\b|(?:(?<=\bto )|(?<=\bby )|(?<=\bof )|(?<=\bwith )|(?<=\babout )"
@@ -62,7 +67,7 @@ def answered_name(previous_question: str, answer: str) -> str | None:
     question before it: one the question did not hold, not a date or a place ("in the South
     Caucasus"); the first that follows a word of the question ("spokeswoman Maria Zakharova" for
     "which spokeswoman…?"), else the first. Who "he" or "she" is in the next question."""
-    from caucasus_qa.extractive import terms
+    from caucasus_qa.extractive import _stopwords, terms
 
     asked = set(terms(previous_question))
     text = re.sub(r"\[\d+\]", ".", answer)
@@ -78,12 +83,6 @@ def answered_name(previous_question: str, answer: str) -> str | None:
             continue
         names.append((name, bool(set(terms(" ".join(before))) & asked)))
     return next((n for n, introduced in names if introduced), names[0][0] if names else None)
-
-
-def _stopwords() -> frozenset[str]:
-    from caucasus_qa.extractive import _stopwords as stop
-
-    return stop()
 
 
 def resolve_person(question: str, previous_question: str, answer: str) -> str | None:

@@ -157,10 +157,11 @@ def is_correct(question: Question, answer: Answer) -> bool:
 def conversation(qa: Any, questions: Sequence[str]) -> list[tuple[str, str]]:
     """A follow-up's earlier turns as the chat would hold them: each question asked in order
     (with the turns before it) and paired with its answer, so "he" can be resolved."""
+    from caucasus_qa.conversation import turn
+
     turns: list[tuple[str, str]] = []
     for q in questions:
-        answer = qa.ask(q, history=turns)
-        turns.append((q, "" if answer.abstained else answer.text))
+        turns.append(turn(q, qa.ask(q, history=turns)))
     return turns
 
 

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, escape_markdown
 from caucasus_qa.articles import HTML_TYPES, TEXT_TYPES
+from caucasus_qa.conversation import turn
 from caucasus_qa.errors import CaucasusQAError, ConfigError
 
 UPLOAD_TYPES = sorted((TEXT_TYPES | HTML_TYPES) - {".markdown"})
@@ -166,8 +167,8 @@ def build_app(qa: Any, examples_file: Path = Path("ui/examples.txt")):
         steps = range(1, len(answer.claims) + 1) if not answer.abstained and drafts == 1 else []
         for shown in steps:
             yield history + [user, {"role": "assistant", "content": chat_text(answer, shown)}], panel, "", asked
-        turn = [message, "" if answer.abstained else answer.text]  # the answer tells who "he" is next
-        yield history + [user, {"role": "assistant", "content": chat_text(answer)}], panel, "", asked + [turn]
+        said = list(turn(message, answer))  # the answer tells who "he" is next
+        yield history + [user, {"role": "assistant", "content": chat_text(answer)}], panel, "", asked + [said]
 
     def articles_table() -> list[list[Any]]:
         return [[a.id, a.title or "", a.outlet or "", a.published or "", a.author or "", a.chunks]
