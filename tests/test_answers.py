@@ -178,3 +178,40 @@ def test_public_surface_is_small_and_pinned():
                                            "Settings", "__version__", "load_settings"]
     verbs = {n for n in vars(Assistant) if not n.startswith("_") and callable(getattr(Assistant, n))}
     assert {"ask", "retrieve", "ingest", "articles", "article"} <= verbs
+
+
+class Declines:
+    """An answer backend of the caller's own: declines every question."""
+
+    name = "declines"
+
+    def stream(self, question, passages, **context):
+        yield Answer(question, ABSTAIN_TEXT, True, backend=self.name)
+
+
+def test_an_answerer_handed_in_answers_instead_of_the_built_one(qa):
+    question = "What did the mayor say about the closure?"
+    assert not qa.ask(question).abstained
+    for other in (Assistant(settings=qa.settings, answerer=Declines()), qa.using(answerer=Declines())):
+        a = other.ask(question)
+        assert a.abstained and a.backend == "declines"
+    assert qa.ask(question).backend == "extractive"  # the original is untouched
+
+
+def test_using_shares_the_loaded_model_and_rebuilds_what_depends_on_the_replacement(qa):
+    from dataclasses import replace
+
+    strict = qa.using(extractive=replace(qa.extractive, threshold=float("inf")))
+    assert strict.embed_model is qa.embed_model and strict.store is qa.store
+    assert strict.answerer.threshold == float("inf") and qa.answerer.threshold == qa.settings.abstain_threshold
+    assert strict.ask("How often will the ferry run on weekdays?").abstained
+    assert not qa.ask("How often will the ferry run on weekdays?").abstained
+    with pytest.raises(TypeError, match="store"):
+        qa.using(store="elsewhere")
+
+
+def test_article_text_is_the_text_quotes_point_into(qa):
+    a = qa.ask("What did the mayor say about the closure?")
+    c = a.citations[0]
+    assert qa.article_text(c.article_id)[c.start:c.end] == c.quote
+    assert qa.article_text("no-such-article") is None

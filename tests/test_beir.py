@@ -163,7 +163,7 @@ def test_cli_bench_retrieval_rejects_bad_data_in_one_line(scifact_zip: Path, tmp
 def test_zscore_fusion_mixes_standardised_scores() -> None:
     from caucasus_qa.retrieval import HybridRetriever
 
-    retriever = HybridRetriever(store=None, embed_model=None, dense_weight=0.6, fusion="zscore")
+    retriever = HybridRetriever(store=None, embed_model=None, top_k=5, candidates=30, dense_weight=0.6, fusion="zscore")
     dense, bm25 = {"a": 0.9, "b": 0.5, "c": 0.1}, {"a": 0.0, "b": 10.0, "c": 20.0}
     z = math.sqrt(2 / 3) ** -1  # (x - mean) / std for three evenly spaced values: -z, 0, +z
     fused = retriever.fuse(dense, bm25)

@@ -154,3 +154,24 @@ def test_citation_precision_counts_markers_not_quotes():
     assert m["citation_precision"] == pytest.approx(1.0)
     m = metrics([record(citations=2, claims=2, supported=2, precise=1, cites=3)], k=5)
     assert m["citation_precision"] == pytest.approx(1 / 3)
+
+
+def test_without_matplotlib_the_report_is_written_with_a_hint(tmp_path, monkeypatch):
+    import sys
+
+    from caucasus_qa.evaluate import PLOT_HINT, Report, write_report
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the plot extra were not installed
+    rows = [record(id="a"), record(id="u", answerable=False, abstained=True)]
+    report = Report(run="r", split="dev", summary=metrics(rows, k=5), categories={}, records=rows, settings={},
+                    judge="alignment", threshold=0.36)
+    write_report(report, tmp_path / "r")
+    assert {p.name for p in (tmp_path / "r").iterdir()} == {"report.md", "report.json"}
+    assert report.notes == [PLOT_HINT] and "caucasus-qa[plot]" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_plotting_is_an_extra_not_a_runtime_dependency():
+    from importlib.metadata import requires
+
+    plotting = [r for r in requires("caucasus-qa") or [] if r.startswith("matplotlib")]
+    assert plotting and all("extra ==" in r for r in plotting)

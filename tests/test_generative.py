@@ -10,6 +10,7 @@ import importlib.util
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from caucasus_qa.answer import ABSTAIN_TEXT
 from caucasus_qa.conversation import condense, leans_on_history
 from caucasus_qa.generative import parse_markers, split_generated
 from caucasus_qa.llm import LLMError
-from caucasus_qa.support import AlignmentJudge, LLMJudge
+from caucasus_qa.support import LLMJudge
 
 from conftest import free_port
 from test_answers import TOWN
@@ -44,7 +45,7 @@ def town_store(tmp_path_factory):
 
 
 def assert_every_sentence_supported(qa: Assistant, answer) -> None:
-    judge = AlignmentJudge(qa._encode)
+    judge = qa.judge
     quotes = {c.n: c.quote for c in answer.citations}
     for c in answer.citations:
         assert qa.article(c.article_id).text[c.start:c.end] == c.quote
@@ -97,9 +98,9 @@ def test_unsupported_sentences_are_removed_and_counted(town_store):
     qa = Assistant(store=town_store)
     from caucasus_qa.generative import GenerativeAnswerer
 
-    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel(
+    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel(
         "Mayor Petra Olsen said the closure was unavoidable [1]. The mayor resigned in protest on Friday [1]. "
-        "Free shuttle buses will carry commuters to Berlin [2]."), AlignmentJudge(qa._encode))
+        "Free shuttle buses will carry commuters to Berlin [2]."), qa.judge))
     a = qa.ask("What did the mayor say about the closure?")
     assert not a.abstained and a.dropped == 2 and "unavoidable" in a.text
     assert "resigned" not in a.text and "Berlin" not in a.text
@@ -126,8 +127,8 @@ def test_generation_stops_at_the_deadline_once_a_sentence_is_verified(town_store
     kept = {}
     for deadline in (0.0, 0.1):
         qa = Assistant(store=town_store)
-        qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, SlowModel(reply), AlignmentJudge(qa._encode),
-                                                     deadline_s=deadline)
+        qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, SlowModel(reply), qa.judge,
+                                                     deadline_s=deadline))
         a = qa.ask("What did the mayor say about the closure?")
         kept[deadline] = [c.text for c in a.claims]
         assert_every_sentence_supported(qa, a)
@@ -137,8 +138,8 @@ def test_generation_stops_at_the_deadline_once_a_sentence_is_verified(town_store
                  "[1]. The bridge will close on 19 April 2024, according to a notice posted by the port authority "
                  "on Monday [2].")
     qa = Assistant(store=town_store)
-    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, SlowModel(late_date), AlignmentJudge(qa._encode),
-                                                 deadline_s=0.1, max_sources=8)
+    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, SlowModel(late_date), qa.judge,
+                                                 deadline_s=0.1, max_sources=8))
     a = qa.ask("When will the harbour bridge close?")
     assert not a.abstained and "19 April 2024" in a.text, a.notes
 
@@ -147,8 +148,8 @@ def test_no_supported_sentence_means_abstention(town_store):
     qa = Assistant(store=town_store)
     from caucasus_qa.generative import GenerativeAnswerer
 
-    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel("Aliens built the bridge [1]."),
-                                                 AlignmentJudge(qa._encode))
+    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel("Aliens built the bridge [1]."),
+                                                 qa.judge))
     a = qa.ask("What did the mayor say about the closure?")
     assert a.abstained and a.text == ABSTAIN_TEXT and a.dropped == 1
 
@@ -158,7 +159,7 @@ def test_a_bare_marker_answers_only_when_nothing_came_before_it(town_store):
 
     for reply, answered in (("[1]", True), ("[1] Aliens built the bridge.\n[2]", False)):
         qa = Assistant(store=town_store)
-        qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel(reply), AlignmentJudge(qa._encode))
+        qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel(reply), qa.judge))
         a = qa.ask("What did the mayor say about the closure?")
         assert a.abstained is not answered, reply
         assert_every_sentence_supported(qa, a)
@@ -182,7 +183,7 @@ def test_a_bare_fragment_quotes_the_source_that_holds_it(town_store):
     from caucasus_qa.generative import GenerativeAnswerer
 
     qa = Assistant(store=town_store)
-    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, FragmentModel(""), AlignmentJudge(qa._encode))
+    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, FragmentModel(""), qa.judge))
     a = qa.ask("How many visitors came to the lantern festival?")
     fragment = a.claims[0].text if a.claims else ""
     reply = qa.answerer.model.reply
@@ -198,8 +199,8 @@ def test_a_when_question_answered_without_any_date_abstains(town_store):
     for question, answered in (("When will the harbour bridge close?", False),
                                ("How do shop owners near the harbour bridge feel about the closure?", True)):
         qa = Assistant(store=town_store)
-        qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel(reply), AlignmentJudge(qa._encode),
-                                                     max_sources=8)
+        qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel(reply), qa.judge,
+                                                     max_sources=8))
         a = qa.ask(question)
         assert a.abstained is not answered, (question, a.text, a.notes)
     assert any("date" in note for note in qa.ask("When will the harbour bridge close?").notes)
@@ -234,7 +235,7 @@ def test_a_reply_with_markers_leading_its_lines_keeps_each_sentence_with_its_own
     from caucasus_qa.generative import GenerativeAnswerer
 
     qa = Assistant(store=town_store)
-    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, LineLedModel((2, 1)), AlignmentJudge(qa._encode))
+    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, LineLedModel((2, 1)), qa.judge))
     a = qa.ask("What did the mayor say about the closure?")
     assert not a.abstained and a.dropped == 0 and len(a.claims) == 2
     quotes = {c.n: c.quote for c in a.citations}
@@ -247,7 +248,7 @@ def test_streamed_answer_grows_without_renumbering_and_prints_once(town_store, c
     from caucasus_qa.generative import GenerativeAnswerer
 
     qa = Assistant(store=town_store)
-    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, EchoModel((2, 1)), AlignmentJudge(qa._encode))
+    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, EchoModel((2, 1)), qa.judge))
     question = "What did the mayor say about the closure?"
     texts = [a.text for a in qa.stream(question) if a.claims]
     assert len(texts) >= 2 and all(later.startswith(earlier) for earlier, later in zip(texts, texts[1:]))
@@ -262,8 +263,8 @@ def test_a_citation_the_sentence_does_not_need_is_dropped(town_store):
     from caucasus_qa.generative import GenerativeAnswerer
 
     qa = Assistant(store=town_store)
-    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel(
-        "Mayor Petra Olsen said the closure was unavoidable [1][2]."), AlignmentJudge(qa._encode))
+    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel(
+        "Mayor Petra Olsen said the closure was unavoidable [1][2]."), qa.judge))
     a = qa.ask("What did the mayor say about the closure?")
     assert [cl.cites for cl in a.claims] == [(1,)] and len(a.citations) == 1
     assert "unavoidable" in a.citations[0].quote
@@ -273,8 +274,8 @@ def test_abstention_after_the_model_still_shows_related_passages(town_store):
     from caucasus_qa.generative import GenerativeAnswerer
 
     qa = Assistant(store=town_store)
-    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel("Aliens built the bridge [1]."),
-                                                 AlignmentJudge(qa._encode))
+    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel("Aliens built the bridge [1]."),
+                                                 qa.judge))
     a = qa.ask("What did the mayor say about the closure?")
     assert a.abstained and a.related
     assert all(qa.article(c.article_id).text[c.start:c.end] == c.quote for c in a.related)
@@ -331,7 +332,7 @@ def test_llm_judge_reads_the_models_yes_probability_and_guards_names(town_store)
 
 
 def test_alignment_judge_lets_a_claim_restate_a_name_from_the_question_but_not_invent(town_store):
-    judge = AlignmentJudge(Assistant(store=town_store)._encode)
+    judge = Assistant(store=town_store).judge
     quote = ["The bridge will close on 12 April 2024 and is expected to reopen in the autumn of 2025."]
     question = "When will the bridge in Lindenholm close?"
     restated = "The Lindenholm bridge will close on 12 April 2024."
@@ -347,7 +348,7 @@ def test_alignment_judge_lets_a_claim_restate_a_name_from_the_question_but_not_i
 
 
 def test_a_name_from_the_question_is_not_made_the_speaker_of_a_quote_that_lacks_it(town_store):
-    judge = AlignmentJudge(Assistant(store=town_store)._encode)
+    judge = Assistant(store=town_store).judge
     quote = ["The ferry will run every 20 minutes on weekdays during the closure."]
     question = "What did Olsen say about the ferry?"
     for claim in ("Olsen said the ferry will run every 20 minutes on weekdays during the closure.",
@@ -364,7 +365,7 @@ def test_a_name_from_the_question_is_not_made_the_speaker_of_a_quote_that_lacks_
 
 
 def test_alignment_judge_accepts_paraphrases_that_add_nothing_the_quote_lacks(town_store):
-    judge = AlignmentJudge(Assistant(store=town_store)._encode)
+    judge = Assistant(store=town_store).judge
     # the subject the reader asked about, named in the answer, need not be in the quote
     council = ["It is an elected council of nine members, chosen every four years."]
     assert not judge.supported("Lindenholm has an elected council.", council)
@@ -378,7 +379,7 @@ def test_alignment_judge_accepts_paraphrases_that_add_nothing_the_quote_lacks(to
 
 
 def test_alignment_judge_refuses_a_claim_that_flips_a_negation(town_store):
-    judge = AlignmentJudge(Assistant(store=town_store)._encode)
+    judge = Assistant(store=town_store).judge
     quote = ["The council said a full closure of the harbour is not expected this winter."]
     assert not judge.supported("The council expects a full closure of the harbour this winter.", quote)
     assert not judge.supported("Yes, a full closure of the harbour is expected this winter.", quote)
@@ -393,7 +394,7 @@ def test_alignment_judge_refuses_a_claim_that_flips_a_negation(town_store):
 
 
 def test_alignment_judge_sets_aside_an_attribution_the_question_made(town_store):
-    judge = AlignmentJudge(Assistant(store=town_store)._encode)
+    judge = Assistant(store=town_store).judge
     quote = ["Information appeared on local forums that the divers were students and volunteers from Skarvik."]
     claim = "According to the coast guard's radio log, the Lindenholm divers were students and volunteers from Skarvik."
     assert judge.supported(claim, quote, "According to the coast guard's radio log, who were the Lindenholm divers?")
@@ -421,7 +422,7 @@ def _within(seconds: float, work) -> dict:
 def test_asking_the_model_while_it_generates_fails_fast_instead_of_deadlocking():
     from caucasus_qa.llm import LlamaCppModel
 
-    model = LlamaCppModel(smollm2(), n_ctx=512)
+    model = LlamaCppModel(smollm2(), n_ctx=512, threads=0)
     question = [{"role": "user", "content": "Is the sky blue? Answer yes or no."}]
 
     def interleave():
@@ -446,11 +447,11 @@ def test_generative_answers_judged_by_their_own_model_finish(town_store):
 
     qa = Assistant(store=town_store, llm="llamacpp", llm_model=smollm2(), judge="llm")
     judge = AskingJudge(qa.chat_model)
-    answerer = GenerativeAnswerer(qa.extractive, qa.chat_model, judge, max_tokens=120)
+    never_abstains = replace(qa.extractive, threshold=float("-inf"))  # the model answers whatever the evidence
+    answerer = GenerativeAnswerer(never_abstains, qa.chat_model, judge, max_tokens=120, deadline_s=0.0)
     # SmolLM2 writes several sentences here: verifying one mid-stream would need the model while it
     # is still generating
     question = "Describe the ferry timetable and the festival in detail."
-    qa.extractive.threshold = float("-inf")  # let the model answer whatever the evidence score
     passages = qa.retrieve(question)
     q_emb = qa.embed_model.get_query_embedding(question)
     result = _within(120, lambda: answerer.answer(question, passages, q_emb=q_emb))
@@ -552,8 +553,8 @@ def test_both_backends_decline_a_follow_up_on_its_own_words(town_store):
     qa = Assistant(store=town_store)
     assert qa.ask(question, history=history).abstained
     qa = Assistant(store=town_store)
-    qa.__dict__["answerer"] = GenerativeAnswerer(qa.extractive, ScriptedModel(
-        "About 12,000 visitors came to the lantern festival on the weekend [1]."), AlignmentJudge(qa._encode))
+    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel(
+        "About 12,000 visitors came to the lantern festival on the weekend [1]."), qa.judge))
     a = qa.ask(question, history=history)
     assert a.abstained and a.backend == "scripted"
 
@@ -562,3 +563,26 @@ def test_follow_up_uses_the_conversation(town_store):
     qa = Assistant(store=town_store)
     a = qa.ask("And how many were injured there?", history=["What happened to the workers at the harbour bridge?"])
     assert a.standalone and "workers" in a.text.lower() and not a.abstained
+
+
+@pytest.mark.slow
+def test_eval_calibrates_the_threshold_with_a_language_model(town_store, tmp_path):
+    """`eval --calibrate --llm llamacpp` used to fail: the eval set a threshold on the answerer,
+    which only the extractive scorer has."""
+    import json
+
+    from caucasus_qa.evaluate import evaluate
+
+    rows = [{"id": "a", "split": "dev", "question": "What did the mayor say about the closure?",
+             "accepted": ["unavoidable"]},
+            {"id": "b", "split": "dev", "question": "How often will the ferry run on weekdays?",
+             "accepted": ["every"]},
+            {"id": "u", "split": "dev", "question": "What is the recipe for apple pie?", "answerable": False}]
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    qa = Assistant(store=town_store, llm="llamacpp", llm_model=smollm2())
+    report = evaluate(qa, questions, "dev", tmp_path / "reports", progress=False, calibrate_threshold=True)
+    threshold, accuracy = report.calibrated
+    assert 0.0 <= accuracy <= 1.0 and threshold == threshold  # a number, not NaN
+    assert report.summary["questions"] == 3 and {r.backend for r in report.records} <= {"llamacpp"}
+    assert qa.extractive.threshold == qa.settings.abstain_threshold  # calibrating changed nothing in place

@@ -62,7 +62,7 @@ def server(tmp_path_factory):
 def browser():
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), "Debian chromium is needed: apt-get install chromium (see .ci/run)"
+    assert Path(CHROMIUM).exists(), "Chromium is needed at /usr/bin/chromium: run make test (it installs it), or scripts/system-deps.sh test"
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

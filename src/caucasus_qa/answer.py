@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import html
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Iterable, Iterator, Protocol, Sequence, TypeVar, runtime_checkable
 
 ABSTAIN_TEXT = "The articles don't cover this."
+CONFLICT_TEXT = "The articles give different accounts."  # opens an answer whose sources disagree
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,26 @@ def verify(citation: Citation, article_text: str | None) -> bool:
             and article_text[citation.start:citation.end] == citation.quote)
 
 
+@runtime_checkable
 class Answerer(Protocol):
-    """An answer backend: turns a question and retrieved evidence into a draft answer."""
+    """An answer backend (extractive, or a language model's): turns a question and the retrieved
+    passages into draft answers, final one last; the engine verifies every quote they carry."""
 
     name: str
 
-    def answer(self, question: str, passages: Sequence[Any], **context: Any) -> Answer: ...
+    def stream(self, question: str, passages: Sequence[Any], **context: Any) -> Iterator[Answer]: ...
+
+
+T = TypeVar("T")
+
+
+def final(drafts: Iterable[T]) -> T:
+    """The last item of a stream of drafts: the finished answer."""
+    items = iter(drafts)
+    try:
+        last = next(items)
+    except StopIteration:
+        raise ValueError("the answer stream yielded nothing") from None
+    for last in items:
+        pass
+    return last

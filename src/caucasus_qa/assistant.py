@@ -20,7 +20,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from caucasus_qa.answer import Answer
+from caucasus_qa.answer import Answer, Answerer, final
 from caucasus_qa.articles import Article
 from caucasus_qa.conversation import FollowUp, Turn, follow_up, turns
 from caucasus_qa.errors import QuestionError, StoreError
@@ -45,17 +45,57 @@ def clean_question(question: str) -> tuple[str, list[str]]:
     return text, []
 
 
+# Collaborators a caller may hand in (``Assistant(answerer=...)``, ``qa.using(...)``); the rest
+# are built from settings on first use. DERIVED ones are rebuilt by ``using`` from the others.
+COLLABORATORS = ("embed_model", "extractive", "chat_model", "judge", "answerer")
+_DERIVED = ("judge", "answerer", "query_engine", "_extractive_engine")
+
+
 class Assistant:
-    """Questions answered from the stored articles, each claim with a verified quote."""
+    """Questions answered from the stored articles, each claim with a verified quote.
+
+    Collaborators are built from ``settings`` when first needed, or handed in: ``answerer``
+    (any :class:`~caucasus_qa.answer.Answerer`), ``extractive`` (the evidence scorer every
+    backend uses), ``chat_model``, ``judge``, ``embed_model``.
+    """
+
+    settings: Settings
+    store: Store
 
     def __init__(self, store: str | Path | None = None, chroma_url: str | None = None, *,
-                 settings: Settings | None = None, **overrides: Any) -> None:
+                 settings: Settings | None = None, embed_model: Any = None, extractive: Any = None,
+                 chat_model: Any = None, judge: Any = None, answerer: Answerer | None = None,
+                 **overrides: Any) -> None:
         self.settings = settings or load_settings(store=Path(store) if store else None,
                                                   chroma_url=chroma_url, **overrides)
         self.store = Store(self.settings)
         self._lock = threading.Lock()
         self._stats_key: Any = None
         self._stats = None
+        given = dict(embed_model=embed_model, extractive=extractive, chat_model=chat_model, judge=judge,
+                     answerer=answerer)
+        self._given = {name for name, value in given.items() if value is not None}
+        # cached_property reads the instance's __dict__ first: a collaborator put there is used as is
+        self.__dict__.update({name: given[name] for name in self._given})
+
+    def using(self, **collaborators: Any) -> Assistant:
+        """A copy that shares this one's settings, store and loaded models, with the named
+        collaborators replaced (see :data:`COLLABORATORS`); what is built from them (the judge,
+        the answer backend, the query engines) is rebuilt unless it was handed in.
+
+            >>> qa.using(extractive=dataclasses.replace(qa.extractive, threshold=0.3))
+        """
+        unknown = sorted(set(collaborators) - set(COLLABORATORS))
+        if unknown:
+            raise TypeError(f"using() takes {', '.join(COLLABORATORS)}; not {', '.join(unknown)}")
+        twin = copy.copy(self)  # a new __dict__ holding the same collaborators
+        for name in _DERIVED:
+            if name not in self._given:
+                twin.__dict__.pop(name, None)
+        given = {name: value for name, value in collaborators.items() if value is not None}
+        twin.__dict__.update(given)
+        twin._given = self._given | set(given)
+        return twin
 
     # -- collaborators, built on first use ----------------------------------------------
     @cached_property
@@ -70,7 +110,8 @@ class Assistant:
     def _embed_query(self, question: str) -> list[float]:
         return self.embed_model.get_query_embedding(question)
 
-    def _text_of(self, article_id: str) -> str | None:
+    def article_text(self, article_id: str) -> str | None:
+        """The cleaned text of a stored article, the text every quote's offsets point into."""
         doc = self.store.article(article_id)
         return doc.text if doc is not None else None
 
@@ -87,7 +128,7 @@ class Assistant:
         from caucasus_qa.evidence import SentenceIndex
 
         cache = self.store.docstore_path.parent / f"{self.settings.collection}.sentences"
-        return SentenceIndex(self._encode, lambda a: self._text_of(a) or "", cache, self.settings.embed_model)
+        return SentenceIndex(self._encode, lambda a: self.article_text(a) or "", cache, self.settings.embed_model)
 
     def corpus_stats(self):
         from caucasus_qa.extractive import CorpusStats
@@ -140,7 +181,7 @@ class Assistant:
         """A LlamaIndex query engine: ``.query(q)`` gives a ``Response`` with the cited ``source_nodes``."""
         from caucasus_qa.engine import GroundedQueryEngine
 
-        return GroundedQueryEngine(retriever=self.retriever, answerer=self.answerer, text_of=self._text_of,
+        return GroundedQueryEngine(retriever=self.retriever, answerer=self.answerer, text_of=self.article_text,
                                    embed_query=self._embed_query)
 
     # -- the verbs --------------------------------------------------------------------
@@ -158,11 +199,7 @@ class Assistant:
         question before retrieval (see ``conversation.py``). With the answers, "he" can be
         resolved to the person the last answer named.
         """
-        answer = None
-        for answer in self.stream(question, top_k=top_k, history=history, backend=backend):
-            pass
-        assert answer is not None
-        return answer
+        return final(self.stream(question, top_k=top_k, history=history, backend=backend))
 
     def stream(self, question: str, top_k: int | None = None, history: Sequence[Turn] = (),
                backend: str | None = None) -> Iterator[Answer]:
@@ -207,7 +244,7 @@ class Assistant:
     def _extractive_engine(self):
         from caucasus_qa.engine import GroundedQueryEngine
 
-        return GroundedQueryEngine(retriever=self.retriever, answerer=self.extractive, text_of=self._text_of,
+        return GroundedQueryEngine(retriever=self.retriever, answerer=self.extractive, text_of=self.article_text,
                                    embed_query=self._embed_query)
 
     def retrieve(self, question: str, top_k: int | None = None) -> list:

@@ -18,6 +18,7 @@ import re
 import tempfile
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -205,6 +206,22 @@ def _doc_of(store):
     return doc_of
 
 
+@dataclass
+class _Run:
+    """What one benchmark run measured: seconds per stage and (nDCG@10, recall@100) per system."""
+
+    corpus: int
+    queries: int
+    qrels: int
+    chunks_total: int
+    chunks_embedded: int
+    bm25: str
+    seconds: dict[str, float]
+    results: dict[str, tuple[float, float]]
+    others: dict[str, tuple[float, float]]
+    sweep: dict[float, tuple[float, float]]
+
+
 def retrieval_benchmark(settings: Settings, zip_path: str | Path, split: str = "test", *,
                         candidates: int = CANDIDATES, progress: bool = False, check_counts: bool = True) -> str:
     """Ingest SciFact into a temporary store, run the project's ``HybridRetriever`` on the claims of
@@ -214,63 +231,74 @@ def retrieval_benchmark(settings: Settings, zip_path: str | Path, split: str = "
     is always a fresh embedded one (never ``chroma_url``), deleted afterwards. On the train split
     the report adds a sweep of dense weights (tune there, never on test).
     """
+    run = _measure(settings, zip_path, split, candidates, progress, check_counts)
+    return "\n".join(_report_lines(settings, split, candidates, run))
+
+
+def _measure(settings: Settings, zip_path: str | Path, split: str, candidates: int, progress: bool,
+             check_counts: bool) -> _Run:
     import dataclasses
 
     from caucasus_qa.embedding import load_embed_model
     from caucasus_qa.retrieval import HybridRetriever
     from caucasus_qa.store import Store
 
-    started = time.perf_counter()
+    t = {"start": time.perf_counter()}
     corpus, queries, qrels = load_scifact(zip_path, split, check_counts=check_counts)
     model = load_embed_model(settings.embed_model, settings.embed_batch_size)
-    loaded = time.perf_counter()
+    t["loaded"] = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="scifact-store-") as tmp:
         # 20 batches whatever the corpus size: the docstore (50 MB here) is rewritten after each
         bench = dataclasses.replace(settings, store=Path(tmp) / "store", chroma_url=None, collection="scifact",
                                     batch_docs=max(settings.batch_docs, math.ceil(len(corpus) / 20)))
         report = ingest_corpus(bench, corpus, progress=progress)
-        ingested = time.perf_counter()
-        store = Store(bench)
-        retriever = HybridRetriever(store, model, top_k=settings.top_k, candidates=candidates,
+        t["ingested"] = time.perf_counter()
+        retriever = HybridRetriever(Store(bench), model, top_k=settings.top_k, candidates=candidates,
                                     dense_weight=settings.dense_weight, fusion=settings.fusion)
         retriever.lexical_index()
-        indexed = time.perf_counter()
+        t["indexed"] = time.perf_counter()
         scored = score_queries(retriever, queries, candidates)
-        queried = time.perf_counter()
+        t["queried"] = time.perf_counter()
         ranked = rankings(retriever, scored)
         results = {name: evaluate(ranked[name], qrels) for name in SYSTEMS}
         others = {f: evaluate(rankings(retriever, scored, fusion=f)["fused"], qrels)
                   for f in FUSIONS if f != settings.fusion}
         sweep = {w: evaluate(rankings(retriever, scored, w)["fused"], qrels) for w in SWEEP} if split != "test" else {}
-    total = time.perf_counter() - started
-    n_qrels = sum(map(len, qrels.values()))
+    t["end"] = time.perf_counter()
+    bm25 = f"k1 {retriever.bm25_k1} b {retriever.bm25_b}, complete_scores {retriever.complete_scores}"
+    return _Run(len(corpus), len(queries), sum(map(len, qrels.values())), report.chunks_total,
+                report.chunks_embedded, bm25, t, results, others, sweep)
+
+
+def _report_lines(settings: Settings, split: str, candidates: int, run: _Run) -> list[str]:
+    t, results = run.seconds, run.results
+    ingest_s, query_s = t["ingested"] - t["loaded"], t["queried"] - t["indexed"]
     lines = [
-        f"BEIR SciFact, {split} split ({SPLITS[split]}): {len(queries)} queries, {n_qrels} qrels; "
-        f"corpus {len(corpus):,} abstracts -> {report.chunks_total:,} chunks",
+        f"BEIR SciFact, {split} split ({SPLITS[split]}): {run.queries} queries, {run.qrels} qrels; "
+        f"corpus {run.corpus:,} abstracts -> {run.chunks_total:,} chunks",
         f"settings: chunk_size {settings.chunk_size}, chunk_overlap {settings.chunk_overlap} (tiktoken cl100k_base), "
         f"embed_model {settings.embed_model} (batch {settings.embed_batch_size}), fusion {settings.fusion}, "
         f"dense_weight {settings.dense_weight}, candidates {candidates} chunks per retriever, BM25 bm25s lucene "
-        f"k1 {retriever.bm25_k1} b {retriever.bm25_b}, complete_scores {retriever.complete_scores}; "
-        "a document scores as its best chunk",
-        f"model load {loaded - started:7.1f} s",
-        f"ingest     {ingested - loaded:7.1f} s   ({report.chunks_embedded:,} chunks embedded, "
-        f"{len(corpus) / max(ingested - loaded, 1e-9):.1f} abstracts/s)",
-        f"BM25 index {indexed - ingested:7.1f} s",
-        f"queries    {queried - indexed:7.1f} s   ({(queried - indexed) / max(len(queries), 1) * 1e3:.0f} ms/query, "
+        f"{run.bm25}; a document scores as its best chunk",
+        f"model load {t['loaded'] - t['start']:7.1f} s",
+        f"ingest     {ingest_s:7.1f} s   ({run.chunks_embedded:,} chunks embedded, "
+        f"{run.corpus / max(ingest_s, 1e-9):.1f} abstracts/s)",
+        f"BM25 index {t['indexed'] - t['ingested']:7.1f} s",
+        f"queries    {query_s:7.1f} s   ({query_s / max(run.queries, 1) * 1e3:.0f} ms/query, "
         "embedding the claim included)",
-        f"total      {total:7.1f} s   goal <= 900 s",
+        f"total      {t['end'] - t['start']:7.1f} s   goal <= 900 s",
         "",
         f"{'system':40} {'nDCG@10':>8} {'recall@100':>11}",
         f"{'dense (' + settings.embed_model + ', chunks)':40} {results['dense'][0]:8.3f} {results['dense'][1]:11.3f}",
         f"{'BM25 (bm25s, chunks)':40} {results['BM25'][0]:8.3f} {results['BM25'][1]:11.3f}",
         f"{'fused (HybridRetriever, ' + settings.fusion + ')':40} {results['fused'][0]:8.3f} {results['fused'][1]:11.3f}",
-        *(f"{'  same, fusion = ' + f:40} {nd:8.3f} {rc:11.3f}" for f, (nd, rc) in others.items()),
+        *(f"{'  same, fusion = ' + f:40} {nd:8.3f} {rc:11.3f}" for f, (nd, rc) in run.others.items()),
         *(f"{'published: ' + name:40} {nd:8.3f} {rc:11.3f}" for name, (nd, rc) in PUBLISHED.items()),
     ]
-    if sweep:
+    if run.sweep:
         lines += ["", f"dense_weight sweep ({split} split, {settings.fusion} fusion; tune here, not on test):",
-                  *(f"  {w:4.2f}  nDCG@10 {nd:.4f}  recall@100 {rc:.4f}" for w, (nd, rc) in sweep.items())]
-    return "\n".join(lines)
+                  *(f"  {w:4.2f}  nDCG@10 {nd:.4f}  recall@100 {rc:.4f}" for w, (nd, rc) in run.sweep.items())]
+    return lines
 
 
 if __name__ == "__main__":  # python -m caucasus_qa.beir PATH [--split test]

@@ -66,16 +66,32 @@ def answer_benchmark(settings: Settings, questions: Path, rounds: int = 3, cold_
     """Warm answer latency over the eval questions next to plain LlamaIndex dense retrieval over
     the same store (same process, interleaved), then cold start of `caucasus-qa ask` as a whole
     process next to a bare `import llama_index.core, chromadb` + one Chroma query."""
-    import subprocess
-    import sys
+    from caucasus_qa.evaluate import load_questions
 
+    texts = [q.question for q in load_questions(questions) if not q.is_followup]
+    ours, base = _warm_latencies(settings, texts, rounds)
+    (o50, o95), (b50, b95) = _percentiles(ours), _percentiles(base)
+    t_ask, t_bare = _cold_starts(settings, texts[0], cold_runs)
+    return "\n".join([
+        f"questions: {len(texts)} x {rounds} rounds, top_k {settings.top_k}, store {settings.store}",
+        "warm latency                          p50 ms    p95 ms",
+        f"caucasus-qa ask (extractive answer) {o50:8.1f}  {o95:8.1f}   goal p50 <= 60, p95 <= 150",
+        f"plain LlamaIndex dense retrieval    {b50:8.1f}  {b95:8.1f}",
+        f"ratio ours / plain                  {o50 / b50:8.2f}  {o95 / b95:8.2f}",
+        f"cold start, whole process (median of {cold_runs}):",
+        f"  caucasus-qa ask \"...\"               {t_ask:8.2f} s",
+        f"  bare import llama_index.core, chromadb + query {t_bare:5.2f} s",
+        f"  ratio                               {t_ask / t_bare:8.2f}",
+    ])
+
+
+def _warm_latencies(settings: Settings, texts: list[str], rounds: int) -> tuple[list[float], list[float]]:
+    """Milliseconds per question: our answer, and plain LlamaIndex top-k dense retrieval."""
     from llama_index.core import VectorStoreIndex
 
     from caucasus_qa.assistant import Assistant
-    from caucasus_qa.evaluate import load_questions
 
     qa = Assistant(settings=settings)
-    texts = [q.question for q in load_questions(questions) if not q.is_followup]
     plain = VectorStoreIndex.from_vector_store(qa.store.vector_store, embed_model=qa.embed_model).as_retriever(
         similarity_top_k=settings.top_k)
     qa.ask(texts[0])
@@ -90,28 +106,23 @@ def answer_benchmark(settings: Settings, questions: Path, rounds: int = 3, cold_
             started = time.perf_counter()
             plain.retrieve(text)
             base.append((time.perf_counter() - started) * 1e3)
-    o50, o95 = _percentiles(ours)
-    b50, b95 = _percentiles(base)
+    return ours, base
+
+
+def _cold_starts(settings: Settings, question: str, runs: int) -> tuple[float, float]:
+    """Median wall seconds of `caucasus-qa ask` as a new process, and of a bare Chroma query."""
+    import subprocess
+    import sys
+
     exe = Path(sys.executable).parent / "caucasus-qa"
     store_flags = (["--chroma-url", settings.chroma_url] if settings.chroma_url else ["--store", str(settings.store)])
-    cold_ask = [str(exe), "ask", texts[0], *store_flags]
+    cold_ask = [str(exe), "ask", question, *store_flags]
     bare = [sys.executable, "-c",
             "import llama_index.core, chromadb, sys; c = chromadb.PersistentClient(path=sys.argv[1]); "
             "c.get_collection(sys.argv[2]).query(query_embeddings=[[0.1] * 384], n_results=5)",
             str(settings.store / "chroma"), settings.collection]
 
     def wall(cmd: list[str]) -> float:
-        return _median_seconds(lambda: subprocess.run(cmd, capture_output=True, check=True), cold_runs)
+        return _median_seconds(lambda: subprocess.run(cmd, capture_output=True, check=True), runs)
 
-    t_ask, t_bare = wall(cold_ask), wall(bare)
-    return "\n".join([
-        f"questions: {len(texts)} x {rounds} rounds, top_k {settings.top_k}, store {settings.store}",
-        "warm latency                          p50 ms    p95 ms",
-        f"caucasus-qa ask (extractive answer) {o50:8.1f}  {o95:8.1f}   goal p50 <= 60, p95 <= 150",
-        f"plain LlamaIndex dense retrieval    {b50:8.1f}  {b95:8.1f}",
-        f"ratio ours / plain                  {o50 / b50:8.2f}  {o95 / b95:8.2f}",
-        f"cold start, whole process (median of {cold_runs}):",
-        f"  caucasus-qa ask \"...\"               {t_ask:8.2f} s",
-        f"  bare import llama_index.core, chromadb + query {t_bare:5.2f} s",
-        f"  ratio                               {t_ask / t_bare:8.2f}",
-    ])
+    return wall(cold_ask), wall(bare)

@@ -25,8 +25,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$|[\"”»]$")
+from caucasus_qa.text import MONTH_NUMBER, MONTH_PATTERN, SENTENCE_END, words
+
 _TRUNCATED = re.compile(r"(\.\.\.|…)\s*$")
 _DOMAIN = re.compile(
     r"\b([A-Za-z0-9][A-Za-z0-9-]*)\.(com|org|net|info|news|tv|io|co|uk|us|de|fr|bg|ru|ua|by|"
@@ -83,16 +83,7 @@ _BYLINE_LABEL = re.compile(
 _BYLINE_OUTLET = re.compile(
     r"^(?P<name>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,3}),\s*[\"“«„]?(?P<outlet>[^\"”»]{2,40}?)[\"”»]?$"
 )
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
-         ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
-         ("oct", "october"), ("nov", "november"), ("dec", "december")]
-    )
-    for m in names
-}
-_MON = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_MON = rf"(?P<mon>{MONTH_PATTERN})\.?"
 _DATES = [
     re.compile(_MON + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})", re.IGNORECASE),
     re.compile(r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MON + r",?\s+(?P<year>\d{4})", re.IGNORECASE),
@@ -140,10 +131,6 @@ def normalize(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def words(line: str) -> list[str]:
-    return _WORD.findall(line)
-
-
 def is_title_case(line: str) -> bool:
     """Headline Style Capitalisation: most longer words start upper-case."""
     long_words = [w for w in words(line) if len(w) >= 4 and w[0].isalpha()]
@@ -155,7 +142,7 @@ def is_prose(line: str) -> bool:
     n = len(words(line))
     if _TRUNCATED.search(line) or _DOMAIN.search(line) and n < 25:
         return False
-    if _SENTENCE_END.search(line):
+    if SENTENCE_END.search(line):
         headline = is_title_case(line) and not line.rstrip("\"'”’»)").endswith(".")
         return n >= 6 and not (headline and n < 25)
     return n >= 30
@@ -175,7 +162,7 @@ def find_date(line: str) -> date | None:
         if not m:
             continue
         parts = m.groupdict()
-        month = _MONTHS.get((parts.get("mon") or "").lower().rstrip(".")) or int(parts.get("month") or 0)
+        month = MONTH_NUMBER.get((parts.get("mon") or "").lower().rstrip(".")) or int(parts.get("month") or 0)
         try:
             return date(int(parts["year"]), month, int(parts["day"]))
         except ValueError:
@@ -190,7 +177,7 @@ def find_dates(text: str) -> list[str]:
     for pattern in _DATES:
         for m in pattern.finditer(text):
             parts = m.groupdict()
-            month = _MONTHS.get((parts.get("mon") or "").lower().rstrip(".")) or int(parts.get("month") or 0)
+            month = MONTH_NUMBER.get((parts.get("mon") or "").lower().rstrip(".")) or int(parts.get("month") or 0)
             try:
                 found.append(date(int(parts["year"]), month, int(parts["day"])).isoformat())
                 spans.append(m.span())
@@ -198,7 +185,7 @@ def find_dates(text: str) -> list[str]:
                 continue
     for m in _MONTH_DAY.finditer(text):
         if not any(a <= m.start() < b for a, b in spans):
-            month = _MONTHS[(m.group("mon") or m.group("mon2")).lower().rstrip(".")]
+            month = MONTH_NUMBER[(m.group("mon") or m.group("mon2")).lower().rstrip(".")]
             found.append(f"{month:02d}-{int(m.group('day') or m.group('day2')):02d}")
     return found
 
@@ -216,7 +203,7 @@ def is_dateline(line: str) -> bool:
 
 def _closing_sentence(line: str) -> bool:
     """A short last paragraph that is still a sentence ("The mayor welcomed the result.")."""
-    return bool(_SENTENCE_END.search(line)) and len(words(line)) >= 3 and not is_title_case(line)
+    return bool(SENTENCE_END.search(line)) and len(words(line)) >= 3 and not is_title_case(line)
 
 
 def chrome_kind(line: str) -> str | None:

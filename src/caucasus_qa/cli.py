@@ -20,7 +20,7 @@ from caucasus_qa import offline
 offline.apply()
 
 from caucasus_qa.errors import CaucasusQAError  # noqa: E402
-from caucasus_qa.settings import Settings, load_settings  # noqa: E402
+from caucasus_qa.settings import BACKENDS, JUDGES, Settings, load_settings  # noqa: E402
 
 
 def store_options(func: Callable) -> Callable:
@@ -40,13 +40,13 @@ def store_options(func: Callable) -> Callable:
 def answer_options(func: Callable) -> Callable:
     """Options that choose the answer backend (see README: Generative answers)."""
     options = [
-        click.option("--llm", type=click.Choice(["extractive", "llamacpp", "openai"]),
+        click.option("--llm", type=click.Choice(BACKENDS),
                      help="Answer backend (default: extractive, offline and instant)."),
         click.option("--llm-model", help="GGUF file (llamacpp) or model name (openai)."),
         click.option("--llm-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1."),
         click.option("--llm-fallback", type=int, flag_value=1, default=None,
                      help="If the model cannot be reached, answer extractively instead of failing."),
-        click.option("--judge", type=click.Choice(["alignment", "llm"]),
+        click.option("--judge", type=click.Choice(JUDGES),
                      help="Support judge for generated sentences and the eval (default: alignment; llm asks the model)."),
     ]
     for option in reversed(options):
@@ -360,7 +360,7 @@ def summary_text(report) -> str:
     if report.calibrated:
         lines.append(f"  calibrated threshold on this split: {report.calibrated[0]:.3f} "
                      f"(accuracy {report.calibrated[1]:.3f}; current {report.threshold:.3f})")
-    lines += [f"  report: {path}" for path in report.files]
+    lines += [f"  report: {path}" for path in report.files] + [f"  note: {note}" for note in report.notes]
     return "\n".join(lines)
 
 

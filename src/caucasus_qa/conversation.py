@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, NamedTuple, Sequence, Union
 
+from caucasus_qa.text import MONTH_NAMES, name_terms, stopwords, terms
+
 Turn = Union[str, tuple[str, str]]  # a question, or a question and the answer's text
 
 _LEANS_ON_HISTORY = re.compile(
@@ -29,8 +31,6 @@ REWRITE_PROMPT = (
 
 
 def leans_on_history(question: str) -> bool:
-    from caucasus_qa.extractive import terms
-
     return bool(_LEANS_ON_HISTORY.search(question)) or len(terms(question)) < 2
 
 
@@ -58,8 +58,6 @@ _FULL_NAME = re.compile(r"\b([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+)")
 _PERSON_PRONOUN = re.compile(r"\b(he|she|him)\b|(?:(?<=\bto )|(?<=\bby )|(?<=\bof )|(?<=\bwith )|(?<=\babout )"
                              r"|(?<=\bfor )|(?<=\bfrom ))her\b(?!\s+[a-z])", re.IGNORECASE)
 _PLACE_CUES = {"the", "in", "to", "from", "at", "near", "of", "into", "across", "through"}
-_MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december"}
 
 
 def answered_name(previous_question: str, answer: str) -> str | None:
@@ -67,18 +65,16 @@ def answered_name(previous_question: str, answer: str) -> str | None:
     question before it: one the question did not hold, not a date or a place ("in the South
     Caucasus"); the first that follows a word of the question ("spokeswoman Maria Zakharova" for
     "which spokeswoman…?"), else the first. Who "he" or "she" is in the next question."""
-    from caucasus_qa.extractive import _stopwords, terms
-
     asked = set(terms(previous_question))
     text = re.sub(r"\[\d+\]", ".", answer)
     names: list[tuple[str, bool]] = []
     for m in _FULL_NAME.finditer(text):
         words = m.group(1).split()
-        if words[0].lower() in _stopwords():  # "The Lindenholm Herald", "On Monday": a capital, not a name
+        if words[0].lower() in stopwords():  # "The Lindenholm Herald", "On Monday": a capital, not a name
             words = words[1:]
         name = " ".join(words)
         before = text[:m.start()].split()[-3:]
-        if (len(words) < 2 or {w.lower() for w in words} & _MONTHS or set(terms(name)) <= asked
+        if (len(words) < 2 or {w.lower() for w in words} & MONTH_NAMES or set(terms(name)) <= asked
                 or (before and before[-1].lower() in _PLACE_CUES)):
             continue
         names.append((name, bool(set(terms(" ".join(before))) & asked)))
@@ -104,8 +100,6 @@ def follow_up(question: str, history: Sequence[Turn], rewrite: Callable[[str], s
     follow-up that names at least two content terms itself is answered on its own words (dev
     split follow-ups, extractive: 6/7 against 2/7 when answering the joined text).
     """
-    from caucasus_qa.extractive import terms
-
     previous = turns(history)
     if not previous or not leans_on_history(question):
         return FollowUp(question)
@@ -144,8 +138,6 @@ def faithful(question: str, previous: Sequence[str], rewritten: str, share: floa
     and at least ``share`` of its own content terms, and brings in no name or number that the
     conversation lacks. Small models often hand back the previous question, or invent a year
     (Qwen2.5-Coder-1.5B on the dev split's follow-ups: 6 of 7 rewrites failed this check); the rule does better."""
-    from caucasus_qa.extractive import name_terms, terms
-
     wh = _WH.search(question)
     if wh and not re.search(rf"\b{wh.group(1)}\b", rewritten, re.IGNORECASE):
         return False

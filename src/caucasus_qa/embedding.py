@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from caucasus_qa import offline
 from caucasus_qa.errors import ConfigError
 from caucasus_qa.settings import BUNDLED_MODEL
 
@@ -49,6 +50,7 @@ def _embedding_class() -> type:
 @lru_cache(maxsize=4)
 def load_embed_model(name: str, batch_size: int = 16):  # -> HuggingFaceEmbedding
     """Load once per process; offline flags (see offline.py) keep it off the network."""
+    offline.apply()
     import transformers
 
     transformers.utils.logging.disable_progress_bar()  # "Loading weights" bars are noise here

@@ -17,9 +17,7 @@ from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import QueryBundle
 
-from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim, verify
-
-CONFLICT_PREFIX = "The articles give different accounts."
+from caucasus_qa.answer import ABSTAIN_TEXT, CONFLICT_TEXT, Answer, Answerer, Citation, Claim, final, verify
 
 
 def keep_verified(answer: Answer, text_of: Callable[[str], str | None]) -> Answer:
@@ -47,14 +45,14 @@ def compose(answer: Answer) -> Answer:
     if answer.abstained:
         return replace(answer, text=answer.text or ABSTAIN_TEXT)
     body = " ".join(f"{cl.text} {''.join(f'[{n}]' for n in cl.cites)}".strip() for cl in answer.claims)
-    return replace(answer, text=f"{CONFLICT_PREFIX} {body}" if answer.conflict else body)
+    return replace(answer, text=f"{CONFLICT_TEXT} {body}" if answer.conflict else body)
 
 
 class GroundedQueryEngine(CustomQueryEngine):
     """Hybrid retrieval, an answer backend, and verification of every quote."""
 
     retriever: BaseRetriever
-    answerer: Any
+    answerer: Answerer
     text_of: Callable[[str], str | None]
     embed_query: Callable[[str], list[float]]
 
@@ -79,9 +77,7 @@ class GroundedQueryEngine(CustomQueryEngine):
         context = dict(q_emb=bundle.embedding)
         if focus:
             context.update(focus=focus, focus_emb=self.embed_query(focus))
-        drafts = (self.answerer.stream(question, passages, **context)
-                  if hasattr(self.answerer, "stream") else iter([self.answerer.answer(question, passages, **context)]))
-        for draft in drafts:
+        for draft in self.answerer.stream(question, passages, **context):
             t3 = time.perf_counter()
             answer = compose(keep_verified(draft, self.text_of))
             answer.timings_ms = {**draft.timings_ms, **timings, "answer": (t3 - t2) * 1e3,
@@ -90,11 +86,7 @@ class GroundedQueryEngine(CustomQueryEngine):
             yield answer, [p for p in passages if any(_covers(p, c) for c in answer.citations)]
 
     def answer(self, question: str, top_k: int | None = None, focus: str | None = None) -> tuple[Answer, list]:
-        result = None
-        for result in self.stream(question, top_k, focus):
-            pass
-        assert result is not None
-        return result
+        return final(self.stream(question, top_k, focus))
 
     def custom_query(self, query_str: str) -> Response:
         answer, sources = self.answer(query_str)

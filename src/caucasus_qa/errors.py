@@ -4,7 +4,6 @@
     ├── ConfigError          bad setting, unknown key, unreadable config file
     ├── StoreError           store cannot be opened or is in an unexpected state
     │   └── StoreMismatchError  store was built with another embedding model or chunking
-    ├── ArticleError         one input file cannot be ingested (batch goes on)
     └── QuestionError        empty or unusable question
 """
 
@@ -26,10 +25,6 @@ class StoreError(CaucasusQAError):
 
 
 class StoreMismatchError(StoreError):
-    pass
-
-
-class ArticleError(CaucasusQAError):
     pass
 
 

@@ -16,19 +16,19 @@ import json
 import re
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from caucasus_qa.answer import Answer
+from caucasus_qa.answer import CONFLICT_TEXT, Answer
 from caucasus_qa.errors import ConfigError
 from caucasus_qa.support import AlignmentJudge
 
 DEFAULT_QUESTIONS = Path("eval/questions.jsonl")
-_ATTRIBUTION = re.compile(r"^(The articles give different accounts\. )?According to [^:]{1,200}: ")
+_ATTRIBUTION = re.compile(rf"^({re.escape(CONFLICT_TEXT)} )?According to [^:]{{1,200}}: ")
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class Record:
 def gold_spans(qa: Any, question: Question) -> list[tuple[str, int, int]]:
     spans = []
     for article_id, quote in question.gold:
-        text = qa._text_of(article_id) or ""
+        text = qa.article_text(article_id) or ""
         start = text.find(quote)
         if start >= 0:
             spans.append((article_id, start, start + len(quote)))
@@ -183,8 +183,8 @@ def evaluate_one(qa: Any, question: Question, judge: AlignmentJudge) -> Record:
     answer = qa.ask(question.question, history=history)
     latency = (time.perf_counter() - started) * 1e3
     passages = qa.retrieve(answer.standalone or question.question)
-    verbatim = sum(verify(c, qa._text_of(c.article_id)) for c in answer.citations)
-    supported, claims, precise, cites = citation_quality(answer, judge, qa._text_of)
+    verbatim = sum(verify(c, qa.article_text(c.article_id)) for c in answer.citations)
+    supported, claims, precise, cites = citation_quality(answer, judge, qa.article_text)
     return Record(question.id, question.split, question.category, question.question, question.answerable,
                   answer.abstained, is_correct(question, answer), answer.score, answer.text,
                   list(question.accepted), first_hit(passages, gold_spans(qa, question)), len(answer.citations),
@@ -257,17 +257,13 @@ def per_category(records: Iterable[Record]) -> dict[str, dict[str, Any]]:
 
 def _scores_without_abstaining(qa: Any, questions: Sequence[Question]) -> list[tuple[Question, float, bool]]:
     """Each question's evidence score and whether its answer would be right if given."""
-    saved = qa.answerer.threshold
-    qa.answerer.threshold = float("-inf")
-    try:
-        out = []
-        for q in questions:
-            answer = qa.ask(q.question, history=conversation(qa, q.history))
-            text = answer.text.lower()
-            out.append((q, answer.score, any(a.lower() in text for a in q.accepted)))
-        return out
-    finally:
-        qa.answerer.threshold = saved
+    never_abstains = qa.using(extractive=replace(qa.extractive, threshold=float("-inf")))
+    out = []
+    for q in questions:
+        answer = never_abstains.ask(q.question, history=conversation(never_abstains, q.history))
+        text = answer.text.lower()
+        out.append((q, answer.score, any(a.lower() in text for a in q.accepted)))
+    return out
 
 
 def best_threshold(scored: Sequence[tuple[Question, float, bool]]) -> tuple[float, float]:
@@ -303,16 +299,13 @@ def tune(qa: Any, questions: Sequence[Question], grid: dict[str, Sequence[float]
 
     from tqdm.auto import tqdm
 
-    base = dict(qa.answerer.weights)
+    base = qa.extractive
     results = []
     combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
-    try:
-        for combo in tqdm(combos, desc="Tuning", disable=not progress):
-            qa.answerer.weights = {**base, **combo}
-            threshold, balanced = calibrate(qa, questions)
-            results.append((balanced, threshold, combo))
-    finally:
-        qa.answerer.weights = base
+    for combo in tqdm(combos, desc="Tuning", disable=not progress):
+        variant = qa.using(extractive=replace(base, weights={**base.weights, **combo}))
+        threshold, balanced = calibrate(variant, questions)
+        results.append((balanced, threshold, combo))
     return sorted(results, key=lambda r: r[0], reverse=True)
 
 
@@ -353,6 +346,7 @@ class Report:
     calibrated: tuple[float, float] | None = None
     seconds: float = 0.0
     files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -363,13 +357,23 @@ class Report:
 def write_report(report: Report, folder: Path) -> Report:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
-    report.files = [str(folder / "report.json"), *write_plots(report, folder)]
+    try:
+        plots = write_plots(report, folder)
+    except ImportError:
+        plots = []
+        report.notes.append(PLOT_HINT)
+    report.files = [str(folder / "report.json"), *plots]
     (folder / "report.md").write_text(render_markdown(report), encoding="utf-8")
     report.files.insert(0, str(folder / "report.md"))
     return report
 
 
+PLOT_HINT = ("no plot: matplotlib is not installed; pip install 'caucasus-qa[plot]' (make eval and make test "
+             "install it)")
+
+
 def write_plots(report: Report, folder: Path) -> list[str]:
+    """The accuracy-by-category and score-distribution figure (needs the ``plot`` extra)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -430,7 +434,11 @@ def render_markdown(report: Report) -> str:
                   f"{report.calibrated[1]:.3f} (answerable answered right vs unanswerable declined).", ""]
     lines += ["## By category", "", "| category | correct | n | accuracy |", "| --- | --- | --- | --- |"]
     lines += [f"| {c} | {v['correct']} | {v['n']} | {v['accuracy']:.2f} |" for c, v in report.categories.items()]
-    lines += ["", "![accuracy and abstention](accuracy_and_abstention.png)", "", "## Misses", ""]
+    if report.notes:
+        lines += ["", *(f"Note: {note}" for note in report.notes)]
+    else:
+        lines += ["", "![accuracy and abstention](accuracy_and_abstention.png)"]
+    lines += ["", "## Misses", ""]
     misses = [r for r in report.records if not r.skipped and not r.correct]
     where = {True: " (the answer was in the model's sources)", False: " (not in the model's sources)", None: ""}
     lines += [f"- **{r.id}** ({r.category}) {r.question}  \n  expected: "
@@ -505,7 +513,3 @@ def evaluate(qa: Any, questions_path: Path, split: str, report_dir: Path | None,
                     judge=qa.judge.name, threshold=qa.settings.abstain_threshold, calibrated=calibrated,
                     seconds=time.perf_counter() - started)
     return write_report(report, (report_dir or Path("eval/reports")) / run_name)
-
-
-def latency_summary(values: Sequence[float]) -> str:
-    return f"p50 {statistics.median(values):.1f} ms, p95 {float(np.percentile(values, 95)):.1f} ms"

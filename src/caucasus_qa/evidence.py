@@ -19,6 +19,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from caucasus_qa import offline
+from caucasus_qa.text import SENTENCE_END
+
 _PARAGRAPH = re.compile(r"[^\n]+")
 
 
@@ -35,11 +38,12 @@ class Sentence:
     @property
     def is_heading(self) -> bool:
         """Headlines and section headings carry no sentence punctuation."""
-        return not re.search(r"[.!?…][\"'”’»)\]]*$|[\"”»]$", self.text) or len(self.text.split()) < 3
+        return not SENTENCE_END.search(self.text) or len(self.text.split()) < 3
 
 
 @lru_cache(maxsize=1)
 def _punkt():
+    offline.apply()  # NLTK_DATA: the punkt data shipped with llama-index-core
     from nltk.tokenize import PunktTokenizer  # data shipped with llama-index-core (offline.py)
 
     return PunktTokenizer("english")

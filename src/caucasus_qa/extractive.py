@@ -14,18 +14,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
 from caucasus_qa.evidence import Sentence, SentenceIndex
+from caucasus_qa.text import MONTH_PATTERN, name_terms, terms
 
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
                  r"hundreds?|thousands?|millions?|dozens?|several|half")
-_MONTH = r"jan(?:uary)?|feb(?:ruary)?|march|april|may|june|july|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
 
 QUESTION_TYPES: dict[str, re.Pattern[str]] = {
     "number": re.compile(r"\bhow (many|much|old|long)\b|\bwhat (number|percentage|share|amount)\b", re.I),
@@ -40,7 +38,7 @@ QUESTION_TYPES: dict[str, re.Pattern[str]] = {
 }
 SENTENCE_TYPES: dict[str, re.Pattern[str]] = {
     "number": re.compile(rf"\b\d[\d,.]*\b|\b({_NUMBER_WORDS})\b", re.I),
-    "date": re.compile(rf"\b({_MONTH})\b|\b(1[89]|20)\d\d\b|\b(last|next) (week|month|year)\b|\b(yesterday|"
+    "date": re.compile(rf"\b({MONTH_PATTERN})\b|\b(1[89]|20)\d\d\b|\b(last|next) (week|month|year)\b|\b(yesterday|"
                        r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I),
     "person": re.compile(r"(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+\b|\b(said|says|told|noted|believes|added|"
                          r"according to)\b"),
@@ -55,50 +53,8 @@ _REQUIRED = {"number", "date", "reason"}
 
 # A calendar date ("December 25", "25 December", "December 2024", "2024-12-25"): for when-questions
 # it beats a relative one ("late last year"), which the reader cannot place.
-_CALENDAR_DATE = re.compile(rf"\b({_MONTH})\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({_MONTH})\b|\b({_MONTH}),?\s+(1[89]|20)\d\d\b"
+_CALENDAR_DATE = re.compile(rf"\b({MONTH_PATTERN})\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({MONTH_PATTERN})\b|\b({MONTH_PATTERN}),?\s+(1[89]|20)\d\d\b"
                             r"|\b(1[89]|20)\d\d-\d\d-\d\d\b", re.I)
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from nltk.corpus import stopwords  # shipped with llama-index-core (see offline.py)
-
-    # Words that shape a question rather than name its content ("how many", "what kind of").
-    question_words = {"according", "also", "would", "could", "say", "said", "says", "article", "articles",
-                      "piece", "many", "much", "often", "long", "exactly", "kind", "type", "sort", "happen",
-                      "happened", "mention", "mentioned", "describe", "described", "name", "named", "tell",
-                      "told", "one", "ones", "date", "dates", "cause", "caused", "whom", "whose", "whats", "what's",
-                      "who's"}
-    return frozenset(stopwords.words("english")) | question_words
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-_BRITISH = [(re.compile(r"(\w{3,})is(e|ed|es|ing|ation|ations)$"), r"\1iz\2"),
-            (re.compile(r"(\w{2,})our(s|ed|ing)?$"), r"\1or\2"),
-            (re.compile(r"(\w{2,})yse(s|d)?$"), r"\1yze\2")]
-
-
-def _spelling(word: str) -> str:
-    """Fold British -ise/-our/-yse spellings onto American ones ("apologised" meets "apologized")."""
-    for pattern, repl in _BRITISH:
-        word = pattern.sub(repl, word)
-    return word
-
-
-_POSSESSIVE = re.compile(r"'s$")
-
-
-def terms(text: str) -> list[str]:
-    """Content terms: lower-cased, stop words dropped, spelling folded, stemmed."""
-    stop = _stopwords()
-    words = [_POSSESSIVE.sub("", w.lower().replace("’", "'")) for w in _WORD.findall(text)]
-    return _stemmer().stemWords([_spelling(w) for w in words if w not in stop and len(w) > 1])
 
 
 _FOCUS = re.compile(r"\b(?:what|which|whose)\s+(?:kind of\s+|type of\s+|sort of\s+)?([^\W\d_]+)", re.I)
@@ -111,14 +67,6 @@ def focus_terms(question: str) -> set[str]:
     """The noun a what/which question asks about ("what charges" → charg), as a stemmed term."""
     words = [m.group(1) for m in _FOCUS.finditer(question) if m.group(1).lower() not in _TYPE_NOUNS]
     return set(terms(" ".join(words))) if words else set()
-
-
-def name_terms(question: str) -> set[str]:
-    """Terms of capitalised words after the first, and numbers: names a corpus either has or not.
-    A missing common word ("sour") is likelier a paraphrase than a missing topic."""
-    words = _WORD.findall(question)
-    picked = [w for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or w[:1].isdigit()]
-    return set(terms(" ".join(picked)))
 
 
 def question_types(question: str) -> set[str]:
@@ -159,7 +107,7 @@ class ExtractiveAnswerer:
     sentences: SentenceIndex
     stats: Callable[[], CorpusStats]
     metadata: Callable[[str], dict[str, str]]
-    threshold: float = 0.36
+    threshold: float  # settings.abstain_threshold
     max_sentences: int = 3
     runner_up: tuple[float, float] = (0.85, 0.92)  # share of the best score: other article, same article
     # Chosen by `caucasus-qa eval --split dev --tune` (grid search, overall accuracy 0.892 on dev);
@@ -314,6 +262,10 @@ class ExtractiveAnswerer:
                         outlet=meta.get("outlet"), published=meta.get("published"), author=meta.get("author"),
                         start=sentence.start, end=sentence.end)
 
+    def stream(self, question: str, passages: Sequence[Any], **context: Any) -> Iterator[Answer]:
+        """The :class:`~caucasus_qa.answer.Answerer` interface: an extractive answer comes whole."""
+        yield self.answer(question, passages, **context)
+
     def answer(self, question: str, passages: Sequence[Any], *, q_emb: np.ndarray | None = None,
                focus: str | None = None, focus_emb: Any = None, **_: Any) -> Answer:
         """``focus``: a follow-up's own words, matched instead of the text it was searched with."""
@@ -343,8 +295,6 @@ class ExtractiveAnswerer:
                         cites=(c.n,)) for i, c in enumerate(citations)]
         answer = Answer(question=question, text="", abstained=False, citations=citations, claims=claims,
                         conflict=conflict, score=confidence, backend=self.name)
-        if conflict:
-            answer.notes.append("the cited articles give different accounts")
         return answer
 
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generator, Iterator, Sequence
 
 import numpy as np
 
-from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
+from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim, final
 from caucasus_qa.extractive import SENTENCE_TYPES, ExtractiveAnswerer, Scored, question_types
 from caucasus_qa.llm import ChatModel
+from caucasus_qa.settings import Settings
 from caucasus_qa.support import surroundings
 
 DECLINE = "NOT IN SOURCES"
@@ -87,6 +88,21 @@ def split_generated(text: str, final: bool = False) -> list[str]:
 
 
 @dataclass
+class _Reply:
+    """One model reply being read: the sentences kept so far and what was dropped."""
+
+    question: str
+    asked: str  # what the answer must answer: the follow-up's own words, or the question
+    cites: list[Citation]
+    base: dict[str, Any]
+    started: float
+    claims: list[Claim] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    dropped: int = 0
+    first_token: float | None = None
+
+
+@dataclass
 class GenerativeAnswerer:
     """Answer with a language model from sentence-level evidence; keep only supported sentences."""
 
@@ -97,13 +113,13 @@ class GenerativeAnswerer:
     # accuracy of 5 and 160 (0.786) with the p50/p95 latency cut from 4.7/7.8 s to 3.6/6.1 s;
     # 3 sources lose 7 points.
     max_sources: int = 4
-    max_tokens: int = 96
+    max_tokens: int = Settings.llm_max_tokens
     max_claims: int = 3
-    unsupported: str = "drop"
+    unsupported: str = Settings.unsupported
     # Once a sentence is verified (for a how-many or when question: one with a number or date), stop
     # generating after this many seconds (0: never): the answer ends at its last complete sentence
     # instead of running past the 6 s budget on 2 cores.
-    deadline_s: float = 0.0
+    deadline_s: float = Settings.llm_deadline_s
 
     @property
     def name(self) -> str:
@@ -129,9 +145,8 @@ class GenerativeAnswerer:
         user = "Sources:\n" + "\n".join(lines) + f"\n\nQuestion: {question}\nAnswer with [n] after each sentence:"
         return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
-    def answer(self, question: str, passages: Sequence[Any], *, q_emb: np.ndarray | None = None,
-               on_claim: Callable[[Claim, list[Citation]], None] | None = None, **context: Any) -> Answer:
-        return _last(self.stream(question, passages, q_emb=q_emb, **context))
+    def answer(self, question: str, passages: Sequence[Any], **context: Any) -> Answer:
+        return final(self.stream(question, passages, **context))
 
     def stream(self, question: str, passages: Sequence[Any], *, q_emb: np.ndarray | None = None,
                focus: str | None = None, focus_emb: Any = None, **_: Any) -> Iterator[Answer]:
@@ -149,45 +164,65 @@ class GenerativeAnswerer:
         sources = self.sources(scored)
         cites = [self.evidence.cite(s.sentence, i + 1) for i, s in enumerate(sources)]
         base["evidence"] = cites  # what the model read: the eval tells evidence misses from model misses
-        claims: list[Claim] = []
-        dropped, buffer, first_token = 0, "", None
-        notes: list[str] = []
-        generation = self.model.stream(self.prompt(question, sources), self.max_tokens)
+        reply = _Reply(question, asked, cites, base, started)
+        rest = yield from self._generate(reply, sources)
+        yield self._finish(reply, rest)
+
+    def _generate(self, reply: _Reply, sources: list[Scored]) -> Generator[Answer, None, str]:
+        """Verify the model's sentences as they complete, yielding the answer as it grows; stop
+        early when enough is said. Returns the unfinished rest of the reply."""
+        generation = self.model.stream(self.prompt(reply.question, sources), self.max_tokens)
         if getattr(self.judge, "model", None) is self.model:
             # The judge asks this same model, which cannot judge while it generates (one llama.cpp
             # context; one slot on a small server): read the whole reply first, then verify it.
             generation = iter(["".join(generation)])
-        for piece in generation:
-            first_token = first_token or time.perf_counter()
-            buffer += piece
-            parts = split_generated(buffer)
-            for sentence in parts[:-1]:
-                dropped += self._check(sentence, cites, claims, notes, question, first=not claims and not dropped)
-                if gives_what_was_asked(asked, claims):
-                    yield self._partial(claims, cites, base)
-            buffer = (parts[-1] if parts else "") + buffer[len(buffer.rstrip()):]  # keep the trailing space
-            late = bool(self.deadline_s and claims and time.perf_counter() - started > self.deadline_s
-                        and gives_what_was_asked(asked, claims))  # never cut an answer short of one
-            if (len(claims) >= self.max_claims or dropped > self.max_claims - len(claims) or late
-                    or self._repeating(claims)):
-                buffer = ""
-                break  # enough said, too much unsupported, out of time, or the model loops: stop paying
-        close = getattr(generation, "close", None)
-        if close:
-            close()
-        for sentence in split_generated(buffer, final=True):
-            dropped += self._check(sentence, cites, claims, notes, question, first=not claims and not dropped)
-        claims[:] = list({cl.text: cl for cl in claims}.values())
-        if claims and not gives_what_was_asked(asked, claims):
-            notes.append("the model's supported sentences hold no " + " or ".join(sorted(_typed(asked)))
+        buffer = ""
+        try:
+            for piece in generation:
+                reply.first_token = reply.first_token or time.perf_counter()
+                buffer += piece
+                parts = split_generated(buffer)
+                for sentence in parts[:-1]:
+                    self._take(reply, sentence)
+                    if gives_what_was_asked(reply.asked, reply.claims):
+                        yield self._partial(reply.claims, reply.cites, reply.base)
+                buffer = (parts[-1] if parts else "") + buffer[len(buffer.rstrip()):]  # keep the trailing space
+                if self._enough(reply):
+                    return ""  # enough said, too much unsupported, out of time, or the model loops: stop paying
+        finally:
+            close = getattr(generation, "close", None)
+            if close:
+                close()
+        return buffer
+
+    def _take(self, reply: _Reply, sentence: str) -> None:
+        first = not reply.claims and not reply.dropped
+        reply.dropped += self._check(sentence, reply.cites, reply.claims, reply.notes, reply.question, first=first)
+
+    def _enough(self, reply: _Reply) -> bool:
+        claims = reply.claims
+        late = bool(self.deadline_s and claims and time.perf_counter() - reply.started > self.deadline_s
+                    and gives_what_was_asked(reply.asked, claims))  # never cut an answer short of one
+        return (len(claims) >= self.max_claims or reply.dropped > self.max_claims - len(claims) or late
+                or self._repeating(claims))
+
+    def _finish(self, reply: _Reply, rest: str) -> Answer:
+        """The final answer: the last sentences checked, duplicates merged, and a how-many or when
+        answer without a number or date declined."""
+        for sentence in split_generated(rest, final=True):
+            self._take(reply, sentence)
+        claims = list({cl.text: cl for cl in reply.claims}.values())
+        notes = reply.notes
+        if claims and not gives_what_was_asked(reply.asked, claims):
+            notes.append("the model's supported sentences hold no " + " or ".join(sorted(_typed(reply.asked)))
                          + ", which the question asks for")
-            claims.clear()
-        answer = self._partial(claims, cites, base, final=True)
-        answer.dropped = dropped
-        answer.notes = notes + ([f"{dropped} generated sentence(s) not supported by their sources were removed"]
-                                if dropped and self.unsupported == "drop" else [])
-        answer.timings_ms["first_token"] = ((first_token or time.perf_counter()) - started) * 1e3
-        yield answer
+            claims = []
+        answer = self._partial(claims, reply.cites, reply.base, final=True)
+        answer.dropped = reply.dropped
+        answer.notes = notes + ([f"{reply.dropped} generated sentence(s) not supported by their sources were removed"]
+                                if reply.dropped and self.unsupported == "drop" else [])
+        answer.timings_ms["first_token"] = ((reply.first_token or time.perf_counter()) - reply.started) * 1e3
+        return answer
 
     @staticmethod
     def _repeating(claims: list[Claim]) -> bool:
@@ -262,10 +297,3 @@ def _holding(fragment: str, numbers: tuple[int, ...], cites: list[Citation]) -> 
                 return n
     return numbers[0]
 
-
-def _last(items: Iterator[Answer]) -> Answer:
-    answer = None
-    for answer in items:
-        pass
-    assert answer is not None
-    return answer

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from caucasus_qa import offline
 from caucasus_qa.articles import Article, Skip, read_articles
 from caucasus_qa.errors import StoreError
 from caucasus_qa.settings import Settings
@@ -60,6 +61,7 @@ def chunk_id(i: int, doc) -> str:
 
 
 def token_counter() -> Callable[[str], list[int]]:
+    offline.apply()  # tiktoken reads its BPE files from llama-index-core's bundled cache
     import tiktoken
 
     return tiktoken.get_encoding(TOKENIZER).encode

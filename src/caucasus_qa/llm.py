@@ -16,10 +16,10 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterator, Protocol
 
+from caucasus_qa import offline
 from caucasus_qa.errors import CaucasusQAError, ConfigError
 from caucasus_qa.settings import Settings
 
-BACKENDS = ("extractive", "llamacpp", "openai")
 
 
 class LLMError(CaucasusQAError):
@@ -52,7 +52,7 @@ class LlamaCppModel:
 
     backend = "llamacpp"
 
-    def __init__(self, path: str, n_ctx: int = 2048, threads: int = 0) -> None:
+    def __init__(self, path: str, n_ctx: int, threads: int) -> None:
         try:
             from llama_cpp import Llama
         except ImportError:
@@ -179,6 +179,7 @@ def load_chat_model(settings: Settings) -> ChatModel | None:
     """The configured model, or None for the extractive default."""
     if settings.llm == "extractive":
         return None
+    offline.apply()
     if settings.llm == "llamacpp":
         return _llamacpp(str(Path(settings.llm_model).expanduser()), settings.llm_ctx, settings.llm_threads)
     return OpenAIModel(settings.llm_url, settings.llm_model, os.environ.get(settings.llm_api_key_env))

@@ -1,7 +1,10 @@
 """Make every library this package uses work without internet.
 
-Imported first by ``caucasus_qa/__init__.py`` so the variables are in place before
-huggingface_hub, transformers, tiktoken, chromadb or gradio read them.
+:func:`apply` sets the variables below, and is called just before the package hands control
+to a library that reads them: loading the embedding or language model, opening Chroma,
+splitting text (tiktoken, NLTK data), starting the UI (Gradio), and at the start of the CLI.
+Importing ``caucasus_qa`` changes nothing: a notebook keeps its environment until the package
+actually loads something, and a value the user already set always wins.
 """
 
 from __future__ import annotations
@@ -38,8 +41,15 @@ def tiktoken_cache_dir() -> Path | None:
     return _llama_static("tiktoken_cache")
 
 
+_applied = False
+
+
 def apply() -> None:
-    """Set offline flags unless the user already chose otherwise."""
+    """Set offline flags unless the user already chose otherwise (once per process)."""
+    global _applied
+    if _applied:
+        return
+    _applied = True
     for key, value in _FLAGS.items():
         os.environ.setdefault(key, value)
     if "TIKTOKEN_CACHE_DIR" not in os.environ:

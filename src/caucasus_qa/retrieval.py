@@ -103,9 +103,8 @@ class LexicalIndex:
 class HybridRetriever(BaseRetriever):
     """Dense + BM25 candidates, fused; a LlamaIndex retriever usable in any query engine."""
 
-    def __init__(self, store: Store, embed_model: Any, top_k: int = 5, candidates: int = 30,
-                 dense_weight: float = 0.7, fusion: Literal["convex", "zscore", "rrf"] = "convex", *,
-                 bm25_k1: float = BM25_K1, bm25_b: float = BM25_B, complete_scores: bool = True) -> None:
+    def __init__(self, store: Store, embed_model: Any, *, top_k: int, candidates: int, dense_weight: float,
+                 fusion: Literal["convex", "zscore", "rrf"], bm25_k1: float = BM25_K1, bm25_b: float = BM25_B, complete_scores: bool = True) -> None:
         super().__init__()
         self.store = store
         self.embed_model = embed_model

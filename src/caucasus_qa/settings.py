@@ -18,38 +18,121 @@ from caucasus_qa.errors import ConfigError
 CONFIG_FILE = "caucasus-qa.toml"
 ENV_PREFIX = "CAUCASUS_QA_"
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
+# The choices of the settings that name one: the CLI's options and the checks below read these.
+BACKENDS = ("extractive", "llamacpp", "openai")
+JUDGES = ("alignment", "llm")
+FUSIONS = ("convex", "zscore", "rrf")
+UNSUPPORTED = ("drop", "flag")
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything that changes where data lives or how it is processed."""
 
-    store: Path = Path("vectorstore")
-    chroma_url: str | None = None
-    collection: str = "articles"
-    corpus: Path = Path("ingest/articles")
-    embed_model: str = BUNDLED_MODEL
-    embed_batch_size: int = 16
-    chunk_size: int = 200
-    chunk_overlap: int = 40
-    top_k: int = 5
-    candidates: int = 30
-    fusion: str = "convex"
-    dense_weight: float = 0.7
-    abstain_threshold: float = 0.36  # calibrated on the eval dev split (README: Evaluation)
-    llm: str = "extractive"
-    llm_model: str = ""
-    llm_url: str = ""
-    llm_api_key_env: str = "OPENAI_API_KEY"
-    llm_fallback: int = 0
-    llm_max_tokens: int = 96
-    llm_deadline_s: float = 5.5  # stop generating after this long once a sentence is verified (0: never)
-    llm_ctx: int = 2048
-    llm_threads: int = 0
-    unsupported: str = "drop"
-    judge: str = "alignment"  # support judge for generated sentences and the eval: alignment | llm
-    max_file_mb: float = 10.0
-    batch_docs: int = 64
+    store: Path = field(
+        default=Path("vectorstore"),
+        metadata={"doc": "Folder for the store: Chroma's files (embedded mode), the docstore and caches."},
+    )
+    chroma_url: str | None = field(
+        default=None,
+        metadata={"doc": "Chroma server URL, e.g. http://127.0.0.1:8000; none: Chroma embedded in the store folder."},
+    )
+    collection: str = field(
+        default="articles",
+        metadata={"doc": "Chroma collection name, also naming the docstore file (3-512 letters, digits, . _ -)."},
+    )
+    corpus: Path = field(
+        default=Path("ingest/articles"),
+        metadata={"doc": "Folder `ingest` reads when given no paths; chat uploads go to its `uploads/` folder."},
+    )
+    embed_model: str = field(
+        default=BUNDLED_MODEL,
+        metadata={"doc": "Bundled all-MiniLM-L6-v2 or a local sentence-transformers folder; switching needs --reset."},
+    )
+    embed_batch_size: int = field(
+        default=16,
+        metadata={"doc": "Texts the embedding model encodes per forward pass (sorted by length, to cut padding)."},
+    )
+    chunk_size: int = field(
+        default=200,
+        metadata={"doc": "Tokens per chunk (tiktoken cl100k_base, at least 32); changing it needs `ingest --reset`."},
+    )
+    chunk_overlap: int = field(
+        default=40,
+        metadata={"doc": "Tokens consecutive chunks share (less than chunk_size)."},
+    )
+    top_k: int = field(
+        default=5,
+        metadata={"doc": "Passages retrieved per question and handed to the answerer."},
+    )
+    candidates: int = field(
+        default=30,
+        metadata={"doc": "Chunks each retriever (dense, BM25) proposes before fusion (at least top_k)."},
+    )
+    fusion: str = field(
+        default="convex",
+        metadata={"doc": "How dense and BM25 scores mix: convex (min-max), zscore, or rrf (reciprocal rank fusion)."},
+    )
+    dense_weight: float = field(
+        default=0.7,
+        metadata={"doc": "Share of the dense score in the fused score, 0 to 1; BM25 gets the rest."},
+    )
+    abstain_threshold: float = field(
+        default=0.36,
+        metadata={"doc": "Evidence score below which answers abstain; calibrated on the eval set's dev split."},
+    )
+    llm: str = field(
+        default="extractive",
+        metadata={"doc": "Answer backend: extractive (offline, instant), llamacpp (a GGUF file) or openai (a server)."},
+    )
+    llm_model: str = field(
+        default="",
+        metadata={"doc": "The GGUF file (llamacpp) or the model's name on the server (openai)."},
+    )
+    llm_url: str = field(
+        default="",
+        metadata={"doc": "Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1 (openai)."},
+    )
+    llm_api_key_env: str = field(
+        default="OPENAI_API_KEY",
+        metadata={"doc": "Environment variable holding the server's API key (openai)."},
+    )
+    llm_fallback: int = field(
+        default=0,
+        metadata={"doc": "1: if the model cannot be reached, answer extractively (with a note); 0: fail."},
+    )
+    llm_max_tokens: int = field(
+        default=96,
+        metadata={"doc": "Most tokens a generated answer may take."},
+    )
+    llm_deadline_s: float = field(
+        default=5.5,
+        metadata={"doc": "Once a generated sentence is verified, stop this long after the answerer starts (0: never)."},
+    )
+    llm_ctx: int = field(
+        default=2048,
+        metadata={"doc": "Context window of the llama.cpp model, in tokens (llamacpp)."},
+    )
+    llm_threads: int = field(
+        default=0,
+        metadata={"doc": "CPU threads llama.cpp generates with (llamacpp; 0: one per core)."},
+    )
+    unsupported: str = field(
+        default="drop",
+        metadata={"doc": "Generated sentences their quotes do not support: drop them, or flag them (shown marked)."},
+    )
+    judge: str = field(
+        default="alignment",
+        metadata={"doc": "Support judge for generated sentences and the eval: alignment, or llm (asks the model)."},
+    )
+    max_file_mb: float = field(
+        default=10.0,
+        metadata={"doc": "Larger files (MB) are skipped by `ingest` and refused by the chat's upload box."},
+    )
+    batch_docs: int = field(
+        default=64,
+        metadata={"doc": "Most articles embedded per batch; the docstore is saved after each (resumable ingest)."},
+    )
     _sources: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -59,14 +142,9 @@ class Settings:
             raise ConfigError("chunk_overlap must be at least 0 and smaller than chunk_size")
         if self.top_k < 1 or self.candidates < self.top_k:
             raise ConfigError("top_k must be at least 1 and at most candidates")
-        if self.llm not in ("extractive", "llamacpp", "openai"):
-            raise ConfigError(f"llm {self.llm!r}: use extractive, llamacpp or openai")
-        if self.judge not in ("alignment", "llm"):
-            raise ConfigError(f"judge {self.judge!r}: use 'alignment' or 'llm'")
-        if self.unsupported not in ("drop", "flag"):
-            raise ConfigError(f"unsupported {self.unsupported!r}: use 'drop' or 'flag'")
-        if self.fusion not in ("convex", "zscore", "rrf"):
-            raise ConfigError(f"fusion {self.fusion!r}: use 'convex', 'zscore' or 'rrf'")
+        for key, choices in (("llm", BACKENDS), ("judge", JUDGES), ("unsupported", UNSUPPORTED), ("fusion", FUSIONS)):
+            if getattr(self, key) not in choices:
+                raise ConfigError(f"{key} {getattr(self, key)!r}: use {' or '.join(map(repr, choices))}")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ConfigError("dense_weight must be between 0 and 1")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]", self.collection):
@@ -77,13 +155,18 @@ class Settings:
         if self.max_file_mb <= 0:
             raise ConfigError("max_file_mb must be positive")
 
-    @property
-    def docstore_path(self) -> Path:
-        """Where the cleaned articles and chunks live (also in server mode: local state)."""
-        return self.store / f"{self.collection}.docstore.json"
-
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """``(name, default as a user writes it, what it does)`` for every public setting, in order."""
+
+    def shown(value: Any) -> str:
+        return "none" if value in (None, "") else str(value)
+
+    public = [f for f in fields(Settings) if not f.name.startswith("_")]
+    return [(f.name, shown(f.default), f.metadata.get("doc", "")) for f in public]
 
 
 def _field_types() -> dict[str, type]:

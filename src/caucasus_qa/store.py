@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from caucasus_qa import offline
 from caucasus_qa.articles import Article
 from caucasus_qa.errors import StoreError, StoreMismatchError
 from caucasus_qa.settings import Settings
@@ -31,6 +32,7 @@ def _chroma_settings():
 
 def connect(settings: Settings):
     """A Chroma client: on disk under the store folder, or the server at ``chroma_url``."""
+    offline.apply()
     import chromadb
 
     if settings.chroma_url:

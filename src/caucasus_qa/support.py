@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
+from caucasus_qa.text import name_terms, terms
+
 if TYPE_CHECKING:
     from caucasus_qa.answer import Citation
 
@@ -23,8 +25,6 @@ _CLAUSE_END = re.compile(r"[,;:.!?\"”()–—]|\b(?:but|and|while|although|tho
 def _negated_terms(text: str, reach: int = 3) -> set[str]:
     """Content terms a negation governs: up to ``reach`` of them after each "not", "no",
     "never", "n't"... within the same clause ("is not expected" → expect)."""
-    from caucasus_qa.extractive import terms
-
     out: set[str] = set()
     for m in _NEGATION.finditer(text):
         clause = _CLAUSE_END.split(text[m.end():], maxsplit=1)[0]
@@ -37,8 +37,6 @@ def polarity_matches(claim: str, quotes: Sequence[str]) -> bool:
     expected" → "he expects a break"), or negates words the quotes state plainly. Word
     alignment and cosine similarity are both blind to a "not"; a claim that flips one must
     never pass. Negations that govern the same word agree, whatever else they reach."""
-    from caucasus_qa.extractive import terms
-
     quote_text = " ".join(quotes)
     in_claim, in_quotes = _negated_terms(claim), _negated_terms(quote_text)
     if in_claim & in_quotes:
@@ -55,8 +53,6 @@ _SPEECH = (r"(?:said|says|told|tells|stated|states|noted|notes|added|adds|claime
 def _made_speaker(claim: str, names: set[str]) -> bool:
     """Whether the claim makes one of ``names`` (stemmed terms) the source of what it says:
     "Macron said…", "Olsen, the mayor, told…", "according to Olsen…"."""
-    from caucasus_qa.extractive import terms
-
     for m in re.finditer(r"[A-Z][\w'’-]+", claim):
         if not set(terms(m.group())) & names:
             continue
@@ -85,8 +81,6 @@ def _quote_terms_if_checks_pass(claim: str, quotes: Sequence[str], question: str
     reader asked, not a new fact; but it may not be made the speaker of what the quotes say
     ("what did Macron say?" → "Macron said that…" on a quote that never names him) unless the
     article names them around the quotes (``context``: see :func:`surroundings`)."""
-    from caucasus_qa.extractive import name_terms, terms
-
     if not quotes or not claim.strip():
         return None
     quote_terms = set().union(*(terms(q) for q in quotes))
@@ -104,8 +98,6 @@ def _without_asked_attribution(claim: str, question: str) -> str:
     """The claim without a leading "According to X," that only repeats the question's own
     framing ("According to social media reports, who were…?"): the reader named the source;
     what the claim says after it is what must stand in the quotes."""
-    from caucasus_qa.extractive import terms
-
     m = _ATTRIBUTION.match(claim)
     if m and question and set(terms(m.group(1))) <= set(terms(question)):
         return claim[m.end():]
@@ -140,8 +132,6 @@ class AlignmentJudge:
         ``context``: the article text around the quotes (where a speaker may be named).
         Its other terms are not excused: measured on the dev split, excusing them let "Azerbaijan's
         foreign minister is Ilham Aliyev" pass on a quote naming Aliyev as president."""
-        from caucasus_qa.extractive import name_terms, terms
-
         quote_terms = _quote_terms_if_checks_pass(claim, quotes, question, context)
         if quote_terms is None:
             return False

@@ -12,10 +12,12 @@ import html
 import os
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, escape_markdown
+from caucasus_qa import offline
+from caucasus_qa.answer import ABSTAIN_TEXT, CONFLICT_TEXT, Answer, Citation, escape_markdown
 from caucasus_qa.articles import HTML_TYPES, TEXT_TYPES
 from caucasus_qa.conversation import turn
 from caucasus_qa.errors import CaucasusQAError, ConfigError
@@ -91,7 +93,7 @@ def sources_html(answer: Answer | None, text_of: Any) -> str:
         return ('<div class="cqa-sources cqa-abstained"><div class="cqa-related-label">'
                 f"{html.escape(ABSTAIN_TEXT)} Related passages, not an answer:</div>{cards}</div>")
     cards = "".join(source_card(c, text_of(c.article_id) or "") for c in answer.citations)
-    note = '<div class="cqa-note">The cited articles give different accounts.</div>' if answer.conflict else ""
+    note = f'<div class="cqa-note">{CONFLICT_TEXT}</div>' if answer.conflict else ""
     return f'<div class="cqa-sources">{note}{cards}</div>'
 
 
@@ -101,7 +103,7 @@ def chat_text(answer: Answer, claims_shown: int | None = None) -> str:
         return ABSTAIN_BUBBLE
     claims = answer.claims[:claims_shown] if claims_shown is not None else answer.claims
     parts = [escape_markdown(cl.text) + " " + "".join(f"\\[{n}\\]" for n in cl.cites) for cl in claims]
-    prefix = "*The articles give different accounts.* " if answer.conflict else ""
+    prefix = f"*{CONFLICT_TEXT}* " if answer.conflict else ""
     return prefix + " ".join(parts)
 
 
@@ -141,101 +143,131 @@ def default_examples(qa: Any, path: Path) -> list[str]:
     return [f"What does the article “{a.title}” report?" for a in qa.articles() if a.title][:4]
 
 
-# -- the app ----------------------------------------------------------------------------------
-def build_app(qa: Any, examples_file: Path = Path("ui/examples.txt")):
-    """The Gradio Blocks app over an :class:`~caucasus_qa.Assistant`."""
-    import gradio as gr
+# -- handlers ---------------------------------------------------------------------------------
+@dataclass
+class Handlers:
+    """What the app's events call; each is a method so the layout below stays a layout."""
 
-    max_bytes = int(qa.settings.max_file_mb * 1e6)
+    qa: Any
 
-    def respond(message: str, history: list, asked: list, top_k: float, backend: str):
-        history = list(history or [])
-        asked = list(asked or [])
+    def panel(self, answer: Answer | None) -> str:
+        return sources_html(answer, self.qa.article_text)
+
+    def respond(self, message: str, history: list, asked: list, top_k: float, backend: str) -> Iterator[tuple]:
+        """Stream the answer into the chat and its sources into the panel; keep the turn."""
+        history, asked = list(history or []), list(asked or [])
         user = {"role": "user", "content": escape_markdown(message or "")}
+
+        def show(text: str, panel: str, turns: list) -> tuple:
+            return history + [user, {"role": "assistant", "content": text}], panel, "", turns
+
         try:
             answer, drafts = None, 0
-            for answer in qa.stream(message, top_k=int(top_k), history=asked, backend=backend):
+            for answer in self.qa.stream(message, top_k=int(top_k), history=asked, backend=backend):
                 drafts += 1
-                yield history + [user, {"role": "assistant", "content": chat_text(answer)}], \
-                    sources_html(answer, qa._text_of), "", asked
+                yield show(chat_text(answer), self.panel(answer), asked)
         except CaucasusQAError as exc:
-            yield history + [user, {"role": "assistant", "content": f"⚠️ {escape_markdown(str(exc))}"}], "", "", asked
+            yield show(f"⚠️ {escape_markdown(str(exc))}", "", asked)
             return
-        panel = sources_html(answer, qa._text_of)
+        panel = self.panel(answer)
         # an answer that came in one piece (extractive) is revealed claim by claim; one that already
         # streamed in sentence by sentence is not shrunk back to its first claim
         steps = range(1, len(answer.claims) + 1) if not answer.abstained and drafts == 1 else []
         for shown in steps:
-            yield history + [user, {"role": "assistant", "content": chat_text(answer, shown)}], panel, "", asked
-        said = list(turn(message, answer))  # the answer tells who "he" is next
-        yield history + [user, {"role": "assistant", "content": chat_text(answer)}], panel, "", asked + [said]
+            yield show(chat_text(answer, shown), panel, asked)
+        yield show(chat_text(answer), panel, asked + [list(turn(message, answer))])  # tells who "he" is next
 
-    def articles_table() -> list[list[Any]]:
+    def clear(self) -> tuple:
+        return [], self.panel(None), "", []
+
+    def articles_table(self) -> list[list[Any]]:
         return [[a.id, a.title or "", a.outlet or "", a.published or "", a.author or "", a.chunks]
-                for a in qa.articles()]
+                for a in self.qa.articles()]
 
-    def ingest_uploads(files: list[str] | None) -> tuple[str, list[list[Any]]]:
+    def ingest_uploads(self, files: list[str] | None) -> tuple[str, list[list[Any]]]:
+        """Copy uploads into the corpus, ingest them, and say what happened to each."""
         if not files:
-            return "Choose .txt, .md or .html files first.", articles_table()
-        kept, refused = store_uploads(files, qa.settings.corpus / "uploads", max_bytes)
+            return "Choose .txt, .md or .html files first.", self.articles_table()
+        max_bytes = int(self.qa.settings.max_file_mb * 1e6)
+        kept, refused = store_uploads(files, self.qa.settings.corpus / "uploads", max_bytes)
         lines = [f"refused: {r}" for r in refused]
         if kept:
-            report = qa.ingest(kept)
-            uploaded = {p.resolve() for p in kept}
-            for s in report.skipped:  # a file that failed is not kept: it would fail every later ingest
-                if s.failed and Path(s.path).resolve() in uploaded:
-                    Path(s.path).unlink(missing_ok=True)
-            lines += [f"{'failed' if s.failed else 'skipped'}: {Path(s.path).name}: {s.reason}"
-                      f"{' (not kept)' if s.failed else ''}" for s in report.skipped]
-            lines.append(f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
-                         f"{len(report.unchanged)}; store: {report.articles_total} articles")
-        return "\n\n".join(escape_markdown(line) for line in lines), articles_table()
+            lines += self._ingest(kept)
+        return "\n\n".join(escape_markdown(line) for line in lines), self.articles_table()
 
-    def ask_api(question: str) -> dict[str, Any]:
+    def _ingest(self, kept: list[Path]) -> list[str]:
+        report = self.qa.ingest(kept)
+        uploaded = {p.resolve() for p in kept}
+        for s in report.skipped:  # a file that failed is not kept: it would fail every later ingest
+            if s.failed and Path(s.path).resolve() in uploaded:
+                Path(s.path).unlink(missing_ok=True)
+        lines = [f"{'failed' if s.failed else 'skipped'}: {Path(s.path).name}: {s.reason}"
+                 f"{' (not kept)' if s.failed else ''}" for s in report.skipped]
+        return lines + [f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
+                        f"{len(report.unchanged)}; store: {report.articles_total} articles"]
+
+    def ask(self, question: str) -> dict[str, Any]:
         """Answer a question: the answer text and its citations as JSON (same as `ask --json`)."""
         try:
-            return qa.ask(question).to_dict()
+            return self.qa.ask(question).to_dict()
         except CaucasusQAError as exc:
             return {"question": question, "error": str(exc)}
 
+
+# -- the app ----------------------------------------------------------------------------------
+def build_app(qa: Any, examples_file: Path = Path("ui/examples.txt")) -> Any:
+    """The Gradio Blocks app over an :class:`~caucasus_qa.Assistant`."""
+    offline.apply()
+    import gradio as gr
+
+    handlers = Handlers(qa)
     with gr.Blocks(title="caucasus-qa", fill_height=True) as app:
         gr.Markdown("## caucasus-qa\nAnswers from the stored news articles. Every claim carries a numbered, "
                     "verbatim quote; open a source to see it in the article.")
         with gr.Tab("Chat"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="cqa-chat",
-                                         feedback_options=None, buttons=["copy"])
-                    with gr.Row():
-                        box = gr.Textbox(placeholder="Ask about the articles…", show_label=False, scale=5,
-                                         elem_id="cqa-question", max_length=4000)
-                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="cqa-send")
-                    clear = gr.Button("Clear chat", elem_id="cqa-clear")
-                    gr.Examples(examples=default_examples(qa, examples_file), inputs=box, label="Try")
-                with gr.Column(scale=2):
-                    panel = gr.HTML(sources_html(None, qa._text_of), elem_id="cqa-sources", label="Sources")
-                    with gr.Accordion("Settings", open=False):
-                        top_k = gr.Slider(1, 10, value=qa.settings.top_k, step=1, label="Passages retrieved (top-k)")
-                        backends = list(dict.fromkeys([qa.settings.llm, "extractive"]))
-                        backend = gr.Dropdown(backends, value=backends[0], label="Answer backend",
-                                              interactive=len(backends) > 1)
-            asked = gr.State([])
-            for trigger in (box.submit, send.click):
-                trigger(respond, [box, chatbot, asked, top_k, backend], [chatbot, panel, box, asked],
-                        api_visibility="private", concurrency_limit=4)
-            clear.click(lambda: ([], sources_html(None, qa._text_of), "", []), None, [chatbot, panel, box, asked],
-                        api_visibility="private")
+            _chat_tab(gr, handlers, default_examples(qa, examples_file))
         with gr.Tab("Articles"):
-            table = gr.Dataframe(articles_table(), headers=["id", "title", "outlet", "published", "author", "chunks"],
-                                 interactive=False, elem_id="cqa-articles", wrap=True)
-            upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Add articles (.txt .md .html)",
-                             elem_id="cqa-upload")
-            add = gr.Button("Ingest uploaded files", elem_id="cqa-ingest")
-            status = gr.Markdown()
-            add.click(ingest_uploads, upload, [status, table], api_visibility="private", concurrency_limit=1)
-            app.load(articles_table, None, table, api_visibility="private")
-        gr.api(ask_api, api_name="ask", concurrency_limit=4)
+            table = _articles_tab(gr, handlers)
+        app.load(handlers.articles_table, None, table, api_visibility="private")
+        gr.api(handlers.ask, api_name="ask", concurrency_limit=4)
     return app
+
+
+def _chat_tab(gr: Any, handlers: Handlers, examples: list[str]) -> None:
+    settings = handlers.qa.settings
+    with gr.Row():
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="cqa-chat", feedback_options=None,
+                                 buttons=["copy"])
+            with gr.Row():
+                box = gr.Textbox(placeholder="Ask about the articles…", show_label=False, scale=5,
+                                 elem_id="cqa-question", max_length=4000)
+                send = gr.Button("Ask", variant="primary", scale=1, elem_id="cqa-send")
+            clear = gr.Button("Clear chat", elem_id="cqa-clear")
+            gr.Examples(examples=examples, inputs=box, label="Try")
+        with gr.Column(scale=2):
+            panel = gr.HTML(handlers.panel(None), elem_id="cqa-sources", label="Sources")
+            with gr.Accordion("Settings", open=False):
+                top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Passages retrieved (top-k)")
+                backends = list(dict.fromkeys([settings.llm, "extractive"]))
+                backend = gr.Dropdown(backends, value=backends[0], label="Answer backend",
+                                      interactive=len(backends) > 1)
+    asked = gr.State([])
+    for trigger in (box.submit, send.click):
+        trigger(handlers.respond, [box, chatbot, asked, top_k, backend], [chatbot, panel, box, asked],
+                api_visibility="private", concurrency_limit=4)
+    clear.click(handlers.clear, None, [chatbot, panel, box, asked], api_visibility="private")
+
+
+def _articles_tab(gr: Any, handlers: Handlers) -> Any:
+    table = gr.Dataframe(handlers.articles_table(), headers=["id", "title", "outlet", "published", "author", "chunks"],
+                         interactive=False, elem_id="cqa-articles", wrap=True)
+    upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Add articles (.txt .md .html)",
+                     elem_id="cqa-upload")
+    add = gr.Button("Ingest uploaded files", elem_id="cqa-ingest")
+    status = gr.Markdown()
+    add.click(handlers.ingest_uploads, upload, [status, table], api_visibility="private", concurrency_limit=1)
+    return table
 
 
 def auth_from_env() -> tuple[str, str] | None:
