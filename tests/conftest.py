@@ -46,13 +46,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, input: str | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, env: dict | None = None, cwd: Path | None = None, input: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """Run the installed console script as a user would."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CAUCASUS_QA_")}
     full_env.update(env or {})
-    return subprocess.run([str(VENV_BIN / "caucasus-qa"), *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, input=input, timeout=timeout)
+    return subprocess.run(
+        [str(VENV_BIN / "caucasus-qa"), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        input=input,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -60,8 +68,11 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     """A real `chroma run` on 127.0.0.1, stopped after the session."""
     port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen([str(VENV_BIN / "chroma"), "run", "--host", "127.0.0.1", "--port", str(port),
-                             "--path", str(data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "chroma"), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(data)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:

@@ -27,7 +27,7 @@ def qa(tmp_path_factory):
 def assert_grounded(qa: Assistant, answer: Answer) -> None:
     """Every citation stands verbatim at its offsets and every [n] marker points at one."""
     for c in answer.citations:
-        assert qa.article(c.article_id).text[c.start:c.end] == c.quote
+        assert qa.article(c.article_id).text[c.start : c.end] == c.quote
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
     assert markers == {c.n for c in answer.citations}
 
@@ -41,11 +41,14 @@ def test_answer_quotes_the_article_with_outlet_author_and_date(qa):
     assert top.article_id == "bridge-coastal" and top.title.startswith("Lindenholm to close")
 
 
-@pytest.mark.parametrize("question", [
-    "What is the recipe for apple pie?",
-    "Where did the giraffe escape from?",          # a teaser on the ferry page: stripped at ingest
-    "Who won the national bread award?",           # another teaser
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the recipe for apple pie?",
+        "Where did the giraffe escape from?",  # a teaser on the ferry page: stripped at ingest
+        "Who won the national bread award?",  # another teaser
+    ],
+)
 def test_questions_the_articles_do_not_answer_are_declined(qa, question):
     a = qa.ask(question)
     assert a.abstained and a.text == ABSTAIN_TEXT and a.citations == []
@@ -142,8 +145,17 @@ def test_articles_lists_metadata_and_chunks(qa):
 def test_answer_to_dict_has_the_documented_shape(qa):
     d = qa.ask("How often will the ferry run on weekdays?").to_dict()
     assert {"question", "answer", "abstained", "citations", "timings_ms"} <= set(d)
-    assert set(d["citations"][0]) == {"n", "quote", "article_id", "title", "outlet", "published", "author",
-                                      "start", "end"}
+    assert set(d["citations"][0]) == {
+        "n",
+        "quote",
+        "article_id",
+        "title",
+        "outlet",
+        "published",
+        "author",
+        "start",
+        "end",
+    }
     assert d["timings_ms"]["total"] > 0
 
 
@@ -151,8 +163,9 @@ def test_a_quote_that_fails_verification_is_never_shown():
     text = "Alpha beta gamma. Delta epsilon zeta."
     good = Citation(1, "Alpha beta gamma.", "a", None, None, None, None, 0, 17)
     bad = Citation(2, "Delta epsilon", "a", None, None, None, None, 0, 13)  # wrong offsets
-    draft = Answer("q", "", False, citations=[good, bad],
-                   claims=[Claim("Alpha beta gamma.", (1,)), Claim("Delta epsilon", (2,))])
+    draft = Answer(
+        "q", "", False, citations=[good, bad], claims=[Claim("Alpha beta gamma.", (1,)), Claim("Delta epsilon", (2,))]
+    )
     out = compose(keep_verified(draft, lambda _: text))
     assert out.text == "Alpha beta gamma. [1]" and [c.n for c in out.citations] == [1]
     only_bad = Answer("q", "", False, citations=[bad], claims=[Claim("Delta epsilon", (2,))])
@@ -174,8 +187,16 @@ def test_empty_store_says_to_ingest(tmp_path):
 
 
 def test_public_surface_is_small_and_pinned():
-    assert sorted(caucasus_qa.__all__) == ["Answer", "Article", "Assistant", "CaucasusQAError", "Citation",
-                                           "Settings", "__version__", "load_settings"]
+    assert sorted(caucasus_qa.__all__) == [
+        "Answer",
+        "Article",
+        "Assistant",
+        "CaucasusQAError",
+        "Citation",
+        "Settings",
+        "__version__",
+        "load_settings",
+    ]
     verbs = {n for n in vars(Assistant) if not n.startswith("_") and callable(getattr(Assistant, n))}
     assert {"ask", "retrieve", "ingest", "articles", "article"} <= verbs
 
@@ -213,5 +234,5 @@ def test_using_shares_the_loaded_model_and_rebuilds_what_depends_on_the_replacem
 def test_article_text_is_the_text_quotes_point_into(qa):
     a = qa.ask("What did the mayor say about the closure?")
     c = a.citations[0]
-    assert qa.article_text(c.article_id)[c.start:c.end] == c.quote
+    assert qa.article_text(c.article_id)[c.start : c.end] == c.quote
     assert qa.article_text("no-such-article") is None

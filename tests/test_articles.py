@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from caucasus_qa.articles import Article, Skip, read_articles
-
 from conftest import write
 from test_boilerplate import PARAGRAPHS
+
+from caucasus_qa.articles import Article, Skip, read_articles
 
 MB = 1_000_000
 BODY = "\n\n".join(PARAGRAPHS)
@@ -57,11 +56,13 @@ def test_html_goes_through_trafilatura_with_metadata(tmp_path):
 
 
 def test_jsonl_gives_one_article_per_line_and_reports_bad_lines(tmp_path):
-    rows = [json.dumps({"id": "a1", "text": PARAGRAPHS[0], "title": "T1", "outlet": "O", "published": "2024-01-02"}),
-            "{not json",
-            json.dumps({"text": PARAGRAPHS[1]}),
-            json.dumps({"title": "no text"}),
-            json.dumps({"text": PARAGRAPHS[2], "published": "yesterday"})]
+    rows = [
+        json.dumps({"id": "a1", "text": PARAGRAPHS[0], "title": "T1", "outlet": "O", "published": "2024-01-02"}),
+        "{not json",
+        json.dumps({"text": PARAGRAPHS[1]}),
+        json.dumps({"title": "no text"}),
+        json.dumps({"text": PARAGRAPHS[2], "published": "yesterday"}),
+    ]
     arts, skips = read(write(tmp_path / "batch.jsonl", "\n".join(rows)))
     assert [a.id for a in arts] == ["a1", "batch-3"]
     assert arts[0].outlet == "O" and arts[0].published == "2024-01-02"
@@ -121,8 +122,10 @@ def test_unreadable_file_is_reported_not_fatal(tmp_path):
     """Root reads any file, so as root the check runs without the DAC-override capabilities."""
     write(tmp_path / "secret.txt", BODY).chmod(0)
     write(tmp_path / "open.txt", BODY)
-    code = ("import sys; from pathlib import Path; from caucasus_qa.articles import read_articles; "
-            "[print(type(i).__name__, getattr(i, 'reason', '')) for i in read_articles([Path(sys.argv[1])], 10**7)]")
+    code = (
+        "import sys; from pathlib import Path; from caucasus_qa.articles import read_articles; "
+        "[print(type(i).__name__, getattr(i, 'reason', '')) for i in read_articles([Path(sys.argv[1])], 10**7)]"
+    )
     cmd = [sys.executable, "-c", code, str(tmp_path)]
     if os.geteuid() == 0:
         cmd = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *cmd]
@@ -133,7 +136,10 @@ def test_unreadable_file_is_reported_not_fatal(tmp_path):
 
 
 def test_legacy_encodings_are_detected(tmp_path):
-    text = "Мост закрыт на ремонт\n\n" + "Городской совет во вторник проголосовал за закрытие старого моста для ремонта. " * 3
+    text = (
+        "Мост закрыт на ремонт\n\n"
+        + "Городской совет во вторник проголосовал за закрытие старого моста для ремонта. " * 3
+    )
     (tmp_path / "ru.txt").write_bytes(text.encode("cp1251"))
     arts, skips = read(tmp_path / "ru.txt")
     assert not skips
@@ -142,7 +148,9 @@ def test_legacy_encodings_are_detected(tmp_path):
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
 def test_utf16_and_utf32_with_a_byte_order_mark_are_text_not_binary(tmp_path, encoding):
-    text = "Bridge closes for repairs\n\n" + "The town council voted on Tuesday to close the old bridge for repairs. " * 3
+    text = (
+        "Bridge closes for repairs\n\n" + "The town council voted on Tuesday to close the old bridge for repairs. " * 3
+    )
     (tmp_path / "wide.txt").write_bytes(text.encode(encoding))  # Python writes the BOM first
     arts, skips = read(tmp_path / "wide.txt")
     assert not skips and "The town council voted" in arts[0].text and encoding in arts[0].notes[0]

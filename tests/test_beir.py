@@ -10,17 +10,33 @@ from pathlib import Path
 
 import pytest
 
-from caucasus_qa.beir import (BenchmarkDataError, doc_ranking, evaluate, load_scifact, ndcg_at_k, recall_at_k,
-                              write_jsonl)
+from caucasus_qa.beir import (
+    BenchmarkDataError,
+    doc_ranking,
+    evaluate,
+    load_scifact,
+    ndcg_at_k,
+    recall_at_k,
+    write_jsonl,
+)
 
 CORPUS = [
     # doc_id, title, abstract as numpy prints a list of strings: mixed quoting, one literal per line
-    ("101", "Aspirin lowers fever in children.",
-     "['Aspirin was given to 40 children with fever.'\n 'Temperature fell by 1.2 degrees (p = 0.01).']"),
-    ("202", "Coffee and sleep",
-     "[\"Coffee drinkers reported 'poor' sleep.\"\n 'Caffeine delays sleep onset by 20 minutes.']"),
-    ("303", "Vitamin D and bone density.",
-     "['Bone density rose with vitamin D.'\n \"It's the first trial in adults over 80.\"\n 'No side effects.']"),
+    (
+        "101",
+        "Aspirin lowers fever in children.",
+        "['Aspirin was given to 40 children with fever.'\n 'Temperature fell by 1.2 degrees (p = 0.01).']",
+    ),
+    (
+        "202",
+        "Coffee and sleep",
+        "[\"Coffee drinkers reported 'poor' sleep.\"\n 'Caffeine delays sleep onset by 20 minutes.']",
+    ),
+    (
+        "303",
+        "Vitamin D and bone density.",
+        "['Bone density rose with vitamin D.'\n \"It's the first trial in adults over 80.\"\n 'No side effects.']",
+    ),
 ]
 HEADER = ["id", "claim", "evidence_doc_id", "evidence_label", "evidence_sentences", "cited_doc_ids"]
 VALIDATION = [  # one row per evidence: claim 1 twice (same doc listed twice once), claim 2 cites two docs
@@ -43,8 +59,9 @@ def _csv(header: list[str], rows: list[tuple]) -> str:
 def scifact_zip(tmp_path: Path) -> Path:
     path = tmp_path / "scifact.zip"
     with zipfile.ZipFile(path, "w") as z:
-        z.writestr("corpus_train.csv", _csv(["doc_id", "title", "abstract", "structured"],
-                                            [(*row, "False") for row in CORPUS]))
+        z.writestr(
+            "corpus_train.csv", _csv(["doc_id", "title", "abstract", "structured"], [(*row, "False") for row in CORPUS])
+        )
         z.writestr("claims_validation.csv", _csv(HEADER, VALIDATION))
         z.writestr("claims_train.csv", _csv(HEADER, TRAIN))
         z.writestr("claims_test.csv", _csv(["id", "claim"], [("9", "Unlabelled.")]))
@@ -54,11 +71,14 @@ def scifact_zip(tmp_path: Path) -> Path:
 def test_loader_parses_the_export(scifact_zip: Path) -> None:
     corpus, queries, qrels = load_scifact(scifact_zip, "test", check_counts=False)
     assert set(corpus) == {"101", "202", "303"}
-    assert corpus["101"] == ("Aspirin lowers fever in children.",
-                             "Aspirin was given to 40 children with fever. Temperature fell by 1.2 degrees (p = 0.01).")
+    assert corpus["101"] == (
+        "Aspirin lowers fever in children.",
+        "Aspirin was given to 40 children with fever. Temperature fell by 1.2 degrees (p = 0.01).",
+    )
     assert corpus["202"][1] == "Coffee drinkers reported 'poor' sleep. Caffeine delays sleep onset by 20 minutes."
-    assert corpus["303"][1] == ("Bone density rose with vitamin D. It's the first trial in adults over 80. "
-                                "No side effects.")
+    assert corpus["303"][1] == (
+        "Bone density rose with vitamin D. It's the first trial in adults over 80. No side effects."
+    )
     assert queries == {"1": "Aspirin reduces fever.", "2": "Caffeine harms sleep and bones."}
     assert qrels == {"1": {"101"}, "2": {"202", "303"}}  # deduplicated by claim id and by doc
 
@@ -139,8 +159,11 @@ def test_bm25_uses_k1_0_9_and_b_0_4() -> None:
 
     from caucasus_qa.retrieval import LexicalIndex
 
-    nodes = [TextNode(id_="a#0", text="ferry ferry harbour timetable"),
-             TextNode(id_="b#0", text="bridge opening ceremony held"), TextNode(id_="c#0", text="lantern festival")]
+    nodes = [
+        TextNode(id_="a#0", text="ferry ferry harbour timetable"),
+        TextNode(id_="b#0", text="bridge opening ceremony held"),
+        TextNode(id_="c#0", text="lantern festival"),
+    ]
     index = LexicalIndex(nodes)
     # Lucene BM25: idf = ln(1 + (N - df + .5) / (df + .5)); tf / (tf + k1 (1 - b + b dl / avgdl))
     idf, tf, dl, avgdl = math.log(1 + 2.5 / 1.5), 2, 4, 10 / 3

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import CORPUS
 
 from caucasus_qa.boilerplate import chrome_kind, clean_page, find_date, is_dateline
-
-from conftest import CORPUS
 
 PARAGRAPHS = [
     "The city council voted on Tuesday to close the old harbour bridge for repairs, ending months of debate.",
@@ -17,7 +16,7 @@ PARAGRAPHS = [
     "Shop owners near the bridge said they feared losing customers during the eighteen months of work.",
 ]
 
-BLOG_PAGE = """The Harbour Gazette
+BLOG_PAGE = f"""The Harbour Gazette
 Menu
 Home
 Local
@@ -35,15 +34,15 @@ Tweet
 Email
 12 Comments
 
-{p0}
+{PARAGRAPHS[0]}
 
-{p1}
+{PARAGRAPHS[1]}
 
 Why now?
 
-{p2}
+{PARAGRAPHS[2]}
 
-{p3}
+{PARAGRAPHS[3]}
 
 Share 12 | Tweet 4 | Email
 Related stories
@@ -53,7 +52,7 @@ Read more
 Ferry Timetable Changes From Monday
 Leave a comment
 © 2024 Harbour Gazette Media. All rights reserved.
-""".format(p0=PARAGRAPHS[0], p1=PARAGRAPHS[1], p2=PARAGRAPHS[2], p3=PARAGRAPHS[3])
+"""
 
 
 def test_blog_page_keeps_every_paragraph_and_drops_chrome():
@@ -61,8 +60,18 @@ def test_blog_page_keeps_every_paragraph_and_drops_chrome():
     for paragraph in PARAGRAPHS:
         assert paragraph in page.text
     assert "Why now?" in page.text  # a section heading between paragraphs stays
-    for chrome in ["Menu", "Subscribe", "Share 12", "Related stories", "Lighthouse", "Read more",
-                   "Leave a comment", "All rights reserved", "Ferry Timetable", "12 Comments"]:
+    for chrome in [
+        "Menu",
+        "Subscribe",
+        "Share 12",
+        "Related stories",
+        "Lighthouse",
+        "Read more",
+        "Leave a comment",
+        "All rights reserved",
+        "Ferry Timetable",
+        "12 Comments",
+    ]:
         assert chrome not in page.text
     assert page.title == "Council closes harbour bridge for repairs"
     assert page.published == "2024-03-03"
@@ -84,16 +93,20 @@ def test_author_label_line_is_metadata_not_text():
 
 
 def test_date_above_the_headline_is_the_site_clock_not_publication():
-    text = "Monday, 8 January 2024, 21:15\nSite Name\nContact\n\nRiver levels rise after storms\n\n" + \
-        "\n\n".join(PARAGRAPHS)
+    text = "Monday, 8 January 2024, 21:15\nSite Name\nContact\n\nRiver levels rise after storms\n\n" + "\n\n".join(
+        PARAGRAPHS
+    )
     page = clean_page(text)
     assert page.published is None
     assert "2024-01-08" in page.date_note and "clock" in page.date_note
 
 
 def test_syndicated_copy_names_original_outlet_via_the_site():
-    text = ("Aggreg8\nNews\nAggreg8\n\nBridge closes\n\n" + "\n\n".join(PARAGRAPHS)
-            + "\n\nThe post Bridge closes appeared first on Coastal Times.\nShare5Tweet3\n")
+    text = (
+        "Aggreg8\nNews\nAggreg8\n\nBridge closes\n\n"
+        + "\n\n".join(PARAGRAPHS)
+        + "\n\nThe post Bridge closes appeared first on Coastal Times.\nShare5Tweet3\n"
+    )
     page = clean_page(text)
     assert page.outlet == "Coastal Times via Aggreg8"
     assert "appeared first" not in page.text
@@ -103,26 +116,41 @@ def test_page_with_only_menus_yields_no_text():
     assert clean_page("Home\nNews\nSport\nContact us\nLog in\n").text == ""
 
 
-@pytest.mark.parametrize("line,kind", [
-    ("Share on FacebookShare on Twitter", "share"),
-    ("Share198Tweet124Share", "share"),
-    ("1.4k", "counter"), ("VIEWS", "counter"),
-    ("Read more", "navigation"), ("• Travel", "navigation"),
-    ("Write your comment 6", "comments"),
-    ("Copyright © 2025.", "copyright"),
-    ("Follow Example.org social media accounts", "follow"),
-])
+@pytest.mark.parametrize(
+    "line,kind",
+    [
+        ("Share on FacebookShare on Twitter", "share"),
+        ("Share198Tweet124Share", "share"),
+        ("1.4k", "counter"),
+        ("VIEWS", "counter"),
+        ("Read more", "navigation"),
+        ("• Travel", "navigation"),
+        ("Write your comment 6", "comments"),
+        ("Copyright © 2025.", "copyright"),
+        ("Follow Example.org social media accounts", "follow"),
+    ],
+)
 def test_chrome_lines_are_recognised(line, kind):
     assert chrome_kind(line) == kind
 
 
 def test_promo_lines_inside_the_article_go_and_the_story_they_advertise_with_them():
-    page = clean_page("Council closes harbour bridge for repairs\n\n" + "\n\n".join([
-        PARAGRAPHS[0], "READ MORE: Celebrity chef Marco Bellini opens a new restaurant in the old port",
-        PARAGRAPHS[1], "Related: Ten best beaches on the northern coast this summer",
-        "Click here to sign up to our free daily newsletter.", PARAGRAPHS[2],
-        "Like this article? Share it with your friends!", PARAGRAPHS[3],
-        "Sign up for our morning briefing newsletter and get the news in your inbox."]))
+    page = clean_page(
+        "Council closes harbour bridge for repairs\n\n"
+        + "\n\n".join(
+            [
+                PARAGRAPHS[0],
+                "READ MORE: Celebrity chef Marco Bellini opens a new restaurant in the old port",
+                PARAGRAPHS[1],
+                "Related: Ten best beaches on the northern coast this summer",
+                "Click here to sign up to our free daily newsletter.",
+                PARAGRAPHS[2],
+                "Like this article? Share it with your friends!",
+                PARAGRAPHS[3],
+                "Sign up for our morning briefing newsletter and get the news in your inbox.",
+            ]
+        )
+    )
     for paragraph in PARAGRAPHS:
         assert paragraph in page.text
     for promo in ["Bellini", "beaches", "newsletter", "Click here", "Share it", "briefing"]:
@@ -130,18 +158,24 @@ def test_promo_lines_inside_the_article_go_and_the_story_they_advertise_with_the
 
 
 def test_a_short_closing_paragraph_stays():
-    page = clean_page("Council closes harbour bridge for repairs\n\n" + "\n\n".join(PARAGRAPHS)
-                      + "\n\nThe mayor welcomed the result.\n\nShare on Facebook\n")
+    page = clean_page(
+        "Council closes harbour bridge for repairs\n\n"
+        + "\n\n".join(PARAGRAPHS)
+        + "\n\nThe mayor welcomed the result.\n\nShare on Facebook\n"
+    )
     assert page.text.endswith(PARAGRAPHS[3] + "\n\nThe mayor welcomed the result.")
 
 
-@pytest.mark.parametrize("line", [
-    "Related to the closure, the council also cut the bus budget by a tenth this spring.",
-    "Subscribers to the city's water alerts were told the supply would resume on Friday.",
-    "Watch towers along the coast were rebuilt after the storm, the ministry said.",
-    "Shares in the company fell by a third after the announcement on Monday.",
-    "Read more about the reform in the ministry's report, the minister said.",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Related to the closure, the council also cut the bus budget by a tenth this spring.",
+        "Subscribers to the city's water alerts were told the supply would resume on Friday.",
+        "Watch towers along the coast were rebuilt after the storm, the ministry said.",
+        "Shares in the company fell by a third after the announcement on Monday.",
+        "Read more about the reform in the ministry's report, the minister said.",
+    ],
+)
 def test_sentences_that_mention_chrome_words_are_not_chrome(line):
     assert chrome_kind(line) is None
 
@@ -155,6 +189,7 @@ def test_datelines():
 
 # --- the default corpus: what the issue names must go, every article paragraph must stay ---
 
+
 def _seed(name: str) -> tuple[str, str]:
     raw = next(CORPUS.glob(f"{name}_*.txt")).read_text(encoding="utf-8")
     return raw, clean_page(raw).text
@@ -162,19 +197,43 @@ def _seed(name: str) -> tuple[str, str]:
 
 def _article_sentences(raw: str, exclude: tuple[str, ...] = ()) -> list[str]:
     """Lines of the raw page that are article sentences: long and ending in a full stop or quote."""
-    return [line.strip() for line in raw.splitlines()
-            if len(line.split()) >= 10 and re.search(r"[.\"”]$", line.strip())
-            and not line.strip().endswith("...") and not any(e in line for e in exclude)]
+    return [
+        line.strip()
+        for line in raw.splitlines()
+        if len(line.split()) >= 10
+        and re.search(r"[.\"”]$", line.strip())
+        and not line.strip().endswith("...")
+        and not any(e in line for e in exclude)
+    ]
 
 
-@pytest.mark.parametrize("name,gone,exclude", [
-    ("000", [], ()),
-    ("001", ["Last news in", "10:01 375", "  - 1"], ("publishes opinions",)),
-    ("002", ["• Home", "No Result", "SHARES", "Share on Facebook", "Arizona", "ICE Agents", "FEMA", "Toucans",
-             "Switch piracy", "Read more", "Copyright", "appeared first on"], ("appeared first on",)),
-    ("003", ["Author:"], ()),
-    ("004", ["Sim Sim", "Support", "Categories", "Write your comment", "Follow Charter97", "7:02"], ()),
-])
+@pytest.mark.parametrize(
+    "name,gone,exclude",
+    [
+        ("000", [], ()),
+        ("001", ["Last news in", "10:01 375", "  - 1"], ("publishes opinions",)),
+        (
+            "002",
+            [
+                "• Home",
+                "No Result",
+                "SHARES",
+                "Share on Facebook",
+                "Arizona",
+                "ICE Agents",
+                "FEMA",
+                "Toucans",
+                "Switch piracy",
+                "Read more",
+                "Copyright",
+                "appeared first on",
+            ],
+            ("appeared first on",),
+        ),
+        ("003", ["Author:"], ()),
+        ("004", ["Sim Sim", "Support", "Categories", "Write your comment", "Follow Charter97", "7:02"], ()),
+    ],
+)
 def test_seed_pages_lose_chrome_and_keep_paragraphs(name, gone, exclude):
     raw, text = _seed(name)
     for fragment in gone:

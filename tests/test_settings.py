@@ -3,11 +3,10 @@
 from pathlib import Path
 
 import pytest
+from conftest import write
 
 from caucasus_qa import load_settings
 from caucasus_qa.errors import ConfigError
-
-from conftest import write
 
 
 def test_defaults_point_at_repo_layout():
@@ -31,11 +30,14 @@ def test_config_file_in_working_folder_is_found():
     assert load_settings(environ={}).store == Path("elsewhere")
 
 
-@pytest.mark.parametrize("environ,message", [
-    ({"CAUCASUS_QA_TOPK": "3"}, "unknown setting"),
-    ({"CAUCASUS_QA_TOP_K": "many"}, "not a valid int"),
-    ({"CAUCASUS_QA_CHUNK_OVERLAP": "500"}, "smaller than chunk_size"),
-])
+@pytest.mark.parametrize(
+    "environ,message",
+    [
+        ({"CAUCASUS_QA_TOPK": "3"}, "unknown setting"),
+        ({"CAUCASUS_QA_TOP_K": "many"}, "not a valid int"),
+        ({"CAUCASUS_QA_CHUNK_OVERLAP": "500"}, "smaller than chunk_size"),
+    ],
+)
 def test_bad_values_are_errors_that_name_the_setting(environ, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(environ=environ)

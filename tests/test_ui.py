@@ -10,12 +10,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, VENV_BIN, free_port, run_cli
+from test_answers import TOWN
 
 from caucasus_qa.errors import ConfigError
 from caucasus_qa.ui import auth_from_env, safe_name, store_uploads
-
-from conftest import ROOT, free_port, run_cli, VENV_BIN
-from test_answers import TOWN
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -49,8 +48,13 @@ def server(tmp_path_factory):
     env = {**os.environ, "CAUCASUS_QA_CORPUS": str(corpus)}
     env.pop("CAUCASUS_QA_AUTH", None)
     log = open(root / "serve.log", "w")  # not a pipe: a full pipe would block the server
-    proc = subprocess.Popen([str(VENV_BIN / "caucasus-qa"), "serve", "--store", str(store), "--port", str(port)],
-                            env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "caucasus-qa"), "serve", "--store", str(store), "--port", str(port)],
+        env=env,
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/"
     wait_for_http(url, proc)
     yield {"url": url, "corpus": corpus, "store": store}
@@ -62,11 +66,21 @@ def server(tmp_path_factory):
 def browser():
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), "Chromium is needed at /usr/bin/chromium: run make test (it installs it), or scripts/system-deps.sh test"
+    assert Path(CHROMIUM).exists(), (
+        "Chromium is needed at /usr/bin/chromium: run make test (it installs it), or scripts/system-deps.sh test"
+    )
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         yield b
         b.close()
 
@@ -138,8 +152,10 @@ def test_articles_tab_lists_corpus_and_ingests_uploads(page, server, tmp_path):
     table = page.locator("#cqa-articles")
     table.get_by_text("Valley Post").first.wait_for(timeout=30000)
     upload = tmp_path / "market day.txt"
-    upload.write_text("Market day returns to Lindenholm\n\nThe weekly farmers market will return to the old "
-                      "square on Saturday with forty stalls, the town office announced on Friday.\n")
+    upload.write_text(
+        "Market day returns to Lindenholm\n\nThe weekly farmers market will return to the old "
+        "square on Saturday with forty stalls, the town office announced on Friday.\n"
+    )
     page.locator("#cqa-upload input[type=file]").set_input_files(str(upload))
     page.wait_for_timeout(1500)
     page.locator("#cqa-ingest").click()
@@ -159,8 +175,12 @@ def test_twenty_concurrent_api_questions_all_get_answers(server):
     from gradio_client import Client
 
     client = Client(server["url"], verbose=False)
-    questions = ["How many visitors came to the lantern festival?", "How often will the ferry run on weekdays?",
-                 "What did the mayor say about the closure?", "What is the recipe for apple pie?"] * 5
+    questions = [
+        "How many visitors came to the lantern festival?",
+        "How often will the ferry run on weekdays?",
+        "What did the mayor say about the closure?",
+        "What is the recipe for apple pie?",
+    ] * 5
 
     def one(q: str) -> dict:
         return client.predict(q, api_name="/ask")
@@ -201,8 +221,9 @@ def test_follow_up_questions_use_the_conversation(page):
     page.locator("#cqa-sources mark.cqa-quote").first.wait_for(timeout=60000)
     page.wait_for_timeout(1000)
     ask(page, "And how many were injured there?")
-    page.wait_for_function("document.querySelectorAll('#cqa-chat .message-row, #cqa-chat [data-testid=bot]').length >= 2",
-                           timeout=60000)
+    page.wait_for_function(
+        "document.querySelectorAll('#cqa-chat .message-row, #cqa-chat [data-testid=bot]').length >= 2", timeout=60000
+    )
     page.wait_for_timeout(1500)
     chat = page.locator("#cqa-chat").inner_text()
     assert chat.count("workers") >= 2 and "don't cover" not in chat.split("And how many were injured there?")[-1]

@@ -4,8 +4,7 @@ from caucasus_qa.errors import CaucasusQAError
 from caucasus_qa.settings import Settings, load_settings
 
 __version__ = "0.1.0"
-__all__ = ["Answer", "Article", "Assistant", "CaucasusQAError", "Citation", "Settings", "load_settings",
-           "__version__"]
+__all__ = ["Answer", "Article", "Assistant", "CaucasusQAError", "Citation", "Settings", "load_settings", "__version__"]
 
 
 def __getattr__(name: str):

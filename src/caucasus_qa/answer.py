@@ -7,8 +7,10 @@ offsets (:func:`verify`); the engine drops any claim whose citation fails the ch
 from __future__ import annotations
 
 import html
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Iterator, Protocol, Sequence, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 ABSTAIN_TEXT = "The articles don't cover this."
 CONFLICT_TEXT = "The articles give different accounts."  # opens an answer whose sources disagree
@@ -33,7 +35,7 @@ class Citation:
 
     @property
     def source_line(self) -> str:
-        """"Outlet, 2025-07-05" (or what is known of it)."""
+        """ "Outlet, 2025-07-05" (or what is known of it)."""
         parts = [self.outlet or "outlet unknown", self.published or "date unknown"]
         return ", ".join(parts)
 
@@ -72,13 +74,22 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``caucasus-qa ask --json``."""
-        return {"question": self.question, "answer": self.text, "abstained": self.abstained,
-                "citations": [c.to_dict() for c in self.citations],
-                "related": [c.to_dict() for c in self.related], "conflict": self.conflict,
-                "score": round(self.score, 4), "backend": self.backend, "model": self.model,
-                "dropped_sentences": self.dropped, "standalone": self.standalone, "notes": self.notes,
-                "evidence": [c.to_dict() for c in self.evidence],
-                "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "related": [c.to_dict() for c in self.related],
+            "conflict": self.conflict,
+            "score": round(self.score, 4),
+            "backend": self.backend,
+            "model": self.model,
+            "dropped_sentences": self.dropped,
+            "standalone": self.standalone,
+            "notes": self.notes,
+            "evidence": [c.to_dict() for c in self.evidence],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
 
     def __str__(self) -> str:
         return self.text
@@ -91,7 +102,8 @@ class Answer:
             lines.append(f"*{title}*")
             lines.append("")
         for c in cites:
-            lines.append(f"{c.n}. > {escape_markdown(c.quote)}  \n   — *{escape_markdown(c.title or c.article_id)}*, {escape_markdown(c.source_line)}")
+            source = f"*{escape_markdown(c.title or c.article_id)}*, {escape_markdown(c.source_line)}"
+            lines.append(f"{c.n}. > {escape_markdown(c.quote)}  \n   — {source}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -99,10 +111,15 @@ class Answer:
         label = "Related passages (not an answer)" if self.abstained else "Sources"
         items = "".join(
             f"<li><blockquote>{html.escape(c.quote)}</blockquote><small>{html.escape(c.title or c.article_id)}"
-            f" — {html.escape(c.source_line)}</small></li>" for c in cites)
+            f" — {html.escape(c.source_line)}</small></li>"
+            for c in cites
+        )
         style = "color:#666;font-style:italic" if self.abstained else ""
-        return (f"<div><p><b>{html.escape(self.question)}</b></p><p style='{style}'>{html.escape(self.text)}</p>"
-                + (f"<p>{label}</p><ol>{items}</ol>" if cites else "") + "</div>")
+        return (
+            f"<div><p><b>{html.escape(self.question)}</b></p><p style='{style}'>{html.escape(self.text)}</p>"
+            + (f"<p>{label}</p><ol>{items}</ol>" if cites else "")
+            + "</div>"
+        )
 
 
 def escape_markdown(text: str) -> str:
@@ -115,8 +132,11 @@ def escape_markdown(text: str) -> str:
 
 def verify(citation: Citation, article_text: str | None) -> bool:
     """The quote stands verbatim in the article at its offsets."""
-    return (article_text is not None and 0 <= citation.start < citation.end <= len(article_text)
-            and article_text[citation.start:citation.end] == citation.quote)
+    return (
+        article_text is not None
+        and 0 <= citation.start < citation.end <= len(article_text)
+        and article_text[citation.start : citation.end] == citation.quote
+    )
 
 
 @runtime_checkable
@@ -134,11 +154,7 @@ T = TypeVar("T")
 
 def final(drafts: Iterable[T]) -> T:
     """The last item of a stream of drafts: the finished answer."""
-    items = iter(drafts)
-    try:
-        last = next(items)
-    except StopIteration:
-        raise ValueError("the answer stream yielded nothing") from None
-    for last in items:
-        pass
-    return last
+    tail = deque(drafts, maxlen=1)  # runs the stream to its end, keeping only the last
+    if not tail:
+        raise ValueError("the answer stream yielded nothing")
+    return tail[0]

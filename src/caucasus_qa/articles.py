@@ -11,10 +11,11 @@ import codecs
 import json
 import os
 import tomllib
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, cast
 
 from caucasus_qa.boilerplate import clean_page, normalize
 
@@ -89,8 +90,10 @@ def read_bytes(path: Path, max_bytes: int) -> bytes | Skip:
     except OSError as exc:
         return Skip(str(path), f"cannot read: {exc.strerror or exc}")
     if size > max_bytes:
-        return Skip(str(path), f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit "
-                               "(raise it with --max-file-mb)")
+        return Skip(
+            str(path),
+            f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (raise it with --max-file-mb)",
+        )
     if size == 0:
         return Skip(str(path), "empty file")
     try:
@@ -103,8 +106,12 @@ def read_bytes(path: Path, max_bytes: int) -> bytes | Skip:
 
 def decode(data: bytes) -> tuple[str, str | None] | None:
     """Text and a note on the encoding when it was not UTF-8; None for binary data."""
-    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, encoding in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):  # UTF-16/32 text is full of NUL bytes: look for its mark first
             try:
                 return data.decode(encoding), f"decoded as {encoding}"
@@ -143,8 +150,9 @@ def load_overrides(path: Path) -> dict[str, str] | Skip:
         data = data.get(table_key, {}) if table_key else data
         unknown = sorted(set(data) - set(META_KEYS))
         if unknown:
-            return Skip(str(path), f"{source.name}: unknown key(s) {', '.join(unknown)}; "
-                                   f"allowed: {', '.join(META_KEYS)}")
+            return Skip(
+                str(path), f"{source.name}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(META_KEYS)}"
+            )
         found.update({k: str(v) for k, v in data.items()})
     return _check_date(path, found)
 
@@ -160,23 +168,29 @@ def _check_date(path: Path, meta: dict[str, str]) -> dict[str, str] | Skip:
 
 def from_text(article_id: str, path: Path, text: str, markdown: bool) -> Article | Skip:
     if markdown:
-        text = "\n".join(line.lstrip("#").strip() if line.startswith("#") else line
-                         for line in text.split("\n"))
+        text = "\n".join(line.lstrip("#").strip() if line.startswith("#") else line for line in text.split("\n"))
     page = clean_page(text)
     if not page.text:
-        return Skip(str(path), "no article text found (only menus, links or very short lines)",
-                    article_id=article_id)
-    return Article(id=article_id, text=page.text, title=page.title, outlet=page.outlet,
-                   published=page.published, author=page.author, source_path=str(path),
-                   date_note=page.date_note)
+        return Skip(str(path), "no article text found (only menus, links or very short lines)", article_id=article_id)
+    return Article(
+        id=article_id,
+        text=page.text,
+        title=page.title,
+        outlet=page.outlet,
+        published=page.published,
+        author=page.author,
+        source_path=str(path),
+        date_note=page.date_note,
+    )
 
 
 def from_html(article_id: str, path: Path, html: str) -> Article | Skip:
     """trafilatura finds the main text and metadata; our text cleaner then trims leftovers."""
     import trafilatura  # heavy import, only for HTML
 
-    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
-                                      include_tables=True, favor_precision=True)
+    doc = trafilatura.bare_extraction(
+        html, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True
+    )
     body = getattr(doc, "text", None) if doc is not None else None
     if not body:
         return Skip(str(path), "no article text found in the HTML page", article_id=article_id)
@@ -185,11 +199,17 @@ def from_html(article_id: str, path: Path, html: str) -> Article | Skip:
     if not page.text:
         return Skip(str(path), "no article text found in the HTML page", article_id=article_id)
     published = getattr(doc, "date", None)
-    return Article(id=article_id, text=page.text, title=title or page.title,
-                   outlet=getattr(doc, "sitename", None) or page.outlet,
-                   published=published[:10] if published else page.published,
-                   author=getattr(doc, "author", None) or page.author,
-                   url=getattr(doc, "url", None), source_path=str(path), date_note=page.date_note)
+    return Article(
+        id=article_id,
+        text=page.text,
+        title=title or page.title,
+        outlet=getattr(doc, "sitename", None) or page.outlet,
+        published=published[:10] if published else page.published,
+        author=getattr(doc, "author", None) or page.author,
+        url=getattr(doc, "url", None),
+        source_path=str(path),
+        date_note=page.date_note,
+    )
 
 
 def from_jsonl(path: Path, text: str) -> Iterator[Article | Skip]:
@@ -215,15 +235,18 @@ def from_jsonl(path: Path, text: str) -> Iterator[Article | Skip]:
             yield meta
             continue
         article_id = str(row.get("id") or f"{path.stem}-{lineno}")
-        yield Article(id=article_id, text=normalize(row["text"]), source_path=where, **meta)
+        yield Article(id=article_id, text=normalize(row["text"]), source_path=where, **cast(dict[str, Any], meta))
 
 
 def read_file(path: Path, max_bytes: int) -> Iterator[Article | Skip]:
     """All articles in one file, or the reason it was skipped."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
-        yield Skip(str(path), f"unsupported file type {suffix or '(none)'}; "
-                              f"supported: {' '.join(sorted(SUPPORTED))}", failed=False)
+        yield Skip(
+            str(path),
+            f"unsupported file type {suffix or '(none)'}; supported: {' '.join(sorted(SUPPORTED))}",
+            failed=False,
+        )
         return
     if not os.access(path, os.R_OK) and path.exists():
         yield Skip(str(path), "permission denied: cannot read this file", article_id=path.stem)
@@ -247,17 +270,21 @@ def read_file(path: Path, max_bytes: int) -> Iterator[Article | Skip]:
 
 
 def _finish(path: Path, text: str, suffix: str, note: str | None) -> Article | Skip:
-    article = (from_html(path.stem, path, text) if suffix in HTML_TYPES
-               else from_text(path.stem, path, text, markdown=suffix != ".txt"))
+    article = (
+        from_html(path.stem, path, text)
+        if suffix in HTML_TYPES
+        else from_text(path.stem, path, text, markdown=suffix != ".txt")
+    )
     if isinstance(article, Skip):
         return article
     overrides = load_overrides(path)
     if isinstance(overrides, Skip):
         return replace(overrides, article_id=path.stem)
     notes = tuple(n for n in (note,) if n)
-    if "published" in overrides:
-        overrides.setdefault("date_note", None)
-    return replace(article, notes=notes, **overrides)
+    changes: dict[str, Any] = dict(overrides)
+    if "published" in changes:
+        changes.setdefault("date_note", None)
+    return replace(article, notes=notes, **changes)
 
 
 def read_articles(paths: Iterable[Path], max_bytes: int) -> Iterator[Article | Skip]:
@@ -270,8 +297,10 @@ def read_articles(paths: Iterable[Path], max_bytes: int) -> Iterator[Article | S
         for result in read_file(item, max_bytes):
             if isinstance(result, Article):
                 if result.id in seen:
-                    result = Skip(result.source_path, f"article id {result.id!r} already comes from "
-                                                      f"{seen[result.id]}: rename one of the files")
+                    result = Skip(
+                        result.source_path,
+                        f"article id {result.id!r} already comes from {seen[result.id]}: rename one of the files",
+                    )
                 else:
                     seen[result.id] = result.source_path
             yield result

@@ -14,9 +14,10 @@ from __future__ import annotations
 import copy
 import re
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,9 @@ def clean_question(question: str) -> tuple[str, list[str]]:
 
 # Collaborators a caller may hand in (``Assistant(answerer=...)``, ``qa.using(...)``); the rest
 # are built from settings on first use. DERIVED ones are rebuilt by ``using`` from the others.
-COLLABORATORS = ("embed_model", "extractive", "chat_model", "judge", "answerer")
+# The embedding model and the judge are chosen by name through the settings (``embed_model=``,
+# ``judge=`` are settings), so they are not among them.
+COLLABORATORS = ("extractive", "chat_model", "answerer")
 _DERIVED = ("judge", "answerer", "query_engine", "_extractive_engine")
 
 
@@ -56,24 +59,31 @@ class Assistant:
 
     Collaborators are built from ``settings`` when first needed, or handed in: ``answerer``
     (any :class:`~caucasus_qa.answer.Answerer`), ``extractive`` (the evidence scorer every
-    backend uses), ``chat_model``, ``judge``, ``embed_model``.
+    backend uses), ``chat_model`` (a :class:`~caucasus_qa.llm.ChatModel`).
     """
 
     settings: Settings
     store: Store
 
-    def __init__(self, store: str | Path | None = None, chroma_url: str | None = None, *,
-                 settings: Settings | None = None, embed_model: Any = None, extractive: Any = None,
-                 chat_model: Any = None, judge: Any = None, answerer: Answerer | None = None,
-                 **overrides: Any) -> None:
-        self.settings = settings or load_settings(store=Path(store) if store else None,
-                                                  chroma_url=chroma_url, **overrides)
+    def __init__(
+        self,
+        store: str | Path | None = None,
+        chroma_url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        extractive: Any = None,
+        chat_model: Any = None,
+        answerer: Answerer | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.settings = settings or load_settings(
+            store=Path(store) if store else None, chroma_url=chroma_url, **overrides
+        )
         self.store = Store(self.settings)
         self._lock = threading.Lock()
         self._stats_key: Any = None
         self._stats = None
-        given = dict(embed_model=embed_model, extractive=extractive, chat_model=chat_model, judge=judge,
-                     answerer=answerer)
+        given = dict(extractive=extractive, chat_model=chat_model, answerer=answerer)
         self._given = {name for name, value in given.items() if value is not None}
         # cached_property reads the instance's __dict__ first: a collaborator put there is used as is
         self.__dict__.update({name: given[name] for name in self._given})
@@ -120,8 +130,14 @@ class Assistant:
         from caucasus_qa.retrieval import HybridRetriever
 
         s = self.settings
-        return HybridRetriever(self.store, self.embed_model, top_k=s.top_k, candidates=s.candidates,
-                               dense_weight=s.dense_weight, fusion=s.fusion)
+        return HybridRetriever(
+            self.store,
+            self.embed_model,
+            top_k=s.top_k,
+            candidates=s.candidates,
+            dense_weight=s.dense_weight,
+            fusion=s.fusion,
+        )
 
     @cached_property
     def sentences(self):
@@ -136,8 +152,10 @@ class Assistant:
         key = (id(self.store.docstore), self.store.version)
         if key != self._stats_key:
             meta = ("title", "outlet", "author", "published")
-            self._stats = CorpusStats(" ".join([n.text, *(n.metadata.get(k, "").replace("-", " ") for k in meta)])
-                                      for n in self.store.all_chunks())
+            self._stats = CorpusStats(
+                " ".join([n.text, *(n.metadata.get(k, "").replace("-", " ") for k in meta)])
+                for n in self.store.all_chunks()
+            )
             self._stats_key = key
         return self._stats
 
@@ -145,8 +163,9 @@ class Assistant:
     def extractive(self):
         from caucasus_qa.extractive import ExtractiveAnswerer
 
-        return ExtractiveAnswerer(self.sentences, self.corpus_stats, self._metadata,
-                                  threshold=self.settings.abstain_threshold)
+        return ExtractiveAnswerer(
+            self.sentences, self.corpus_stats, self._metadata, threshold=self.settings.abstain_threshold
+        )
 
     @cached_property
     def chat_model(self):
@@ -161,9 +180,15 @@ class Assistant:
         if self.chat_model is None:
             return self.extractive
         from caucasus_qa.generative import GenerativeAnswerer
-        return GenerativeAnswerer(self.extractive, self.chat_model, self.judge,
-                                  max_tokens=self.settings.llm_max_tokens, unsupported=self.settings.unsupported,
-                                  deadline_s=self.settings.llm_deadline_s)
+
+        return GenerativeAnswerer(
+            self.extractive,
+            self.chat_model,
+            self.judge,
+            max_tokens=self.settings.llm_max_tokens,
+            unsupported=self.settings.unsupported,
+            deadline_s=self.settings.llm_deadline_s,
+        )
 
     @cached_property
     def judge(self):
@@ -181,8 +206,9 @@ class Assistant:
         """A LlamaIndex query engine: ``.query(q)`` gives a ``Response`` with the cited ``source_nodes``."""
         from caucasus_qa.engine import GroundedQueryEngine
 
-        return GroundedQueryEngine(retriever=self.retriever, answerer=self.answerer, text_of=self.article_text,
-                                   embed_query=self._embed_query)
+        return GroundedQueryEngine(
+            retriever=self.retriever, answerer=self.answerer, text_of=self.article_text, embed_query=self._embed_query
+        )
 
     # -- the verbs --------------------------------------------------------------------
     def _ready(self) -> None:
@@ -190,8 +216,9 @@ class Assistant:
         if not self.store.article_ids():
             raise StoreError("no articles ingested yet: run caucasus-qa ingest")
 
-    def ask(self, question: str, top_k: int | None = None, history: Sequence[Turn] = (),
-            backend: str | None = None) -> Answer:
+    def ask(
+        self, question: str, top_k: int | None = None, history: Sequence[Turn] = (), backend: str | None = None
+    ) -> Answer:
         """Answer from the articles, or abstain; every quote is checked against its article.
 
         ``history`` holds the conversation's earlier turns, each a question or a (question,
@@ -201,8 +228,9 @@ class Assistant:
         """
         return final(self.stream(question, top_k=top_k, history=history, backend=backend))
 
-    def stream(self, question: str, top_k: int | None = None, history: Sequence[Turn] = (),
-               backend: str | None = None) -> Iterator[Answer]:
+    def stream(
+        self, question: str, top_k: int | None = None, history: Sequence[Turn] = (), backend: str | None = None
+    ) -> Iterator[Answer]:
         """Like :meth:`ask`, yielding the answer as it grows (sentence by sentence), final one last.
         ``backend="extractive"`` answers extractively even when a language model is configured."""
         from caucasus_qa.llm import LLMError
@@ -233,19 +261,22 @@ class Assistant:
         previous = [(clean_question(q)[0], a) for q, a in turns(history)]
         rewrite = None
         if self.chat_model is not None:
+
             def rewrite(prompt: str) -> str:
                 try:
                     return complete(self.chat_model, prompt, max_tokens=40)
                 except LLMError:
                     return ""  # fall back to the rule-based rewrite
+
         return follow_up(text, previous, rewrite)
 
     @cached_property
     def _extractive_engine(self):
         from caucasus_qa.engine import GroundedQueryEngine
 
-        return GroundedQueryEngine(retriever=self.retriever, answerer=self.extractive, text_of=self.article_text,
-                                   embed_query=self._embed_query)
+        return GroundedQueryEngine(
+            retriever=self.retriever, answerer=self.extractive, text_of=self.article_text, embed_query=self._embed_query
+        )
 
     def retrieve(self, question: str, top_k: int | None = None) -> list:
         """Scored passages (LlamaIndex ``NodeWithScore`` with ``.dense`` and ``.bm25``)."""
@@ -257,12 +288,14 @@ class Assistant:
             retriever.top_k = top_k
         return retriever.retrieve(self._query_bundle(text))
 
-    def ingest(self, paths: Iterable[str | Path] | None = None, *, sync: bool = False,
-               reset: bool = False) -> IngestReport:
+    def ingest(
+        self, paths: Iterable[str | Path] | None = None, *, sync: bool = False, reset: bool = False
+    ) -> IngestReport:
         """Ingest files or folders (default: the configured corpus); see ``caucasus-qa ingest``."""
         with self._lock:
-            report = ingest(self.settings, [Path(p) for p in paths] if paths else None, sync=sync,
-                            reset=reset, store=self.store)
+            report = ingest(
+                self.settings, [Path(p) for p in paths] if paths else None, sync=sync, reset=reset, store=self.store
+            )
         self.sentences.clear()
         return report
 
@@ -272,7 +305,7 @@ class Assistant:
         ids = self.store.article_ids()
         if not ids:
             return
-        self.embed_model
+        _ = self.embed_model  # loads the model
         self.retriever.retrieve(self._query_bundle("warm-up"))
         self.corpus_stats()
         self.sentences.warm(ids[:max_articles])

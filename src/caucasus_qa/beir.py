@@ -18,16 +18,17 @@ import re
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Any
 
 from caucasus_qa.errors import CaucasusQAError
 from caucasus_qa.settings import Settings
 
 SPLITS = {"test": "claims_validation.csv", "train": "claims_train.csv"}
 CORPUS_FILE = "corpus_train.csv"
-EXPECTED = {"docs": 5183, "test": (300, 339)}  # the README's loader checks (queries, qrels)
+EXPECTED: dict[str, Any] = {"docs": 5183, "test": (300, 339)}  # the README's loader checks (queries, qrels)
 PUBLISHED = {"BM25 (Anserini flat)": (0.679, 0.925), "bge-small-en-v1.5 (MTEB)": (0.713, 0.945)}
 CANDIDATES = 300  # chunks per retriever per query: enough for a meaningful doc-level recall@100
 
@@ -54,8 +55,9 @@ def _rows(archive: zipfile.ZipFile, name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
 
 
-def load_scifact(zip_path: str | Path, split: str = "test", *, check_counts: bool = True
-                 ) -> tuple[dict[str, tuple[str, str]], dict[str, str], dict[str, set[str]]]:
+def load_scifact(
+    zip_path: str | Path, split: str = "test", *, check_counts: bool = True
+) -> tuple[dict[str, tuple[str, str]], dict[str, str], dict[str, set[str]]]:
     """``(corpus, queries, qrels)``: corpus ``{doc_id: (title, text)}`` (text = sentences joined by
     a space), queries ``{claim id: claim}``, qrels ``{claim id: {doc_id, ...}}`` (relevance 1).
 
@@ -73,36 +75,53 @@ def load_scifact(zip_path: str | Path, split: str = "test", *, check_counts: boo
     except zipfile.BadZipFile:
         raise BenchmarkDataError(f"{path} is not a zip file") from None
     with archive:
-        corpus: dict[str, tuple[str, str]] = {}
-        for row in _rows(archive, CORPUS_FILE):
-            try:
-                sentences = _sentences(row["abstract"])
-            except (ValueError, SyntaxError) as exc:
-                raise BenchmarkDataError(f"{CORPUS_FILE}: doc {row.get('doc_id')}: "
-                                         f"unreadable abstract ({exc})") from None
-            corpus[row["doc_id"].strip()] = (row["title"].strip(), " ".join(s.strip() for s in sentences))
-        queries: dict[str, str] = {}
-        qrels: dict[str, set[str]] = {}
-        for row in _rows(archive, SPLITS[split]):
-            qid = row["id"].strip()
-            queries.setdefault(qid, row["claim"].strip())
-            qrels.setdefault(qid, set()).update(_NUMBER.findall(row["cited_doc_ids"] or ""))
+        corpus = _read_corpus(archive)
+        queries, qrels = _read_claims(archive, SPLITS[split])
     unknown = {d for docs in qrels.values() for d in docs} - set(corpus)
     if unknown:
-        raise BenchmarkDataError(f"{SPLITS[split]}: {len(unknown)} judged doc ids are not in the corpus, "
-                                 f"e.g. {sorted(unknown)[:3]}")
+        raise BenchmarkDataError(
+            f"{SPLITS[split]}: {len(unknown)} judged doc ids are not in the corpus, e.g. {sorted(unknown)[:3]}"
+        )
     qrels = {q: docs for q, docs in qrels.items() if docs}
     queries = {q: queries[q] for q in qrels}
+    if check_counts:
+        _check_counts(path, split, corpus, queries, qrels)
+    return corpus, queries, qrels
+
+
+def _read_corpus(archive: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
+    corpus: dict[str, tuple[str, str]] = {}
+    for row in _rows(archive, CORPUS_FILE):
+        try:
+            sentences = _sentences(row["abstract"])
+        except (ValueError, SyntaxError) as exc:
+            raise BenchmarkDataError(f"{CORPUS_FILE}: doc {row.get('doc_id')}: unreadable abstract ({exc})") from None
+        corpus[row["doc_id"].strip()] = (row["title"].strip(), " ".join(s.strip() for s in sentences))
+    return corpus
+
+
+def _read_claims(archive: zipfile.ZipFile, name: str) -> tuple[dict[str, str], dict[str, set[str]]]:
+    queries: dict[str, str] = {}
+    qrels: dict[str, set[str]] = {}
+    for row in _rows(archive, name):
+        qid = row["id"].strip()
+        queries.setdefault(qid, row["claim"].strip())
+        qrels.setdefault(qid, set()).update(_NUMBER.findall(row["cited_doc_ids"] or ""))
+    return queries, qrels
+
+
+def _check_counts(path: Path, split: str, corpus: dict, queries: dict, qrels: dict[str, set[str]]) -> None:
+    """The README's counts: a different file is not the benchmark its figures are compared with."""
     n_qrels = sum(map(len, qrels.values()))
     problems = []
-    if check_counts and len(corpus) != EXPECTED["docs"]:
+    if len(corpus) != EXPECTED["docs"]:
         problems.append(f"{len(corpus)} docs, expected {EXPECTED['docs']}")
-    if check_counts and split == "test" and (len(queries), n_qrels) != EXPECTED["test"]:
-        problems.append(f"{len(queries)} queries and {n_qrels} qrels, expected {EXPECTED['test'][0]} "
-                        f"and {EXPECTED['test'][1]}")
+    if split == "test" and (len(queries), n_qrels) != EXPECTED["test"]:
+        problems.append(
+            f"{len(queries)} queries and {n_qrels} qrels, expected {EXPECTED['test'][0]} and {EXPECTED['test'][1]}"
+        )
     if problems:
         raise BenchmarkDataError(f"{path}: {'; '.join(problems)}: not the SciFact export the README describes")
-    return corpus, queries, qrels
 
 
 # -- metrics ------------------------------------------------------------------------------------
@@ -149,8 +168,12 @@ def write_jsonl(corpus: Mapping[str, tuple[str, str]], path: Path) -> Path:
     """One article per line, as ``caucasus-qa ingest`` reads JSONL: id, title, text = title + abstract."""
     with open(path, "w", encoding="utf-8") as f:
         for doc_id, (title, text) in corpus.items():
-            f.write(json.dumps({"id": doc_id, "title": title, "text": f"{title}\n\n{text}" if title else text},
-                               ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps(
+                    {"id": doc_id, "title": title, "text": f"{title}\n\n{text}" if title else text}, ensure_ascii=False
+                )
+                + "\n"
+            )
     return path
 
 
@@ -161,8 +184,10 @@ def ingest_corpus(settings: Settings, corpus: Mapping[str, tuple[str, str]], pro
     with tempfile.TemporaryDirectory(prefix="scifact-") as tmp:
         report = ingest(settings, [write_jsonl(corpus, Path(tmp) / "scifact.jsonl")], progress=progress)
     if report.failed or report.articles_total != len(corpus):
-        raise BenchmarkDataError(f"ingesting the corpus stored {report.articles_total} of {len(corpus)} articles; "
-                                 f"failed: {'; '.join(map(str, report.failed[:3]))}")
+        raise BenchmarkDataError(
+            f"ingesting the corpus stored {report.articles_total} of {len(corpus)} articles; "
+            f"failed: {'; '.join(map(str, report.failed[:3]))}"
+        )
     return report
 
 
@@ -172,8 +197,9 @@ FUSIONS = ("convex", "zscore", "rrf")
 SWEEP = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8)  # dense weights tried on the train split only
 
 
-def score_queries(retriever, queries: Mapping[str, str], candidates: int = CANDIDATES
-                  ) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
+def score_queries(
+    retriever, queries: Mapping[str, str], candidates: int = CANDIDATES
+) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
     """``{query id: (dense, bm25)}`` chunk scores over both retrievers' candidates, from
     ``HybridRetriever.scored_candidates`` (the question is embedded by the retriever)."""
     from llama_index.core.schema import QueryBundle
@@ -181,8 +207,12 @@ def score_queries(retriever, queries: Mapping[str, str], candidates: int = CANDI
     return {qid: retriever.scored_candidates(QueryBundle(text), candidates) for qid, text in queries.items()}
 
 
-def rankings(retriever, scored: Mapping[str, tuple[dict[str, float], dict[str, float]]],
-             dense_weight: float | None = None, fusion: str | None = None) -> dict[str, dict[str, list[str]]]:
+def rankings(
+    retriever,
+    scored: Mapping[str, tuple[dict[str, float], dict[str, float]]],
+    dense_weight: float | None = None,
+    fusion: str | None = None,
+) -> dict[str, dict[str, list[str]]]:
     """Document rankings ``{system: {query id: [doc ids]}}`` for dense, BM25 and the retriever's
     fusion (at ``dense_weight`` and ``fusion``, default the retriever's), chunks max-pooled per
     document."""
@@ -194,7 +224,7 @@ def rankings(retriever, scored: Mapping[str, tuple[dict[str, float], dict[str, f
     return out
 
 
-def _doc_of(store):
+def _doc_of(store: Any) -> Callable[[str], str]:
     cache: dict[str, str] = {}
 
     def doc_of(chunk_id: str) -> str:
@@ -222,8 +252,15 @@ class _Run:
     sweep: dict[float, tuple[float, float]]
 
 
-def retrieval_benchmark(settings: Settings, zip_path: str | Path, split: str = "test", *,
-                        candidates: int = CANDIDATES, progress: bool = False, check_counts: bool = True) -> str:
+def retrieval_benchmark(
+    settings: Settings,
+    zip_path: str | Path,
+    split: str = "test",
+    *,
+    candidates: int = CANDIDATES,
+    progress: bool = False,
+    check_counts: bool = True,
+) -> str:
     """Ingest SciFact into a temporary store, run the project's ``HybridRetriever`` on the claims of
     ``split`` and report nDCG@10 / recall@100 (dense, BM25, fused) next to published figures.
 
@@ -235,39 +272,58 @@ def retrieval_benchmark(settings: Settings, zip_path: str | Path, split: str = "
     return "\n".join(_report_lines(settings, split, candidates, run))
 
 
-def _measure(settings: Settings, zip_path: str | Path, split: str, candidates: int, progress: bool,
-             check_counts: bool) -> _Run:
-    import dataclasses
-
+def _measure(
+    settings: Settings, zip_path: str | Path, split: str, candidates: int, progress: bool, check_counts: bool
+) -> _Run:
     from caucasus_qa.embedding import load_embed_model
-    from caucasus_qa.retrieval import HybridRetriever
-    from caucasus_qa.store import Store
 
     t = {"start": time.perf_counter()}
     corpus, queries, qrels = load_scifact(zip_path, split, check_counts=check_counts)
     model = load_embed_model(settings.embed_model, settings.embed_batch_size)
     t["loaded"] = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="scifact-store-") as tmp:
-        # 20 batches whatever the corpus size: the docstore (50 MB here) is rewritten after each
-        bench = dataclasses.replace(settings, store=Path(tmp) / "store", chroma_url=None, collection="scifact",
-                                    batch_docs=max(settings.batch_docs, math.ceil(len(corpus) / 20)))
-        report = ingest_corpus(bench, corpus, progress=progress)
-        t["ingested"] = time.perf_counter()
-        retriever = HybridRetriever(Store(bench), model, top_k=settings.top_k, candidates=candidates,
-                                    dense_weight=settings.dense_weight, fusion=settings.fusion)
-        retriever.lexical_index()
-        t["indexed"] = time.perf_counter()
+        report, retriever = _ingest_and_index(settings, Path(tmp), corpus, candidates, model, progress, t)
         scored = score_queries(retriever, queries, candidates)
         t["queried"] = time.perf_counter()
-        ranked = rankings(retriever, scored)
-        results = {name: evaluate(ranked[name], qrels) for name in SYSTEMS}
-        others = {f: evaluate(rankings(retriever, scored, fusion=f)["fused"], qrels)
-                  for f in FUSIONS if f != settings.fusion}
-        sweep = {w: evaluate(rankings(retriever, scored, w)["fused"], qrels) for w in SWEEP} if split != "test" else {}
+        systems = _score_systems(retriever, scored, qrels, settings.fusion, split)
     t["end"] = time.perf_counter()
     bm25 = f"k1 {retriever.bm25_k1} b {retriever.bm25_b}, complete_scores {retriever.complete_scores}"
-    return _Run(len(corpus), len(queries), sum(map(len, qrels.values())), report.chunks_total,
-                report.chunks_embedded, bm25, t, results, others, sweep)
+    n_qrels = sum(map(len, qrels.values()))
+    return _Run(len(corpus), len(queries), n_qrels, report.chunks_total, report.chunks_embedded, bm25, t, *systems)
+
+
+def _ingest_and_index(
+    settings: Settings, folder: Path, corpus: dict, candidates: int, model: Any, progress: bool, t: dict[str, float]
+) -> tuple[Any, Any]:
+    """The abstracts ingested into a fresh store in ``folder``, and a retriever over it."""
+    import dataclasses
+
+    from caucasus_qa.retrieval import HybridRetriever
+    from caucasus_qa.store import Store
+
+    # 20 batches whatever the corpus size: the docstore (50 MB here) is rewritten after each
+    batch = max(settings.batch_docs, math.ceil(len(corpus) / 20))
+    bench = dataclasses.replace(
+        settings, store=folder / "store", chroma_url=None, collection="scifact", batch_docs=batch
+    )
+    report = ingest_corpus(bench, corpus, progress=progress)
+    t["ingested"] = time.perf_counter()
+    retriever = HybridRetriever(
+        Store(bench), model, top_k=settings.top_k, candidates=candidates, dense_weight=settings.dense_weight,
+        fusion=settings.fusion,
+    )  # fmt: skip
+    retriever.lexical_index()
+    t["indexed"] = time.perf_counter()
+    return report, retriever
+
+
+def _score_systems(retriever: Any, scored: Any, qrels: dict[str, set[str]], fusion: str, split: str) -> tuple:
+    """(nDCG@10, recall@100) of each system, of the other fusions, and (train only) of a dense-weight sweep."""
+    ranked = rankings(retriever, scored)
+    results = {name: evaluate(ranked[name], qrels) for name in SYSTEMS}
+    others = {f: evaluate(rankings(retriever, scored, fusion=f)["fused"], qrels) for f in FUSIONS if f != fusion}
+    sweep = {w: evaluate(rankings(retriever, scored, w)["fused"], qrels) for w in SWEEP} if split != "test" else {}
+    return results, others, sweep
 
 
 def _report_lines(settings: Settings, split: str, candidates: int, run: _Run) -> list[str]:
@@ -291,13 +347,17 @@ def _report_lines(settings: Settings, split: str, candidates: int, run: _Run) ->
         f"{'system':40} {'nDCG@10':>8} {'recall@100':>11}",
         f"{'dense (' + settings.embed_model + ', chunks)':40} {results['dense'][0]:8.3f} {results['dense'][1]:11.3f}",
         f"{'BM25 (bm25s, chunks)':40} {results['BM25'][0]:8.3f} {results['BM25'][1]:11.3f}",
-        f"{'fused (HybridRetriever, ' + settings.fusion + ')':40} {results['fused'][0]:8.3f} {results['fused'][1]:11.3f}",
+        f"{'fused (HybridRetriever, ' + settings.fusion + ')':40} {results['fused'][0]:8.3f} "
+        f"{results['fused'][1]:11.3f}",
         *(f"{'  same, fusion = ' + f:40} {nd:8.3f} {rc:11.3f}" for f, (nd, rc) in run.others.items()),
         *(f"{'published: ' + name:40} {nd:8.3f} {rc:11.3f}" for name, (nd, rc) in PUBLISHED.items()),
     ]
     if run.sweep:
-        lines += ["", f"dense_weight sweep ({split} split, {settings.fusion} fusion; tune here, not on test):",
-                  *(f"  {w:4.2f}  nDCG@10 {nd:.4f}  recall@100 {rc:.4f}" for w, (nd, rc) in run.sweep.items())]
+        lines += [
+            "",
+            f"dense_weight sweep ({split} split, {settings.fusion} fusion; tune here, not on test):",
+            *(f"  {w:4.2f}  nDCG@10 {nd:.4f}  recall@100 {rc:.4f}" for w, (nd, rc) in run.sweep.items()),
+        ]
     return lines
 
 
@@ -313,5 +373,7 @@ if __name__ == "__main__":  # python -m caucasus_qa.beir PATH [--split test]
     parser.add_argument("--split", choices=sorted(SPLITS), default="test")
     parser.add_argument("--candidates", type=int, default=CANDIDATES, help="chunks per retriever per query")
     args = parser.parse_args()
-    print(retrieval_benchmark(load_settings(), args.zip_path, args.split, candidates=args.candidates,
-                              progress=True), flush=True)
+    print(
+        retrieval_benchmark(load_settings(), args.zip_path, args.split, candidates=args.candidates, progress=True),
+        flush=True,
+    )

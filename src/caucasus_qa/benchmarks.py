@@ -40,20 +40,21 @@ def ingest_benchmark(settings: Settings, corpus: Path, repeat: int = 3) -> str:
         t_full = _median_seconds(full, repeat)
         store = Store(settings.replace(store=Path(tmp) / "run0"))
         texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in store.all_chunks()]
-        t_floor = _median_seconds(
-            lambda: model._model.encode(texts, batch_size=settings.embed_batch_size), repeat)
+        t_floor = _median_seconds(lambda: model._model.encode(texts, batch_size=settings.embed_batch_size), repeat)
         again = settings.replace(store=Path(tmp) / "run0")
         reports = []
         t_again = _median_seconds(lambda: reports.append(ingest(again, [corpus])), repeat)
     embedded_again = max(r.chunks_embedded for r in reports)
-    return "\n".join([
-        f"corpus: {corpus} ({len(store)} articles, {len(texts)} chunks, model {settings.embed_model})",
-        f"full ingest (fresh store)      {t_full * 1000:8.0f} ms   median of {repeat}",
-        f"embedding alone (the floor)    {t_floor * 1000:8.0f} ms",
-        f"ratio full / floor             {t_full / t_floor:8.2f}      goal <= 1.2",
-        f"re-ingest, unchanged corpus    {t_again * 1000:8.0f} ms   goal <= 2000 ms; "
-        f"{embedded_again} chunks embedded (goal 0)",
-    ])
+    return "\n".join(
+        [
+            f"corpus: {corpus} ({len(store)} articles, {len(texts)} chunks, model {settings.embed_model})",
+            f"full ingest (fresh store)      {t_full * 1000:8.0f} ms   median of {repeat}",
+            f"embedding alone (the floor)    {t_floor * 1000:8.0f} ms",
+            f"ratio full / floor             {t_full / t_floor:8.2f}      goal <= 1.2",
+            f"re-ingest, unchanged corpus    {t_again * 1000:8.0f} ms   goal <= 2000 ms; "
+            f"{embedded_again} chunks embedded (goal 0)",
+        ]
+    )
 
 
 def _percentiles(values: list[float]) -> tuple[float, float]:
@@ -72,17 +73,19 @@ def answer_benchmark(settings: Settings, questions: Path, rounds: int = 3, cold_
     ours, base = _warm_latencies(settings, texts, rounds)
     (o50, o95), (b50, b95) = _percentiles(ours), _percentiles(base)
     t_ask, t_bare = _cold_starts(settings, texts[0], cold_runs)
-    return "\n".join([
-        f"questions: {len(texts)} x {rounds} rounds, top_k {settings.top_k}, store {settings.store}",
-        "warm latency                          p50 ms    p95 ms",
-        f"caucasus-qa ask (extractive answer) {o50:8.1f}  {o95:8.1f}   goal p50 <= 60, p95 <= 150",
-        f"plain LlamaIndex dense retrieval    {b50:8.1f}  {b95:8.1f}",
-        f"ratio ours / plain                  {o50 / b50:8.2f}  {o95 / b95:8.2f}",
-        f"cold start, whole process (median of {cold_runs}):",
-        f"  caucasus-qa ask \"...\"               {t_ask:8.2f} s",
-        f"  bare import llama_index.core, chromadb + query {t_bare:5.2f} s",
-        f"  ratio                               {t_ask / t_bare:8.2f}",
-    ])
+    return "\n".join(
+        [
+            f"questions: {len(texts)} x {rounds} rounds, top_k {settings.top_k}, store {settings.store}",
+            "warm latency                          p50 ms    p95 ms",
+            f"caucasus-qa ask (extractive answer) {o50:8.1f}  {o95:8.1f}   goal p50 <= 60, p95 <= 150",
+            f"plain LlamaIndex dense retrieval    {b50:8.1f}  {b95:8.1f}",
+            f"ratio ours / plain                  {o50 / b50:8.2f}  {o95 / b95:8.2f}",
+            f"cold start, whole process (median of {cold_runs}):",
+            f'  caucasus-qa ask "..."               {t_ask:8.2f} s',
+            f"  bare import llama_index.core, chromadb + query {t_bare:5.2f} s",
+            f"  ratio                               {t_ask / t_bare:8.2f}",
+        ]
+    )
 
 
 def _warm_latencies(settings: Settings, texts: list[str], rounds: int) -> tuple[list[float], list[float]]:
@@ -93,7 +96,8 @@ def _warm_latencies(settings: Settings, texts: list[str], rounds: int) -> tuple[
 
     qa = Assistant(settings=settings)
     plain = VectorStoreIndex.from_vector_store(qa.store.vector_store, embed_model=qa.embed_model).as_retriever(
-        similarity_top_k=settings.top_k)
+        similarity_top_k=settings.top_k
+    )
     qa.ask(texts[0])
     qa.sentences.warm(qa.store.article_ids())
     plain.retrieve(texts[0])
@@ -115,12 +119,16 @@ def _cold_starts(settings: Settings, question: str, runs: int) -> tuple[float, f
     import sys
 
     exe = Path(sys.executable).parent / "caucasus-qa"
-    store_flags = (["--chroma-url", settings.chroma_url] if settings.chroma_url else ["--store", str(settings.store)])
+    store_flags = ["--chroma-url", settings.chroma_url] if settings.chroma_url else ["--store", str(settings.store)]
     cold_ask = [str(exe), "ask", question, *store_flags]
-    bare = [sys.executable, "-c",
-            "import llama_index.core, chromadb, sys; c = chromadb.PersistentClient(path=sys.argv[1]); "
-            "c.get_collection(sys.argv[2]).query(query_embeddings=[[0.1] * 384], n_results=5)",
-            str(settings.store / "chroma"), settings.collection]
+    bare = [
+        sys.executable,
+        "-c",
+        "import llama_index.core, chromadb, sys; c = chromadb.PersistentClient(path=sys.argv[1]); "
+        "c.get_collection(sys.argv[2]).query(query_embeddings=[[0.1] * 384], n_results=5)",
+        str(settings.store / "chroma"),
+        settings.collection,
+    ]
 
     def wall(cmd: list[str]) -> float:
         return _median_seconds(lambda: subprocess.run(cmd, capture_output=True, check=True), runs)

@@ -90,14 +90,27 @@ _DATES = [
     re.compile(r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"),
     re.compile(r"(?P<day>\d{1,2})[./](?P<month>\d{1,2})[./](?P<year>\d{4})"),
 ]
-_MONTH_DAY = re.compile(_MON + r"\s+(?P<day>\d{1,2})\b(?!,?\s+\d{4})|\b(?P<day2>\d{1,2})\s+" + _MON.replace("mon>", "mon2>")
-                        + r"\b(?!,?\s+\d{4})", re.IGNORECASE)
+_MONTH_DAY = re.compile(
+    _MON
+    + r"\s+(?P<day>\d{1,2})\b(?!,?\s+\d{4})|\b(?P<day2>\d{1,2})\s+"
+    + _MON.replace("mon>", "mon2>")
+    + r"\b(?!,?\s+\d{4})",
+    re.IGNORECASE,
+)
 _TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm)?\b", re.IGNORECASE)
 _WEEKDAY = re.compile(r"\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b\.?", re.IGNORECASE)
 _DATE_FILLER = re.compile(
     r"\b(?:updated|published|posted|on|at|last|modified|gmt|utc|[a-z]{2,4}t)\b|[\d\s,|/:.–—-]+",
     re.IGNORECASE,
 )
+
+
+def _named(pattern: re.Pattern[str], line: str, group: str) -> str:
+    """A named group of ``pattern`` in a line already classified by it."""
+    found = pattern.match(line)
+    if found is None:
+        raise ValueError(f"{pattern.pattern!r} does not match {line!r}")
+    return found.group(group).strip()
 
 
 @dataclass
@@ -115,7 +128,7 @@ class CleanPage:
 
     @property
     def outlet(self) -> str | None:
-        """"Source via site" for syndicated copies, "site quoting source" for reprints."""
+        """ "Source via site" for syndicated copies, "site quoting source" for reprints."""
         if self.source and self.site and self.source.lower() != self.site.lower():
             return f"{self.source} via {self.site}" if self._syndicated else f"{self.site} quoting {self.source}"
         return self.source or self.site
@@ -244,8 +257,7 @@ class _Page:
 
     def anchor(self) -> int | None:
         """First substantial paragraph: the article surely runs through it."""
-        return next((i for i in range(len(self.lines))
-                     if self.prose_at(i) and len(words(self.lines[i])) >= 15), None)
+        return next((i for i in range(len(self.lines)) if self.prose_at(i) and len(words(self.lines[i])) >= 15), None)
 
     def body_end(self, start: int) -> int:
         """First end marker after which little prose follows (teasers are not prose)."""
@@ -262,10 +274,10 @@ class _Page:
         """Site name and original outlet from header/footer lines anywhere on the page."""
         for line, kind in zip(self.lines, self.kinds):
             if kind == "syndication":
-                self.result.source = _SYNDICATED.match(line).group("outlet").strip()
+                self.result.source = _named(_SYNDICATED, line, "outlet")
                 self.result._syndicated = True
             elif kind == "site" and not self.result.site:
-                self.result.site = _SITE_HEADER.match(line).group("site").strip()
+                self.result.site = _named(_SITE_HEADER, line, "site")
         if not self.result.site:
             self.result.site = self._repeated_site_name() or self._domain_site_name()
 
@@ -291,9 +303,14 @@ class _Page:
     def find_title(self, header: list[int]) -> int | None:
         """The header line the page repeats; else the longest headline-like line."""
         all_keys = [_key(line) for line in self.lines if line]
-        candidates = [i for i in header if 3 <= len(words(self.lines[i])) <= 30
-                      and not is_dateline(self.lines[i]) and not _CATEGORY.match(self.lines[i])
-                      and not _BYLINE_LABEL.match(self.lines[i])]
+        candidates = [
+            i
+            for i in header
+            if 3 <= len(words(self.lines[i])) <= 30
+            and not is_dateline(self.lines[i])
+            and not _CATEGORY.match(self.lines[i])
+            and not _BYLINE_LABEL.match(self.lines[i])
+        ]
         for i in candidates:
             k = _key(self.lines[i])
             if sum(1 for other in all_keys if other == k or other.startswith(k + " ")) >= 2:
@@ -313,8 +330,13 @@ class _Page:
         keep = []
         for i in header:
             line = self.lines[i]
-            if (title is not None and i <= title or is_dateline(line) or _DOMAIN.search(line)
-                    or _BYLINE_LABEL.match(line)):
+            if (
+                title is not None
+                and i <= title
+                or is_dateline(line)
+                or _DOMAIN.search(line)
+                or _BYLINE_LABEL.match(line)
+            ):
                 continue
             if title_key and (_key(line) == title_key or _key(line).startswith(title_key + " ")):
                 continue
@@ -325,9 +347,9 @@ class _Page:
     def read_dates(self, header: list[int], title: int | None) -> None:
         """A date above the title is the site's clock; one below it is the publication date."""
         for i in header:
-            if not is_dateline(self.lines[i]):
+            day = find_date(self.lines[i]) if is_dateline(self.lines[i]) else None
+            if day is None:
                 continue
-            day = find_date(self.lines[i])
             if title is not None and i < title:
                 self.result.date_note = (
                     f"the page shows {day.isoformat()} above the headline: that is the site's clock "
@@ -342,8 +364,9 @@ class _Page:
             line = self.lines[i]
             label = _BYLINE_LABEL.match(line)
             outlet = _BYLINE_OUTLET.match(line) if not is_prose(line) else None
-            if label or outlet:
-                self.result.author = (label or outlet).group("name").strip()
+            found = label or outlet
+            if found is not None:
+                self.result.author = found.group("name").strip()
                 if outlet and not self.result.source:
                     self.result.source = outlet.group("outlet").strip()
                 return [j for j in body if j != i]

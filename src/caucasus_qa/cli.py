@@ -10,8 +10,9 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -20,17 +21,20 @@ from caucasus_qa import offline
 offline.apply()
 
 from caucasus_qa.errors import CaucasusQAError  # noqa: E402
-from caucasus_qa.settings import BACKENDS, JUDGES, Settings, load_settings  # noqa: E402
+from caucasus_qa.settings import BACKENDS, BUNDLED_MODEL, JUDGES, Settings, load_settings  # noqa: E402
 
 
 def store_options(func: Callable) -> Callable:
     """Options shared by every command that touches the store."""
     options = [
-        click.option("--store", type=click.Path(path_type=Path, file_okay=False),
-                     help="Store folder (default: vectorstore/)."),
+        click.option(
+            "--store",
+            type=click.Path(path_type=Path, file_okay=False),
+            help=f"Store folder (default: {Settings.store}/).",
+        ),
         click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000."),
-        click.option("--collection", help="Chroma collection name (default: articles)."),
-        click.option("--embed-model", help="Embedding model: a local folder (default: the bundled all-MiniLM-L6-v2)."),
+        click.option("--collection", help=f"Chroma collection name (default: {Settings.collection})."),
+        click.option("--embed-model", help=f"Embedding model: a local folder (default: the bundled {BUNDLED_MODEL})."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -40,14 +44,21 @@ def store_options(func: Callable) -> Callable:
 def answer_options(func: Callable) -> Callable:
     """Options that choose the answer backend (see README: Generative answers)."""
     options = [
-        click.option("--llm", type=click.Choice(BACKENDS),
-                     help="Answer backend (default: extractive, offline and instant)."),
+        click.option("--llm", type=click.Choice(BACKENDS), help=f"Answer backend (default: {Settings.llm})."),
         click.option("--llm-model", help="GGUF file (llamacpp) or model name (openai)."),
         click.option("--llm-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1."),
-        click.option("--llm-fallback", type=int, flag_value=1, default=None,
-                     help="If the model cannot be reached, answer extractively instead of failing."),
-        click.option("--judge", type=click.Choice(JUDGES),
-                     help="Support judge for generated sentences and the eval (default: alignment; llm asks the model)."),
+        click.option(
+            "--llm-fallback",
+            type=int,
+            flag_value=1,
+            default=None,
+            help="If the model cannot be reached, answer extractively instead of failing.",
+        ),
+        click.option(
+            "--judge",
+            type=click.Choice(JUDGES),
+            help=f"Support judge for generated sentences and the eval (default: {Settings.judge}; llm asks the model).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -71,16 +82,18 @@ def friendly_errors(func: Callable) -> Callable:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted: what was stored so far is kept; run the same command again to finish",
-                       err=True)
+            click.echo("interrupted: what was stored so far is kept; run the same command again to finish", err=True)
             sys.exit(130)
 
     return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
-              help="Settings file (default: ./caucasus-qa.toml if present).")
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Settings file (default: ./caucasus-qa.toml if present).",
+)
 @click.version_option(package_name="caucasus-qa")
 @click.pass_context
 def main(ctx: click.Context, config: Path | None) -> None:
@@ -95,12 +108,11 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.option("--sync", is_flag=True, help="Also delete stored articles whose files are gone.")
 @click.option("--chunk-size", type=int, help="Chunk size in tokens (tiktoken cl100k).")
 @click.option("--chunk-overlap", type=int, help="Chunk overlap in tokens.")
-@click.option("--max-file-mb", type=float, help="Skip files larger than this (default 10).")
+@click.option("--max-file-mb", type=float, help=f"Skip files larger than this (default {Settings.max_file_mb:g}).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 @friendly_errors
-def ingest(ctx: click.Context, paths: tuple[Path, ...], reset: bool, sync: bool, as_json: bool,
-           **flags: Any) -> None:
+def ingest(ctx: click.Context, paths: tuple[Path, ...], reset: bool, sync: bool, as_json: bool, **flags: Any) -> None:
     """Clean, chunk, embed and store articles (.txt .md .html .jsonl files or folders).
 
     With no PATHS, ingests the configured corpus folder (default: ingest/articles).
@@ -109,8 +121,9 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], reset: bool, sync: bool,
     from caucasus_qa.ingestion import ingest as run_ingest
 
     settings = settings_from(ctx, **flags)
-    report = run_ingest(settings, list(paths) or None, reset=reset, sync=sync,
-                        progress=sys.stderr.isatty() and not as_json)
+    report = run_ingest(
+        settings, list(paths) or None, reset=reset, sync=sync, progress=sys.stderr.isatty() and not as_json
+    )
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
@@ -127,7 +140,8 @@ def print_report(report) -> None:
         f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
         f"deleted {len(report.deleted)}, skipped {len(report.skipped)} ({len(report.failed)} failed); "
         f"{report.chunks_embedded} chunks embedded; store: {report.articles_total} articles, "
-        f"{report.chunks_total} chunks; {report.seconds:.1f} s")
+        f"{report.chunks_total} chunks; {report.seconds:.1f} s"
+    )
 
 
 @main.command()
@@ -143,8 +157,13 @@ def articles(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     rows = []
     for article_id in store.article_ids():
         meta = store.article(article_id).metadata
-        rows.append({"id": article_id, "chunks": len(store.chunk_ids(article_id)),
-                     **{k: meta.get(k) for k in ("title", "outlet", "published", "author", "url", "date_note")}})
+        rows.append(
+            {
+                "id": article_id,
+                "chunks": len(store.chunk_ids(article_id)),
+                **{k: meta.get(k) for k in ("title", "outlet", "published", "author", "url", "date_note")},
+            }
+        )
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -154,9 +173,11 @@ def articles(ctx: click.Context, as_json: bool, **flags: Any) -> None:
         return
     for row in rows:
         date = row["published"] or "date unknown"
-        click.echo(f"{row['id']}  {row['title'] or '(untitled)'}\n    {row['outlet'] or 'outlet unknown'}, "
-                   f"{date}{', by ' + row['author'] if row['author'] else ''}; {row['chunks']} chunks"
-                   + (f"\n    note: {row['date_note']}" if row["date_note"] else ""))
+        click.echo(
+            f"{row['id']}  {row['title'] or '(untitled)'}\n    {row['outlet'] or 'outlet unknown'}, "
+            f"{date}{', by ' + row['author'] if row['author'] else ''}; {row['chunks']} chunks"
+            + (f"\n    note: {row['date_note']}" if row["date_note"] else "")
+        )
 
 
 @main.command()
@@ -193,8 +214,11 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, **flags: Any) -
             answer = qa.ask(line)
         except QuestionError as exc:
             failed = True
-            click.echo(json.dumps({"question": line.strip(), "error": str(exc)}, ensure_ascii=False)
-                       if as_json else f"error: {exc}")
+            click.echo(
+                json.dumps({"question": line.strip(), "error": str(exc)}, ensure_ascii=False)
+                if as_json
+                else f"error: {exc}"
+            )
             continue
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else render_answer(answer) + "\n")
     sys.exit(1 if failed else 0)
@@ -210,7 +234,7 @@ def stream_to_terminal(qa, question: str, history: tuple = ()):
         if not answer.text.startswith(shown):  # rewritten (e.g. duplicates merged): show it again, whole
             click.echo("\n" + answer.text, nl=False)
         else:
-            click.echo(answer.text[len(shown):], nl=False)
+            click.echo(answer.text[len(shown) :], nl=False)
         shown = answer.text
     if answer is not None and answer.abstained:
         click.echo(("\n" if shown else "") + answer.text, nl=False)
@@ -293,17 +317,35 @@ def serve(ctx: click.Context, host: str, port: int, share: bool, **flags: Any) -
 @main.command("eval")
 @store_options
 @answer_options
-@click.option("--questions", type=click.Path(path_type=Path, dir_okay=False), default="eval/questions.jsonl",
-              show_default=True, help="Eval set (JSONL).")
-@click.option("--split", type=click.Choice(["test", "dev", "all"]), default="test", show_default=True,
-              help="dev is for tuning; test is never tuned on.")
-@click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Reports folder (default: eval/reports); each run gets a subfolder.")
+@click.option(
+    "--questions",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default="eval/questions.jsonl",
+    show_default=True,
+    help="Eval set (JSONL).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["test", "dev", "all"]),
+    default="test",
+    show_default=True,
+    help="dev is for tuning; test is never tuned on.",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Reports folder (default: eval/reports); each run gets a subfolder.",
+)
 @click.option("--limit", type=int, help="Evaluate an evenly spread subset of N questions (fast check).")
 @click.option("--calibrate", is_flag=True, help="Also report the abstention threshold that fits this split best.")
 @click.option("--tune", is_flag=True, help="Grid-search the answer-scoring weights on this split and print them.")
-@click.option("--sweep", is_flag=True, help="Measure chunk size x top-k on temporary stores of the corpus and print "
-                                            "a table (for choosing defaults on the dev split).")
+@click.option(
+    "--sweep",
+    is_flag=True,
+    help="Measure chunk size x top-k on temporary stores of the corpus and print "
+    "a table (for choosing defaults on the dev split).",
+)
 @click.option("--min-accuracy", type=float, help="Fail (exit 1) below this answer accuracy.")
 @click.option("--min-abstention-recall", type=float, help="Fail below this abstention recall.")
 @click.option("--min-abstention-precision", type=float, help="Fail below this abstention precision.")
@@ -313,8 +355,17 @@ def serve(ctx: click.Context, host: str, port: int, share: bool, **flags: Any) -
 @click.option("--min-verbatim", type=float, help="Fail below this share of quotes verbatim at their offsets.")
 @click.pass_context
 @friendly_errors
-def eval_command(ctx: click.Context, questions: Path, split: str, report_dir: Path | None, limit: int | None,
-                 calibrate: bool, tune: bool, sweep: bool, **flags: Any) -> None:
+def eval_command(
+    ctx: click.Context,
+    questions: Path,
+    split: str,
+    report_dir: Path | None,
+    limit: int | None,
+    calibrate: bool,
+    tune: bool,
+    sweep: bool,
+    **flags: Any,
+) -> None:
     """Run the eval set through the Python API and write report.md, report.json and plots.
 
     Exits 1 when a --min-*/--max-* threshold is missed, so CI can gate on it.
@@ -335,8 +386,9 @@ def eval_command(ctx: click.Context, questions: Path, split: str, report_dir: Pa
     if tune:
         click.echo(tune_report(qa, load_questions(questions, split), progress=sys.stderr.isatty()))
         return
-    report = evaluate(qa, questions, split, report_dir, progress=sys.stderr.isatty(), calibrate_threshold=calibrate,
-                      limit=limit)
+    report = evaluate(
+        qa, questions, split, report_dir, progress=sys.stderr.isatty(), calibrate_threshold=calibrate, limit=limit
+    )
     click.echo(summary_text(report))
     missed = missed_gates(report.summary, gates)
     for line in missed:
@@ -348,18 +400,25 @@ def summary_text(report) -> str:
     s = report.summary
     k = next(key for key in s if key.startswith("hit@"))
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
-    lines = [f"eval {report.run}: {s['questions']} questions ({s['skipped']} skipped) in {report.seconds:.0f} s",
-             f"  accuracy {fmt(s['accuracy'])}  abstention P/R {fmt(s['abstention_precision'])}/"
-             f"{fmt(s['abstention_recall'])}  false abstention {fmt(s['false_abstention'])}",
-             f"  {k} {fmt(s[k])}  MRR {fmt(s['mrr'])}  verbatim {fmt(s['verbatim_citations'])}  "
-             f"citation P/R {fmt(s['citation_precision'])}/{fmt(s['citation_recall'])}",
-             f"  latency p50 {s['latency_p50_ms']:.1f} ms  p95 {s['latency_p95_ms']:.1f} ms  (judge: {report.judge.split(' ')[0]})"]
+    lines = [
+        f"eval {report.run}: {s['questions']} questions ({s['skipped']} skipped) in {report.seconds:.0f} s",
+        f"  accuracy {fmt(s['accuracy'])}  abstention P/R {fmt(s['abstention_precision'])}/"
+        f"{fmt(s['abstention_recall'])}  false abstention {fmt(s['false_abstention'])}",
+        f"  {k} {fmt(s[k])}  MRR {fmt(s['mrr'])}  verbatim {fmt(s['verbatim_citations'])}  "
+        f"citation P/R {fmt(s['citation_precision'])}/{fmt(s['citation_recall'])}",
+        f"  latency p50 {s['latency_p50_ms']:.1f} ms  p95 {s['latency_p95_ms']:.1f} ms  "
+        f"(judge: {report.judge.split(' ')[0]})",
+    ]
     if s.get("first_token_p50_ms") is not None:
-        lines.append(f"  first token p50 {s['first_token_p50_ms']:.0f} ms  sentences dropped as unsupported "
-                     f"{fmt(s['dropped_sentences'])}  answer in the model's sources {fmt(s.get('answer_in_evidence'))}")
+        lines.append(
+            f"  first token p50 {s['first_token_p50_ms']:.0f} ms  sentences dropped as unsupported "
+            f"{fmt(s['dropped_sentences'])}  answer in the model's sources {fmt(s.get('answer_in_evidence'))}"
+        )
     if report.calibrated:
-        lines.append(f"  calibrated threshold on this split: {report.calibrated[0]:.3f} "
-                     f"(accuracy {report.calibrated[1]:.3f}; current {report.threshold:.3f})")
+        lines.append(
+            f"  calibrated threshold on this split: {report.calibrated[0]:.3f} "
+            f"(accuracy {report.calibrated[1]:.3f}; current {report.threshold:.3f})"
+        )
     lines += [f"  report: {path}" for path in report.files] + [f"  note: {note}" for note in report.notes]
     return "\n".join(lines)
 
@@ -384,8 +443,13 @@ def bench_ingest(ctx: click.Context, corpus: Path | None, repeat: int) -> None:
 
 @bench.command("answer")
 @store_options
-@click.option("--questions", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default="eval/questions.jsonl", show_default=True, help="Eval questions to time.")
+@click.option(
+    "--questions",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default="eval/questions.jsonl",
+    show_default=True,
+    help="Eval questions to time.",
+)
 @click.option("--rounds", type=int, default=3, show_default=True, help="Passes over the questions.")
 @click.pass_context
 @friendly_errors
@@ -397,12 +461,22 @@ def bench_answer(ctx: click.Context, questions: Path, rounds: int, **flags: Any)
 
 
 @bench.command("retrieval")
-@click.option("--beir", "beir_zip", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="BEIR SciFact CSV export, e.g. ../shared/benchmarks/scifact/scifact.zip.")
-@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
-              help="train is for tuning (adds a dense-weight sweep); test is for reporting.")
+@click.option(
+    "--beir",
+    "beir_zip",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="BEIR SciFact CSV export, e.g. ../shared/benchmarks/scifact/scifact.zip.",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["test", "train"]),
+    default="test",
+    show_default=True,
+    help="train is for tuning (adds a dense-weight sweep); test is for reporting.",
+)
 @click.option("--candidates", type=int, default=300, show_default=True, help="Chunks per retriever per query.")
-@click.option("--embed-model", help="Embedding model (default: the bundled all-MiniLM-L6-v2).")
+@click.option("--embed-model", help=f"Embedding model (default: the bundled {BUNDLED_MODEL}).")
 @click.pass_context
 @friendly_errors
 def bench_retrieval(ctx: click.Context, beir_zip: Path, split: str, candidates: int, embed_model: str | None) -> None:

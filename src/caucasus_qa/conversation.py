@@ -14,20 +14,23 @@ Mustafayev protest?").
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, NamedTuple, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from caucasus_qa.text import MONTH_NAMES, name_terms, stopwords, terms
 
-Turn = Union[str, tuple[str, str]]  # a question, or a question and the answer's text
+Turn = str | tuple[str, str]  # a question, or a question and the answer's text
 
 _LEANS_ON_HISTORY = re.compile(
     r"^\W*(and|but|so|also|then|what about|how about|same for)\b"
     r"|\b(he|she|it|they|them|their|theirs|his|her|hers|its|him|this|that|these|those|there|the latter|the former)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 REWRITE_PROMPT = (
     "Rewrite the last question so that it can be understood without the conversation. Keep its meaning, "
-    "replace pronouns with the names they refer to, add nothing else. Reply with the rewritten question only.")
+    "replace pronouns with the names they refer to, add nothing else. Reply with the rewritten question only."
+)
 
 
 def leans_on_history(question: str) -> bool:
@@ -55,8 +58,11 @@ def turn(question: str, answer: Any) -> tuple[str, str]:
 
 _FULL_NAME = re.compile(r"\b([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+)")
 # "her" only where it stands for the person ("according to her"), not for "her country"
-_PERSON_PRONOUN = re.compile(r"\b(he|she|him)\b|(?:(?<=\bto )|(?<=\bby )|(?<=\bof )|(?<=\bwith )|(?<=\babout )"
-                             r"|(?<=\bfor )|(?<=\bfrom ))her\b(?!\s+[a-z])", re.IGNORECASE)
+_PERSON_PRONOUN = re.compile(
+    r"\b(he|she|him)\b|(?:(?<=\bto )|(?<=\bby )|(?<=\bof )|(?<=\bwith )|(?<=\babout )"
+    r"|(?<=\bfor )|(?<=\bfrom ))her\b(?!\s+[a-z])",
+    re.IGNORECASE,
+)
 _PLACE_CUES = {"the", "in", "to", "from", "at", "near", "of", "into", "across", "through"}
 
 
@@ -73,9 +79,13 @@ def answered_name(previous_question: str, answer: str) -> str | None:
         if words[0].lower() in stopwords():  # "The Lindenholm Herald", "On Monday": a capital, not a name
             words = words[1:]
         name = " ".join(words)
-        before = text[:m.start()].split()[-3:]
-        if (len(words) < 2 or {w.lower() for w in words} & MONTH_NAMES or set(terms(name)) <= asked
-                or (before and before[-1].lower() in _PLACE_CUES)):
+        before = text[: m.start()].split()[-3:]
+        if (
+            len(words) < 2
+            or {w.lower() for w in words} & MONTH_NAMES
+            or set(terms(name)) <= asked
+            or (before and before[-1].lower() in _PLACE_CUES)
+        ):
             continue
         names.append((name, bool(set(terms(" ".join(before))) & asked)))
     return next((n for n, introduced in names if introduced), names[0][0] if names else None)
@@ -87,9 +97,9 @@ def resolve_person(question: str, previous_question: str, answer: str) -> str | 
     nobody new."""
     pronoun = _PERSON_PRONOUN.search(question)
     name = answered_name(previous_question, answer) if pronoun and answer else None
-    if not name:
+    if not name or pronoun is None:
         return None
-    return question[:pronoun.start()] + name + question[pronoun.end():]
+    return question[: pronoun.start()] + name + question[pronoun.end() :]
 
 
 def follow_up(question: str, history: Sequence[Turn], rewrite: Callable[[str], str] | None = None) -> FollowUp:

@@ -40,9 +40,14 @@ def _embedding_class() -> type:
 
         encode_batch_size: int = Field(default=16, description="texts per forward pass")
 
-        def _embed(self, inputs, prompt_name=None):  # type: ignore[override]
-            return self._model.encode(inputs, batch_size=self.encode_batch_size, prompt_name=prompt_name,
-                                      normalize_embeddings=self.normalize, show_progress_bar=False).tolist()
+        def _embed(self, inputs, prompt_name=None):
+            return self._model.encode(
+                inputs,
+                batch_size=self.encode_batch_size,
+                prompt_name=prompt_name,
+                normalize_embeddings=self.normalize,
+                show_progress_bar=False,
+            ).tolist()
 
     return SortedBatchEmbedding
 
@@ -56,8 +61,9 @@ def load_embed_model(name: str, batch_size: int = 16):  # -> HuggingFaceEmbeddin
     transformers.utils.logging.disable_progress_bar()  # "Loading weights" bars are noise here
 
     try:
-        model = _embedding_class()(model_name=model_path(name), device="cpu", embed_batch_size=GROUP,
-                                   show_progress_bar=False)
+        model = _embedding_class()(
+            model_name=model_path(name), device="cpu", embed_batch_size=GROUP, show_progress_bar=False
+        )
     except Exception as exc:  # sentence-transformers raises many types for a missing model
         raise ConfigError(
             f"cannot load embedding model {name!r} offline ({type(exc).__name__}): give a local "

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from llama_index.core.base.response.schema import Response
 from llama_index.core.query_engine import CustomQueryEngine
@@ -35,8 +36,7 @@ def keep_verified(answer: Answer, text_of: Callable[[str], str | None]) -> Answe
     related = [c for c in answer.related if verify(c, text_of(c.article_id))]
     notes = answer.notes + ([f"{dropped} quote(s) failed verification and were removed"] if dropped else [])
     if not answer.abstained and not claims:
-        return replace(answer, text=ABSTAIN_TEXT, abstained=True, citations=[], claims=[], related=related,
-                       notes=notes)
+        return replace(answer, text=ABSTAIN_TEXT, abstained=True, citations=[], claims=[], related=related, notes=notes)
     return replace(answer, citations=citations, claims=claims, related=related, notes=notes)
 
 
@@ -63,26 +63,31 @@ class GroundedQueryEngine(CustomQueryEngine):
         retriever = self.retriever
         if top_k is not None and top_k != getattr(retriever, "top_k", top_k):
             retriever = copy.copy(retriever)  # per-call top-k without touching the shared retriever
-            retriever.top_k = top_k
+            retriever.top_k = top_k  # type: ignore[attr-defined]  # the retriever has one (checked above)
         passages = retriever.retrieve(bundle)
         return bundle, passages, {"embed": (t1 - t0) * 1e3, "retrieve": (time.perf_counter() - t1) * 1e3}
 
-    def stream(self, question: str, top_k: int | None = None, focus: str | None = None
-               ) -> Iterator[tuple[Answer, list]]:
+    def stream(
+        self, question: str, top_k: int | None = None, focus: str | None = None
+    ) -> Iterator[tuple[Answer, list]]:
         """Verified partial answers as they grow (generative backends), then the final answer.
         ``focus``: for a follow-up searched with its context, the words the answer must match."""
         started = time.perf_counter()
         bundle, passages, timings = self._retrieve(question, top_k)
         t2 = time.perf_counter()
-        context = dict(q_emb=bundle.embedding)
+        context: dict[str, Any] = dict(q_emb=bundle.embedding)
         if focus:
             context.update(focus=focus, focus_emb=self.embed_query(focus))
         for draft in self.answerer.stream(question, passages, **context):
             t3 = time.perf_counter()
             answer = compose(keep_verified(draft, self.text_of))
-            answer.timings_ms = {**draft.timings_ms, **timings, "answer": (t3 - t2) * 1e3,
-                                 "verify": (time.perf_counter() - t3) * 1e3,
-                                 "total": (time.perf_counter() - started) * 1e3}
+            answer.timings_ms = {
+                **draft.timings_ms,
+                **timings,
+                "answer": (t3 - t2) * 1e3,
+                "verify": (time.perf_counter() - t3) * 1e3,
+                "total": (time.perf_counter() - started) * 1e3,
+            }
             yield answer, [p for p in passages if any(_covers(p, c) for c in answer.citations)]
 
     def answer(self, question: str, top_k: int | None = None, focus: str | None = None) -> tuple[Answer, list]:
@@ -95,5 +100,8 @@ class GroundedQueryEngine(CustomQueryEngine):
 
 def _covers(passage: Any, citation: Citation) -> bool:
     node = passage.node
-    return (passage.article_id == citation.article_id and (node.start_char_idx or 0) <= citation.start
-            and citation.end <= (node.end_char_idx or 0))
+    return (
+        passage.article_id == citation.article_id
+        and (node.start_char_idx or 0) <= citation.start
+        and citation.end <= (node.end_char_idx or 0)
+    )

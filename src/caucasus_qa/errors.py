@@ -1,10 +1,10 @@
 """The exceptions this package raises; each message says what to do next.
 
-    CaucasusQAError
-    ├── ConfigError          bad setting, unknown key, unreadable config file
-    ├── StoreError           store cannot be opened or is in an unexpected state
-    │   └── StoreMismatchError  store was built with another embedding model or chunking
-    └── QuestionError        empty or unusable question
+CaucasusQAError
+├── ConfigError          bad setting, unknown key, unreadable config file
+├── StoreError           store cannot be opened or is in an unexpected state
+│   └── StoreMismatchError  store was built with another embedding model or chunking
+└── QuestionError        empty or unusable question
 """
 
 from __future__ import annotations

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,11 +62,19 @@ def load_questions(path: Path, split: str | None = None) -> list[Question]:
             raise ConfigError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
         if "_comment" in row:
             continue
-        out.append(Question(id=row["id"], split=row.get("split", "test"), category=row.get("category", "fact"),
-                            question=row["question"], answerable=bool(row.get("answerable", True)),
-                            accepted=tuple(row.get("accepted", ())),
-                            gold=tuple((g["article_id"], g["quote"]) for g in row.get("gold", ())),
-                            history=tuple(row.get("history", ())), standalone=row.get("standalone")))
+        out.append(
+            Question(
+                id=row["id"],
+                split=row.get("split", "test"),
+                category=row.get("category", "fact"),
+                question=row["question"],
+                answerable=bool(row.get("answerable", True)),
+                accepted=tuple(row.get("accepted", ())),
+                gold=tuple((g["article_id"], g["quote"]) for g in row.get("gold", ())),
+                history=tuple(row.get("history", ())),
+                standalone=row.get("standalone"),
+            )
+        )
     return [q for q in out if split in (None, "all") or q.split == split]
 
 
@@ -75,8 +83,9 @@ def claim_text(text: str) -> str:
     return _ATTRIBUTION.sub("", text)
 
 
-def citation_quality(answer: Answer, judge: AlignmentJudge,
-                     text_of: Callable[[str], str | None] | None = None) -> tuple[int, int, int, int]:
+def citation_quality(
+    answer: Answer, judge: AlignmentJudge, text_of: Callable[[str], str | None] | None = None
+) -> tuple[int, int, int, int]:
     """(supported claims, claims, precise citations, citations) for one answer, ALCE-style.
     ``text_of``: article text by id, for the text around the quotes (as the verifier saw it)."""
     from caucasus_qa.support import surroundings
@@ -93,8 +102,11 @@ def citation_quality(answer: Answer, judge: AlignmentJudge,
         for n in claim.cites:
             total_cites += 1
             others = [quotes[m] for m in claim.cites if m != n and m in quotes]
-            redundant = (ok and judge.supported(text, others, question, around)
-                         and not judge.supported(text, [quotes.get(n, "")], question, around))
+            redundant = (
+                ok
+                and judge.supported(text, others, question, around)
+                and not judge.supported(text, [quotes.get(n, "")], question, around)
+            )
             precise += not redundant
     return supported, len(answer.claims), precise, total_cites
 
@@ -185,12 +197,30 @@ def evaluate_one(qa: Any, question: Question, judge: AlignmentJudge) -> Record:
     passages = qa.retrieve(answer.standalone or question.question)
     verbatim = sum(verify(c, qa.article_text(c.article_id)) for c in answer.citations)
     supported, claims, precise, cites = citation_quality(answer, judge, qa.article_text)
-    return Record(question.id, question.split, question.category, question.question, question.answerable,
-                  answer.abstained, is_correct(question, answer), answer.score, answer.text,
-                  list(question.accepted), first_hit(passages, gold_spans(qa, question)), len(answer.citations),
-                  verbatim, claims, supported, precise, latency, dropped=answer.dropped,
-                  first_token_ms=answer.timings_ms.get("first_token"), backend=answer.backend, cites=cites,
-                  in_evidence=in_evidence(question, answer))
+    return Record(
+        question.id,
+        question.split,
+        question.category,
+        question.question,
+        question.answerable,
+        answer.abstained,
+        is_correct(question, answer),
+        answer.score,
+        answer.text,
+        list(question.accepted),
+        first_hit(passages, gold_spans(qa, question)),
+        len(answer.citations),
+        verbatim,
+        claims,
+        supported,
+        precise,
+        latency,
+        dropped=answer.dropped,
+        first_token_ms=answer.timings_ms.get("first_token"),
+        backend=answer.backend,
+        cites=cites,
+        in_evidence=in_evidence(question, answer),
+    )
 
 
 def run(qa: Any, questions: Sequence[Question], progress: bool = True) -> list[Record]:
@@ -199,8 +229,9 @@ def run(qa: Any, questions: Sequence[Question], progress: bool = True) -> list[R
     judge = qa.judge
     qa.ask("warm-up: which articles are stored?")  # load the model and caches outside the timings
     qa.sentences.warm(qa.store.article_ids())
-    return [evaluate_one(qa, q, judge) for q in tqdm(questions, desc="Evaluating", unit="question",
-                                                         disable=not progress)]
+    return [
+        evaluate_one(qa, q, judge) for q in tqdm(questions, desc="Evaluating", unit="question", disable=not progress)
+    ]
 
 
 # -- metrics -------------------------------------------------------------------------------
@@ -216,7 +247,9 @@ def metrics(records: Iterable[Record], k: int) -> dict[str, Any]:
     ranks = [r.rank for r in ans]
     lat = sorted(r.latency_ms for r in rows)
     return {
-        "questions": len(rows), "answerable": len(ans), "unanswerable": len(un),
+        "questions": len(rows),
+        "answerable": len(ans),
+        "unanswerable": len(un),
         "accuracy": _ratio(sum(r.correct for r in ans), len(ans)),
         "overall_accuracy": _ratio(sum(r.correct for r in rows), len(rows)),
         "abstention_precision": _ratio(sum(not r.answerable for r in abstained), len(abstained)),
@@ -226,12 +259,15 @@ def metrics(records: Iterable[Record], k: int) -> dict[str, Any]:
         "mrr": _ratio(sum(1 / x for x in ranks if x), len(ranks)),
         "verbatim_citations": _ratio(sum(r.verbatim for r in rows), sum(r.citations for r in rows)),
         "citation_recall": _ratio(sum(r.supported for r in rows), sum(r.claims for r in rows)),
-        "citation_precision": _ratio(sum(r.precise for r in rows),
-                                     sum(r.citations if r.cites is None else r.cites for r in rows)),
+        "citation_precision": _ratio(
+            sum(r.precise for r in rows), sum(r.citations if r.cites is None else r.cites for r in rows)
+        ),
         "dropped_sentences": _ratio(sum(r.dropped for r in rows), sum(r.dropped + r.claims for r in rows)),
         "first_token_p50_ms": _median([r.first_token_ms for r in rows if r.first_token_ms is not None]),
-        "answer_in_evidence": _ratio(sum(bool(r.in_evidence) for r in ans if r.in_evidence is not None),
-                                     sum(r.in_evidence is not None for r in ans)),
+        "answer_in_evidence": _ratio(
+            sum(bool(r.in_evidence) for r in ans if r.in_evidence is not None),
+            sum(r.in_evidence is not None for r in ans),
+        ),
         "latency_p50_ms": float(np.percentile(lat, 50)) if lat else None,
         "latency_p95_ms": float(np.percentile(lat, 95)) if lat else None,
         "skipped": sum(1 for r in records if r.skipped),
@@ -292,8 +328,9 @@ def calibrate(qa: Any, questions: Sequence[Question]) -> tuple[float, float]:
     return best_threshold(_scores_without_abstaining(qa, questions))
 
 
-def tune(qa: Any, questions: Sequence[Question], grid: dict[str, Sequence[float]],
-         progress: bool = True) -> list[tuple[float, float, dict[str, float]]]:
+def tune(
+    qa: Any, questions: Sequence[Question], grid: Mapping[str, Sequence[float]], progress: bool = True
+) -> list[tuple[float, float, dict[str, float]]]:
     """Grid search of answer-scoring weights on ``questions``; best (balanced, threshold, weights) first."""
     import itertools
 
@@ -310,10 +347,15 @@ def tune(qa: Any, questions: Sequence[Question], grid: dict[str, Sequence[float]
 
 
 # -- thresholds ----------------------------------------------------------------------------
-GATES = {"min_accuracy": ("accuracy", 1), "min_abstention_recall": ("abstention_recall", 1),
-         "min_abstention_precision": ("abstention_precision", 1), "max_false_abstention": ("false_abstention", -1),
-         "min_citation_precision": ("citation_precision", 1), "min_citation_recall": ("citation_recall", 1),
-         "min_verbatim": ("verbatim_citations", 1)}
+GATES = {
+    "min_accuracy": ("accuracy", 1),
+    "min_abstention_recall": ("abstention_recall", 1),
+    "min_abstention_precision": ("abstention_precision", 1),
+    "max_false_abstention": ("false_abstention", -1),
+    "min_citation_precision": ("citation_precision", 1),
+    "min_citation_recall": ("citation_recall", 1),
+    "min_verbatim": ("verbatim_citations", 1),
+}
 
 
 def missed_gates(summary: dict[str, Any], gates: dict[str, float | None]) -> list[str]:
@@ -368,8 +410,7 @@ def write_report(report: Report, folder: Path) -> Report:
     return report
 
 
-PLOT_HINT = ("no plot: matplotlib is not installed; pip install 'caucasus-qa[plot]' (make eval and make test "
-             "install it)")
+PLOT_HINT = "no plot: matplotlib is not installed; pip install 'caucasus-qa[plot]' (make eval and make test install it)"
 
 
 def write_plots(report: Report, folder: Path) -> list[str]:
@@ -386,13 +427,18 @@ def write_plots(report: Report, folder: Path) -> list[str]:
     left.set_xlabel("share correct")
     left.set_title("Accuracy by category")
     for i, c in enumerate(cats):
-        left.text(0.01, i, f"{report.categories[c]['correct']}/{report.categories[c]['n']}", va="center",
-                  color="white", fontsize=8)
+        left.text(
+            0.01,
+            i,
+            f"{report.categories[c]['correct']}/{report.categories[c]['n']}",
+            va="center",
+            color="white",
+            fontsize=8,
+        )
     rows = [r for r in report.records if not r.skipped]
     bins = np.linspace(min([r.score for r in rows] + [0]), max([r.score for r in rows] + [1]), 25)
     right.hist([r.score for r in rows if r.answerable], bins=bins, alpha=0.7, label="answerable", color="#3a6ea5")
-    right.hist([r.score for r in rows if not r.answerable], bins=bins, alpha=0.7, label="unanswerable",
-               color="#d1495b")
+    right.hist([r.score for r in rows if not r.answerable], bins=bins, alpha=0.7, label="unanswerable", color="#d1495b")
     right.axvline(report.threshold, color="black", linestyle="--", label=f"threshold {report.threshold:.3f}")
     right.set_xlabel("abstention score (evidence strength)")
     right.set_title("Answer vs abstain")
@@ -404,51 +450,86 @@ def write_plots(report: Report, folder: Path) -> list[str]:
     return [str(path)]
 
 
+# The report's measures table: (label, summary key); "hit@k" stands for the run's own k.
+MEASURES = [
+    ("answer accuracy (answerable)", "accuracy"),
+    ("accuracy, all questions", "overall_accuracy"),
+    ("abstention precision", "abstention_precision"),
+    ("abstention recall", "abstention_recall"),
+    ("false abstentions (answerable)", "false_abstention"),
+    ("retrieval hit@k", "hit@k"),
+    ("retrieval MRR", "mrr"),
+    ("quotes verbatim at their offsets", "verbatim_citations"),
+    ("citation recall (ALCE)", "citation_recall"),
+    ("citation precision (ALCE)", "citation_precision"),
+    ("generated sentences dropped as unsupported", "dropped_sentences"),
+    ("accepted answer in the sources the model read (its ceiling)", "answer_in_evidence"),
+    ("time to first token p50 (ms)", "first_token_p50_ms"),
+    ("latency p50 (ms)", "latency_p50_ms"),
+    ("latency p95 (ms)", "latency_p95_ms"),
+]
+
+
 def render_markdown(report: Report) -> str:
+    return "\n".join(
+        [*_summary_lines(report), *_category_lines(report), *_miss_lines(report), *_settings_lines(report)]
+    )
+
+
+def _summary_lines(report: Report) -> list[str]:
     s = report.summary
     k = next(key for key in s if key.startswith("hit@"))
+    backends = sorted({r.backend for r in report.records if not r.skipped})
     lines = [
-        f"# Eval report — {report.run}", "",
+        f"# Eval report — {report.run}",
+        "",
         f"Split **{report.split}**, {s['questions']} questions ({s['answerable']} answerable, "
         f"{s['unanswerable']} not), {s['skipped']} skipped; {report.seconds:.0f} s. "
-        f"Support judge: {report.judge}. Abstention threshold {report.threshold:.3f}.", "",
-        "| measure | value |", "| --- | --- |",
-        *[f"| {name} | {_fmt(s[key])} |" for name, key in [
-            ("answer accuracy (answerable)", "accuracy"), ("accuracy, all questions", "overall_accuracy"),
-            ("abstention precision", "abstention_precision"), ("abstention recall", "abstention_recall"),
-            ("false abstentions (answerable)", "false_abstention"), (f"retrieval {k}", k), ("retrieval MRR", "mrr"),
-            ("quotes verbatim at their offsets", "verbatim_citations"), ("citation recall (ALCE)", "citation_recall"),
-            ("citation precision (ALCE)", "citation_precision"),
-            ("generated sentences dropped as unsupported", "dropped_sentences"),
-            ("accepted answer in the sources the model read (its ceiling)", "answer_in_evidence"),
-            ("time to first token p50 (ms)", "first_token_p50_ms"), ("latency p50 (ms)", "latency_p50_ms"),
-            ("latency p95 (ms)", "latency_p95_ms")]],
+        f"Support judge: {report.judge}. Abstention threshold {report.threshold:.3f}.",
+        "",
+        "| measure | value |",
+        "| --- | --- |",
+        *(f"| {name.replace('hit@k', k)} | {_fmt(s[key.replace('hit@k', k)])} |" for name, key in MEASURES),
+        "",
+        f"Answer backend: {', '.join(backends)}. With the extractive backend every claim is its own quote, "
+        "so citation recall and precision check the judge and the plumbing rather than the answerer; they "
+        "bite for generative backends.",
         "",
     ]
-    backends = sorted({r.backend for r in report.records if not r.skipped})
-    lines += [f"Answer backend: {', '.join(backends)}. With the extractive backend every claim is its own quote, "
-              "so citation recall and precision check the judge and the plumbing rather than the answerer; they "
-              "bite for generative backends.", ""]
     if report.calibrated:
-        lines += [f"Calibrated on this split: threshold {report.calibrated[0]:.3f} gives balanced accuracy "
-                  f"{report.calibrated[1]:.3f} (answerable answered right vs unanswerable declined).", ""]
-    lines += ["## By category", "", "| category | correct | n | accuracy |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"Calibrated on this split: threshold {report.calibrated[0]:.3f} gives balanced accuracy "
+            f"{report.calibrated[1]:.3f} (answerable answered right vs unanswerable declined).",
+            "",
+        ]
+    return lines
+
+
+def _category_lines(report: Report) -> list[str]:
+    lines = ["## By category", "", "| category | correct | n | accuracy |", "| --- | --- | --- | --- |"]
     lines += [f"| {c} | {v['correct']} | {v['n']} | {v['accuracy']:.2f} |" for c, v in report.categories.items()]
     if report.notes:
-        lines += ["", *(f"Note: {note}" for note in report.notes)]
-    else:
-        lines += ["", "![accuracy and abstention](accuracy_and_abstention.png)"]
-    lines += ["", "## Misses", ""]
+        return lines + ["", *(f"Note: {note}" for note in report.notes)]
+    return lines + ["", "![accuracy and abstention](accuracy_and_abstention.png)"]
+
+
+def _miss_lines(report: Report) -> list[str]:
     misses = [r for r in report.records if not r.skipped and not r.correct]
     where = {True: " (the answer was in the model's sources)", False: " (not in the model's sources)", None: ""}
-    lines += [f"- **{r.id}** ({r.category}) {r.question}  \n  expected: "
-              f"{', '.join(r.accepted) if r.answerable else 'an abstention'}{where[r.in_evidence]}; got: {r.answer[:300]}"
-              for r in misses] or ["None."]
+    lines = ["", "## Misses", ""]
+    lines += [
+        f"- **{r.id}** ({r.category}) {r.question}  \n  expected: "
+        f"{', '.join(r.accepted) if r.answerable else 'an abstention'}{where[r.in_evidence]}; got: {r.answer[:300]}"
+        for r in misses
+    ] or ["None."]
     skipped = [r for r in report.records if r.skipped]
     if skipped:
         lines += ["", f"{len(skipped)} questions skipped: {skipped[0].skipped}."]
-    lines += ["", "## Settings", "", "```json", json.dumps(report.settings, indent=2, default=str), "```", ""]
-    return "\n".join(lines)
+    return lines
+
+
+def _settings_lines(report: Report) -> list[str]:
+    return ["", "## Settings", "", "```json", json.dumps(report.settings, indent=2, default=str), "```", ""]
 
 
 def spread(questions: Sequence[Question], limit: int | None) -> list[Question]:
@@ -473,8 +554,13 @@ SWEEP_CHUNKS = (128, 200, 300, 400)
 SWEEP_TOP_K = (3, 5, 8)
 
 
-def sweep_report(settings: Any, questions: Sequence[Question], corpus: Sequence[Path],
-                 chunk_sizes: Sequence[int] = SWEEP_CHUNKS, top_ks: Sequence[int] = SWEEP_TOP_K) -> str:
+def sweep_report(
+    settings: Any,
+    questions: Sequence[Question],
+    corpus: Sequence[Path],
+    chunk_sizes: Sequence[int] = SWEEP_CHUNKS,
+    top_ks: Sequence[int] = SWEEP_TOP_K,
+) -> str:
     """Chunk size x top-k on fresh temporary stores of ``corpus`` (overlap a fifth of the chunk):
     accuracy, hit@k and MRR per cell. For choosing defaults on the dev split, never on test."""
     import dataclasses
@@ -486,19 +572,36 @@ def sweep_report(settings: Any, questions: Sequence[Question], corpus: Sequence[
     for size in chunk_sizes:
         with tempfile.TemporaryDirectory(prefix="sweep-") as tmp:
             for top_k in top_ks:
-                qa = Assistant(settings=dataclasses.replace(
-                    settings, store=Path(tmp), chroma_url=None, chunk_size=size, chunk_overlap=size // 5,
-                    top_k=top_k, candidates=max(settings.candidates, top_k)))
+                qa = Assistant(
+                    settings=dataclasses.replace(
+                        settings,
+                        store=Path(tmp),
+                        chroma_url=None,
+                        chunk_size=size,
+                        chunk_overlap=size // 5,
+                        top_k=top_k,
+                        candidates=max(settings.candidates, top_k),
+                    )
+                )
                 if not qa.store.article_ids():
                     qa.ingest(corpus)
                 m = metrics(run(qa, questions, progress=False), top_k)
-                lines.append(f"{size:5} {size // 5:7} {top_k:5} {_fmt(m['accuracy']):>8} {_fmt(m[f'hit@{top_k}']):>6} "
-                             f"{_fmt(m['mrr']):>6}")
+                lines.append(
+                    f"{size:5} {size // 5:7} {top_k:5} {_fmt(m['accuracy']):>8} {_fmt(m[f'hit@{top_k}']):>6} "
+                    f"{_fmt(m['mrr']):>6}"
+                )
     return "\n".join(lines)
 
 
-def evaluate(qa: Any, questions_path: Path, split: str, report_dir: Path | None, progress: bool = True,
-             calibrate_threshold: bool = False, limit: int | None = None) -> Report:
+def evaluate(
+    qa: Any,
+    questions_path: Path,
+    split: str,
+    report_dir: Path | None,
+    progress: bool = True,
+    calibrate_threshold: bool = False,
+    limit: int | None = None,
+) -> Report:
     """Run the eval and write the report; see ``caucasus-qa eval --help``."""
     started = time.perf_counter()
     questions = spread(load_questions(questions_path, split), limit)
@@ -508,8 +611,16 @@ def evaluate(qa: Any, questions_path: Path, split: str, report_dir: Path | None,
     records = run(qa, questions, progress)
     run_name = datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{split}"
     settings = {k: str(v) for k, v in vars(qa.settings).items() if not k.startswith("_")}
-    report = Report(run=run_name, split=split, summary=metrics(records, qa.settings.top_k),
-                    categories=per_category(records), records=records, settings=settings,
-                    judge=qa.judge.name, threshold=qa.settings.abstain_threshold, calibrated=calibrated,
-                    seconds=time.perf_counter() - started)
+    report = Report(
+        run=run_name,
+        split=split,
+        summary=metrics(records, qa.settings.top_k),
+        categories=per_category(records),
+        records=records,
+        settings=settings,
+        judge=qa.judge.name,
+        threshold=qa.settings.abstain_threshold,
+        calibrated=calibrated,
+        seconds=time.perf_counter() - started,
+    )
     return write_report(report, (report_dir or Path("eval/reports")) / run_name)

@@ -12,10 +12,10 @@ import hashlib
 import os
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -66,8 +66,13 @@ class SentenceIndex:
     model), so a new process answers its first question without re-encoding articles.
     """
 
-    def __init__(self, encode: Callable[[list[str]], np.ndarray], text_of: Callable[[str], str],
-                 cache_dir: Path | None = None, model: str = "") -> None:
+    def __init__(
+        self,
+        encode: Callable[[list[str]], np.ndarray],
+        text_of: Callable[[str], str],
+        cache_dir: Path | None = None,
+        model: str = "",
+    ) -> None:
         self._encode = encode
         self._text_of = text_of
         self._dir = cache_dir

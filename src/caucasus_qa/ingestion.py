@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from caucasus_qa import offline
 from caucasus_qa.articles import Article, Skip, read_articles
@@ -48,11 +48,18 @@ class IngestReport:
         return not self.failed
 
     def to_dict(self) -> dict:
-        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "deleted": self.deleted, "chunks_embedded": self.chunks_embedded,
-                "chunks_total": self.chunks_total, "articles_total": self.articles_total,
-                "seconds": round(self.seconds, 3), "notes": self.notes,
-                "skipped": [{"path": s.path, "reason": s.reason, "failed": s.failed} for s in self.skipped]}
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_total": self.chunks_total,
+            "articles_total": self.articles_total,
+            "seconds": round(self.seconds, 3),
+            "notes": self.notes,
+            "skipped": [{"path": s.path, "reason": s.reason, "failed": s.failed} for s in self.skipped],
+        }
 
 
 def chunk_id(i: int, doc) -> str:
@@ -71,8 +78,12 @@ def splitter(settings: Settings):
     """Sentence-respecting chunks measured in tiktoken tokens."""
     from llama_index.core.node_parser import SentenceSplitter
 
-    return SentenceSplitter(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
-                            tokenizer=token_counter(), id_func=chunk_id)
+    return SentenceSplitter(
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        tokenizer=token_counter(),
+        id_func=chunk_id,
+    )
 
 
 def to_document(article: Article):
@@ -80,9 +91,13 @@ def to_document(article: Article):
     from llama_index.core import Document
 
     meta = article.metadata()
-    return Document(id_=article.id, text=article.text, metadata=meta,
-                    excluded_embed_metadata_keys=[k for k in meta if k != "title"],
-                    excluded_llm_metadata_keys=[k for k in meta if k not in ("title", "outlet", "published")])
+    return Document(
+        id_=article.id,
+        text=article.text,
+        metadata=meta,
+        excluded_embed_metadata_keys=[k for k in meta if k != "title"],
+        excluded_llm_metadata_keys=[k for k in meta if k not in ("title", "outlet", "published")],
+    )
 
 
 def _pipeline(store: Store):
@@ -91,9 +106,13 @@ def _pipeline(store: Store):
     from caucasus_qa.embedding import load_embed_model
 
     embed = load_embed_model(store.settings.embed_model, store.settings.embed_batch_size)
-    return IngestionPipeline(transformations=[splitter(store.settings), embed],
-                             vector_store=store.vector_store, docstore=store.docstore,
-                             docstore_strategy=DocstoreStrategy.UPSERTS, disable_cache=True)
+    return IngestionPipeline(
+        transformations=[splitter(store.settings), embed],
+        vector_store=store.vector_store,
+        docstore=store.docstore,
+        docstore_strategy=DocstoreStrategy.UPSERTS,
+        disable_cache=True,
+    )
 
 
 def _classify(store: Store, docs: Sequence, report: IngestReport) -> list:
@@ -119,10 +138,9 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: boo
         return
     pipeline = _pipeline(store)
     size = max(1, min(store.settings.batch_docs, math.ceil(len(todo) / 20)))
-    with tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not progress,
-              leave=False) as bar:
+    with tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not progress, leave=False) as bar:
         for start in range(0, len(todo), size):
-            batch = todo[start:start + size]
+            batch = todo[start : start + size]
             store.forget_vectors([d.id_ for d in batch if store.docstore.get_document_hash(d.id_) is None])
             nodes = pipeline.run(documents=batch)
             store.docstore.add_documents([n.model_copy(update={"embedding": None}) for n in nodes])
@@ -154,8 +172,15 @@ def _sync(store: Store, keep: set[str], paths: list[Path], report: IngestReport)
     store.persist()
 
 
-def ingest(settings: Settings, paths: Iterable[Path] | None = None, *, reset: bool = False,
-           sync: bool = False, progress: bool = False, store: Store | None = None) -> IngestReport:
+def ingest(
+    settings: Settings,
+    paths: Iterable[Path] | None = None,
+    *,
+    reset: bool = False,
+    sync: bool = False,
+    progress: bool = False,
+    store: Store | None = None,
+) -> IngestReport:
     """Ingest files or folders (default: the configured corpus) into the store.
 
     >>> report = ingest(load_settings(), [Path("ingest/articles")])   # doctest: +SKIP
@@ -185,7 +210,10 @@ def _ingest_locked(settings, paths, reset, sync, progress, store, started) -> In
     store.check_chunking()
     articles: list[Article] = []
     for item in read_articles(paths, int(settings.max_file_mb * 1e6)):
-        (articles if isinstance(item, Article) else report.skipped).append(item)
+        if isinstance(item, Article):
+            articles.append(item)
+        else:
+            report.skipped.append(item)
     _embed_batches(store, _classify(store, [to_document(a) for a in articles], report), report, progress)
     if sync:
         missing = [s for s in report.skipped if s.reason == "no such file or folder"]

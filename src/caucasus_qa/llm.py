@@ -12,14 +12,14 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from collections.abc import Iterator
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Any, Protocol, cast
 
 from caucasus_qa import offline
 from caucasus_qa.errors import CaucasusQAError, ConfigError
 from caucasus_qa.settings import Settings
-
 
 
 class LLMError(CaucasusQAError):
@@ -56,7 +56,9 @@ class LlamaCppModel:
         try:
             from llama_cpp import Llama
         except ImportError:
-            raise ConfigError("the llamacpp backend needs llama-cpp-python: pip install 'caucasus-qa[llamacpp]'") from None
+            raise ConfigError(
+                "the llamacpp backend needs llama-cpp-python: pip install 'caucasus-qa[llamacpp]'"
+            ) from None
         if not Path(path).is_file():
             raise ConfigError(f"no GGUF model at {path!r}: pass --llm-model PATH/TO/model.gguf")
         self.model = Path(path).name
@@ -74,8 +76,10 @@ class LlamaCppModel:
         """Take the model, or fail at once where waiting would deadlock: this thread is itself
         still reading a generation from it (one llama.cpp context cannot interleave two prompts)."""
         if self._owner == threading.get_ident():
-            raise LLMError("the language model is still generating in this thread: finish reading the "
-                           "answer before asking it anything else")
+            raise LLMError(
+                "the language model is still generating in this thread: finish reading the "
+                "answer before asking it anything else"
+            )
         self._lock.acquire()
         self._owner = threading.get_ident()
 
@@ -86,8 +90,10 @@ class LlamaCppModel:
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         self._acquire()
         try:
-            for chunk in self._llm.create_chat_completion(messages=messages, temperature=0.0, max_tokens=max_tokens,
-                                                          repeat_penalty=1.1, stream=True):
+            chunks: Iterator[Any] = self._llm.create_chat_completion(
+                messages=cast(Any, messages), temperature=0.0, max_tokens=max_tokens, repeat_penalty=1.1, stream=True
+            )  # type: ignore[assignment]  # stream=True gives chunks; the stubs describe both modes
+            for chunk in chunks:
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
@@ -105,7 +111,9 @@ class LlamaCppModel:
 
         self._acquire()
         try:
-            for _ in self._llm.create_chat_completion(messages=messages, temperature=0.0, max_tokens=1, stream=True):
+            for _ in self._llm.create_chat_completion(
+                messages=cast(Any, messages), temperature=0.0, max_tokens=1, stream=True
+            ):
                 pass  # one token sampled, not yet evaluated: the logits are the prompt's last position's
             pointer = llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1)
             logits = np.ctypeslib.as_array(pointer, shape=(self._llm.n_vocab(),)).astype(np.float64)
@@ -131,14 +139,22 @@ class OpenAIModel:
         try:
             from llama_index.llms.openai_like import OpenAILike
         except ImportError:
-            raise ConfigError("the openai backend needs llama-index-llms-openai-like: "
-                              "pip install 'caucasus-qa[openai]'") from None
+            raise ConfigError(
+                "the openai backend needs llama-index-llms-openai-like: pip install 'caucasus-qa[openai]'"
+            ) from None
         if not url:
             raise ConfigError("the openai backend needs --llm-url, e.g. http://127.0.0.1:11434/v1")
         self.url = url
         self.model = model or "default"
-        self._llm = OpenAILike(model=self.model, api_base=url, api_key=api_key or "not-needed", is_chat_model=True,
-                               timeout=timeout, max_retries=0, temperature=0.0)
+        self._llm = OpenAILike(
+            model=self.model,
+            api_base=url,
+            api_key=api_key or "not-needed",
+            is_chat_model=True,
+            timeout=timeout,
+            max_retries=0,
+            temperature=0.0,
+        )
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         from llama_index.core.llms import ChatMessage
@@ -149,8 +165,10 @@ class OpenAIModel:
                 if part.delta:
                     yield part.delta
         except Exception as exc:  # openai raises connection/status errors of many types
-            raise LLMError(f"cannot get an answer from the language model at {self.url} ({type(exc).__name__}): "
-                           "start the server, or fix --llm-url / --llm-model") from None
+            raise LLMError(
+                f"cannot get an answer from the language model at {self.url} ({type(exc).__name__}): "
+                "start the server, or fix --llm-url / --llm-model"
+            ) from None
 
     def yes_probability(self, messages: list[dict[str, str]]) -> float:
         """P("yes") from the server's top log-probabilities of the first answer token."""
@@ -158,11 +176,19 @@ class OpenAIModel:
 
         client = OpenAI(base_url=self.url, api_key=self._llm.api_key, max_retries=0, timeout=self._llm.timeout)
         try:
-            reply = client.chat.completions.create(model=self.model, messages=messages, max_tokens=1, temperature=0.0,
-                                                   logprobs=True, top_logprobs=10)
+            reply = client.chat.completions.create(
+                model=self.model,
+                messages=cast(Any, messages),
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=True,
+                top_logprobs=10,
+            )
         except Exception as exc:  # openai raises connection/status errors of many types
-            raise LLMError(f"cannot ask the language model at {self.url} ({type(exc).__name__}): "
-                           "start the server, or fix --llm-url / --llm-model") from None
+            raise LLMError(
+                f"cannot ask the language model at {self.url} ({type(exc).__name__}): "
+                "start the server, or fix --llm-url / --llm-model"
+            ) from None
         content = reply.choices[0].logprobs.content if reply.choices[0].logprobs else None
         if not content:
             text = (reply.choices[0].message.content or "").strip().lower()

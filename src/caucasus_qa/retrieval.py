@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from llama_index.core.retrievers import BaseRetriever
@@ -75,8 +75,9 @@ class LexicalIndex:
         self.ids = [n.node_id for n in chunks]
         self.row = {node_id: i for i, node_id in enumerate(self.ids)}
         texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in chunks]
-        tokens = bm25s.tokenize(texts, stopwords="english", stemmer=self.stemmer, token_pattern=TOKEN_PATTERN,
-                                show_progress=False)
+        tokens = bm25s.tokenize(
+            texts, stopwords="english", stemmer=self.stemmer, token_pattern=TOKEN_PATTERN, show_progress=False
+        )
         self.bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
         self.bm25.index(tokens, show_progress=False)
 
@@ -84,8 +85,14 @@ class LexicalIndex:
         """The BM25 score of every chunk (in ``self.ids`` order) for ``query``."""
         import bm25s
 
-        tokens = bm25s.tokenize([query], stopwords="english", stemmer=self.stemmer, token_pattern=TOKEN_PATTERN,
-                                return_ids=False, show_progress=False)[0]
+        tokens = bm25s.tokenize(
+            [query],
+            stopwords="english",
+            stemmer=self.stemmer,
+            token_pattern=TOKEN_PATTERN,
+            return_ids=False,
+            show_progress=False,
+        )[0]
         ids = self.bm25.get_tokens_ids(tokens)
         if not ids:
             return np.zeros(len(self.ids), dtype=np.float32)
@@ -103,8 +110,19 @@ class LexicalIndex:
 class HybridRetriever(BaseRetriever):
     """Dense + BM25 candidates, fused; a LlamaIndex retriever usable in any query engine."""
 
-    def __init__(self, store: Store, embed_model: Any, *, top_k: int, candidates: int, dense_weight: float,
-                 fusion: Literal["convex", "zscore", "rrf"], bm25_k1: float = BM25_K1, bm25_b: float = BM25_B, complete_scores: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embed_model: Any,
+        *,
+        top_k: int,
+        candidates: int,
+        dense_weight: float,
+        fusion: str,  # one of settings.FUSIONS
+        bm25_k1: float = BM25_K1,
+        bm25_b: float = BM25_B,
+        complete_scores: bool = True,
+    ) -> None:
         super().__init__()
         self.store = store
         self.embed_model = embed_model
@@ -145,8 +163,11 @@ class HybridRetriever(BaseRetriever):
         count = collection.count()
         if not count:
             return {}
-        result = collection.query(query_embeddings=[embedding], n_results=min(n or self.candidates, count),
-                                  include=["distances", "embeddings"])
+        result = collection.query(
+            query_embeddings=[embedding],
+            n_results=min(n or self.candidates, count),
+            include=["distances", "embeddings"],
+        )
         ids, distances = result["ids"][0], result["distances"][0]
         vectors = result.get("embeddings")
         if vectors is not None and len(vectors):
@@ -173,8 +194,9 @@ class HybridRetriever(BaseRetriever):
         index = self.lexical_index()
         return index.top(index.scores(query.query_str), self.candidates) if index is not None else {}
 
-    def scored_candidates(self, query: QueryBundle, candidates: int | None = None
-                          ) -> tuple[dict[str, float], dict[str, float]]:
+    def scored_candidates(
+        self, query: QueryBundle, candidates: int | None = None
+    ) -> tuple[dict[str, float], dict[str, float]]:
         """Dense and BM25 scores over the union of both retrievers' candidates.
 
         With ``complete_scores`` each proposed chunk gets both scores (a chunk that BM25 does
@@ -196,24 +218,33 @@ class HybridRetriever(BaseRetriever):
         return dense, bm25
 
     # -- fusion ------------------------------------------------------------------------
-    def fuse(self, dense: dict[str, float], bm25: dict[str, float], dense_weight: float | None = None,
-             fusion: str | None = None) -> dict[str, float]:
+    def fuse(
+        self,
+        dense: dict[str, float],
+        bm25: dict[str, float],
+        dense_weight: float | None = None,
+        fusion: str | None = None,
+    ) -> dict[str, float]:
         """Fused scores; ``dense_weight`` and ``fusion`` default to the retriever's own."""
         w = self.dense_weight if dense_weight is None else dense_weight
         fusion = fusion or self.fusion
         ids = set(dense) | set(bm25)
         if fusion == "rrf":
-            rank_d = {k: r for r, k in enumerate(sorted(dense, key=dense.get, reverse=True))}
-            rank_b = {k: r for r, k in enumerate(sorted(bm25, key=bm25.get, reverse=True))}
-            return {i: w * (1 / (RRF_K + rank_d[i]) if i in rank_d else 0)
-                    + (1 - w) * (1 / (RRF_K + rank_b[i]) if i in rank_b else 0) for i in ids}
+            rank_d = {k: r for r, k in enumerate(sorted(dense, key=lambda k: dense[k], reverse=True))}
+            rank_b = {k: r for r, k in enumerate(sorted(bm25, key=lambda k: bm25[k], reverse=True))}
+            return {
+                i: w * (1 / (RRF_K + rank_d[i]) if i in rank_d else 0)
+                + (1 - w) * (1 / (RRF_K + rank_b[i]) if i in rank_b else 0)
+                for i in ids
+            }
         normalise = _zscore if fusion == "zscore" else _normalise
         nd, nb = normalise(dense), normalise(bm25)
         low_d, low_b = min(nd.values(), default=0.0), min(nb.values(), default=0.0)  # absent: the list's floor
         return {i: w * nd.get(i, low_d) + (1 - w) * nb.get(i, low_b) for i in ids}
 
-    def scores(self, query: QueryBundle, candidates: int | None = None
-               ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    def scores(
+        self, query: QueryBundle, candidates: int | None = None
+    ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
         """``(fused, dense, bm25)`` scores of every candidate chunk, by chunk id (for benchmarks)."""
         dense, bm25 = self.scored_candidates(query, candidates)
         return self.fuse(dense, bm25), dense, bm25
@@ -221,10 +252,11 @@ class HybridRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         fused, dense, bm25 = self.scores(query_bundle)
         best = sorted(fused, key=lambda i: (-fused[i], i))[: self.top_k]
-        passages = []
+        passages: list[NodeWithScore] = []
         for node_id in best:
             node = self.store.docstore.get_node(node_id, raise_error=False)
             if node is not None:
-                passages.append(Passage(node=node, score=fused[node_id], dense=dense.get(node_id),
-                                        bm25=bm25.get(node_id)))
+                passages.append(
+                    Passage(node=node, score=fused[node_id], dense=dense.get(node_id), bm25=bm25.get(node_id))
+                )
         return passages

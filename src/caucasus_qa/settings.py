@@ -9,9 +9,10 @@ import dataclasses
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from caucasus_qa.errors import ConfigError
 
@@ -148,14 +149,16 @@ class Settings:
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ConfigError("dense_weight must be between 0 and 1")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]", self.collection):
-            raise ConfigError(f"collection {self.collection!r}: use 3-512 letters, digits, '.', '_' or '-', "
-                              "starting and ending with a letter or digit")
+            raise ConfigError(
+                f"collection {self.collection!r}: use 3-512 letters, digits, '.', '_' or '-', "
+                "starting and ending with a letter or digit"
+            )
         if self.llm_deadline_s < 0:
             raise ConfigError("llm_deadline_s must be 0 (no deadline) or a number of seconds")
         if self.max_file_mb <= 0:
             raise ConfigError("max_file_mb must be positive")
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
@@ -169,7 +172,7 @@ def describe() -> list[tuple[str, str, str]]:
     return [(f.name, shown(f.default), f.metadata.get("doc", "")) for f in public]
 
 
-def _field_types() -> dict[str, type]:
+def _field_types() -> dict[str, Any]:
     return {f.name: f.type for f in fields(Settings) if not f.name.startswith("_")}
 
 
@@ -208,7 +211,7 @@ def _from_file(path: Path) -> dict[str, Any]:
 
 
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    values = {k[len(ENV_PREFIX):].lower(): v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
+    values = {k[len(ENV_PREFIX) :].lower(): v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
     values.pop("config", None)  # CAUCASUS_QA_CONFIG names the file, it is not a setting
     values.pop("auth", None)  # CAUCASUS_QA_AUTH belongs to the UI login
     values.pop("debug", None)

@@ -40,19 +40,26 @@ def connect(settings: Settings):
         if url.scheme not in ("http", "https") or not url.hostname:
             raise StoreError(f"--chroma-url {settings.chroma_url!r} is not an http(s) URL like http://127.0.0.1:8000")
         try:
-            client = chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
-                                         ssl=url.scheme == "https", settings=_chroma_settings())
+            client = chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=_chroma_settings(),
+            )
             client.heartbeat()
         except Exception as exc:  # chromadb raises a variety of connection errors
-            raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}): "
-                             "start it with `chroma run --host 127.0.0.1 --port 8000` or fix --chroma-url") from None
+            raise StoreError(
+                f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}): "
+                "start it with `chroma run --host 127.0.0.1 --port 8000` or fix --chroma-url"
+            ) from None
         return client
     try:
         settings.store.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.store / "chroma"), settings=_chroma_settings())
     except OSError as exc:
-        raise StoreError(f"cannot open the store at {settings.store}: {exc.strerror or exc}; "
-                         "choose another folder with --store DIR") from None
+        raise StoreError(
+            f"cannot open the store at {settings.store}: {exc.strerror or exc}; choose another folder with --store DIR"
+        ) from None
 
 
 def docstore_path(settings: Settings) -> Path:
@@ -88,8 +95,9 @@ class Store:
         try:
             return SimpleDocumentStore.from_persist_path(str(self.docstore_path))
         except ValueError as exc:
-            raise StoreError(f"the docstore {self.docstore_path} is damaged ({exc}): "
-                             "rebuild it with `caucasus-qa ingest --reset`") from None
+            raise StoreError(
+                f"the docstore {self.docstore_path} is damaged ({exc}): rebuild it with `caucasus-qa ingest --reset`"
+            ) from None
 
     def refresh(self) -> bool:
         """Reload the docstore if another process changed it; True if it did."""
@@ -103,21 +111,28 @@ class Store:
     # -- collection ---------------------------------------------------------------------
     def expected_metadata(self) -> dict[str, Any]:
         s = self.settings
-        return {"embed_model": s.embed_model, "chunk_size": s.chunk_size,
-                "chunk_overlap": s.chunk_overlap, "schema": SCHEMA_VERSION}
+        return {
+            "embed_model": s.embed_model,
+            "chunk_size": s.chunk_size,
+            "chunk_overlap": s.chunk_overlap,
+            "schema": SCHEMA_VERSION,
+        }
 
     def _open_collection(self):
         try:
             collection = self.client.get_or_create_collection(
-                self.settings.collection, metadata={**self.expected_metadata(), "hnsw:space": "cosine"},
-                embedding_function=None)
+                self.settings.collection,
+                metadata={**self.expected_metadata(), "hnsw:space": "cosine"},
+                embedding_function=None,
+            )
         except Exception as exc:  # name validation, server errors
             raise StoreError(f"cannot open collection {self.settings.collection!r}: {exc}") from None
         built_with = (collection.metadata or {}).get("embed_model")
         if built_with and built_with != self.settings.embed_model:
             raise StoreMismatchError(
                 f"the store was built with embedding model {built_with!r}, not {self.settings.embed_model!r}: "
-                f"use --embed-model {built_with!r}, or rebuild with `caucasus-qa ingest --reset`")
+                f"use --embed-model {built_with!r}, or rebuild with `caucasus-qa ingest --reset`"
+            )
         return collection
 
     def check_chunking(self) -> None:
@@ -127,8 +142,10 @@ class Store:
         stale = [k for k in ("chunk_size", "chunk_overlap") if meta.get(k) not in (None, want[k])]
         if stale and self.article_ids():
             old = ", ".join(f"{k} {meta[k]}" for k in stale)
-            raise StoreMismatchError(f"the store was chunked with {old}: rebuild it with "
-                                     "`caucasus-qa ingest --reset`, or keep the old settings")
+            raise StoreMismatchError(
+                f"the store was chunked with {old}: rebuild it with "
+                "`caucasus-qa ingest --reset`, or keep the old settings"
+            )
         if meta != {**meta, **want}:
             self.collection.modify(metadata={**meta, **want})
 
@@ -157,10 +174,19 @@ class Store:
             return None
         m = doc.metadata
         notes = tuple(n for n in m.get("notes", "").split("; ") if n)
-        return Article(id=article_id, text=doc.text, title=m.get("title"), outlet=m.get("outlet"),
-                       published=m.get("published"), author=m.get("author"), url=m.get("url"),
-                       source_path=m.get("source_path", ""), date_note=m.get("date_note"), notes=notes,
-                       chunks=len(self.chunk_ids(article_id)))
+        return Article(
+            id=article_id,
+            text=doc.text,
+            title=m.get("title"),
+            outlet=m.get("outlet"),
+            published=m.get("published"),
+            author=m.get("author"),
+            url=m.get("url"),
+            source_path=m.get("source_path", ""),
+            date_note=m.get("date_note"),
+            notes=notes,
+            chunks=len(self.chunk_ids(article_id)),
+        )
 
     def chunk_ids(self, article_id: str) -> list[str]:
         info = self.docstore.get_ref_doc_info(article_id)

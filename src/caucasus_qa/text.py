@@ -17,20 +17,66 @@ SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$|[\"”»]$")
 
 # Month names and the abbreviations news pages use, in calendar order; the full name first.
 MONTHS: tuple[tuple[str, ...], ...] = (
-    ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
-    ("july", "jul"), ("august", "aug"), ("september", "sept", "sep"), ("october", "oct"), ("november", "nov"),
-    ("december", "dec"))
+    ("january", "jan"),
+    ("february", "feb"),
+    ("march", "mar"),
+    ("april", "apr"),
+    ("may",),
+    ("june", "jun"),
+    ("july", "jul"),
+    ("august", "aug"),
+    ("september", "sept", "sep"),
+    ("october", "oct"),
+    ("november", "nov"),
+    ("december", "dec"),
+)
 MONTH_NUMBER: dict[str, int] = {name: i for i, names in enumerate(MONTHS, start=1) for name in names}
 MONTH_NAMES: frozenset[str] = frozenset(names[0] for names in MONTHS)
 # A regex alternation of every month name, longest first so "september" is not read as "sep".
 MONTH_PATTERN = "|".join(sorted(MONTH_NUMBER, key=len, reverse=True))
 
 # Words that shape a question rather than name its content ("how many", "what kind of").
-_QUESTION_WORDS = {"according", "also", "would", "could", "say", "said", "says", "article", "articles",
-                   "piece", "many", "much", "often", "long", "exactly", "kind", "type", "sort", "happen",
-                   "happened", "mention", "mentioned", "describe", "described", "name", "named", "tell",
-                   "told", "one", "ones", "date", "dates", "cause", "caused", "whom", "whose", "whats", "what's",
-                   "who's"}
+_QUESTION_WORDS = {
+    "according",
+    "also",
+    "would",
+    "could",
+    "say",
+    "said",
+    "says",
+    "article",
+    "articles",
+    "piece",
+    "many",
+    "much",
+    "often",
+    "long",
+    "exactly",
+    "kind",
+    "type",
+    "sort",
+    "happen",
+    "happened",
+    "mention",
+    "mentioned",
+    "describe",
+    "described",
+    "name",
+    "named",
+    "tell",
+    "told",
+    "one",
+    "ones",
+    "date",
+    "dates",
+    "cause",
+    "caused",
+    "whom",
+    "whose",
+    "whats",
+    "what's",
+    "who's",
+}
 
 
 @lru_cache(maxsize=1)
@@ -49,9 +95,11 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-_BRITISH = [(re.compile(r"(\w{3,})is(e|ed|es|ing|ation|ations)$"), r"\1iz\2"),
-            (re.compile(r"(\w{2,})our(s|ed|ing)?$"), r"\1or\2"),
-            (re.compile(r"(\w{2,})yse(s|d)?$"), r"\1yze\2")]
+_BRITISH = [
+    (re.compile(r"(\w{3,})is(e|ed|es|ing|ation|ations)$"), r"\1iz\2"),
+    (re.compile(r"(\w{2,})our(s|ed|ing)?$"), r"\1or\2"),
+    (re.compile(r"(\w{2,})yse(s|d)?$"), r"\1yze\2"),
+]
 _POSSESSIVE = re.compile(r"'s$")
 
 

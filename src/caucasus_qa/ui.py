@@ -12,9 +12,10 @@ import html
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from caucasus_qa import offline
 from caucasus_qa.answer import ABSTAIN_TEXT, CONFLICT_TEXT, Answer, Citation, escape_markdown
@@ -54,8 +55,13 @@ document.addEventListener('toggle', function (e) {
 # -- HTML renderers -----------------------------------------------------------------------
 def _marked(text: str, start: int, end: int, target: bool = False) -> str:
     cls = "cqa-quote cqa-target" if target else "cqa-quote"
-    return (html.escape(text[:start]) + f'<mark class="{cls}">' + html.escape(text[start:end]) + "</mark>"
-            + html.escape(text[end:]))
+    return (
+        html.escape(text[:start])
+        + f'<mark class="{cls}">'
+        + html.escape(text[start:end])
+        + "</mark>"
+        + html.escape(text[end:])
+    )
 
 
 def _paragraph_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -68,16 +74,21 @@ def source_card(c: Citation, article_text: str, related: bool = False) -> str:
     """One source: header, the quote highlighted in its paragraph, and the expandable article."""
     left, right = _paragraph_bounds(article_text, c.start, c.end)
     para = _marked(article_text[left:right], c.start - left, c.end - left)
-    full = "".join(f"<p>{_marked(p, c.start - off, c.end - off, True) if off <= c.start < off + len(p) + 1 else html.escape(p)}</p>"
-                   for off, p in _paragraphs(article_text))
+    full = "".join(
+        f"<p>{_marked(p, c.start - off, c.end - off, True) if holds else html.escape(p)}</p>"
+        for off, p in _paragraphs(article_text)
+        for holds in [off <= c.start < off + len(p) + 1]  # the paragraph the quote starts in
+    )
     meta = [html.escape(c.outlet or "outlet unknown"), html.escape(c.published or "date unknown")]
     if c.author:
         meta.append("by " + html.escape(c.author))
-    return (f'<div class="cqa-source{" cqa-related" if related else ""}" data-n="{c.n}">'
-            f'<div class="cqa-head"><span class="cqa-n">[{c.n}]</span><b>{html.escape(c.title or c.article_id)}</b>'
-            f' — {" · ".join(meta)}</div><p class="cqa-para">{para}</p>'
-            f'<details class="cqa-article"><summary>Read the whole article</summary>'
-            f'<div class="cqa-full">{full}</div></details></div>')
+    return (
+        f'<div class="cqa-source{" cqa-related" if related else ""}" data-n="{c.n}">'
+        f'<div class="cqa-head"><span class="cqa-n">[{c.n}]</span><b>{html.escape(c.title or c.article_id)}</b>'
+        f' — {" · ".join(meta)}</div><p class="cqa-para">{para}</p>'
+        f'<details class="cqa-article"><summary>Read the whole article</summary>'
+        f'<div class="cqa-full">{full}</div></details></div>'
+    )
 
 
 def _paragraphs(text: str) -> Iterator[tuple[int, str]]:
@@ -90,8 +101,10 @@ def sources_html(answer: Answer | None, text_of: Any) -> str:
         return '<div class="cqa-note">Sources for the answer appear here.</div>'
     if answer.abstained:
         cards = "".join(source_card(c, text_of(c.article_id) or "", related=True) for c in answer.related)
-        return ('<div class="cqa-sources cqa-abstained"><div class="cqa-related-label">'
-                f"{html.escape(ABSTAIN_TEXT)} Related passages, not an answer:</div>{cards}</div>")
+        return (
+            '<div class="cqa-sources cqa-abstained"><div class="cqa-related-label">'
+            f"{html.escape(ABSTAIN_TEXT)} Related passages, not an answer:</div>{cards}</div>"
+        )
     cards = "".join(source_card(c, text_of(c.article_id) or "") for c in answer.citations)
     note = f'<div class="cqa-note">{CONFLICT_TEXT}</div>' if answer.conflict else ""
     return f'<div class="cqa-sources">{note}{cards}</div>'
@@ -138,8 +151,11 @@ def store_uploads(files: list[str], folder: Path, max_bytes: int) -> tuple[list[
 def default_examples(qa: Any, path: Path) -> list[str]:
     """Example questions from ``ui/examples.txt`` if present, else one per stored article title."""
     if path.is_file():
-        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip() and not line.startswith("#")][:8]
+        return [
+            line.strip()
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")
+        ][:8]
     return [f"What does the article “{a.title}” report?" for a in qa.articles() if a.title][:4]
 
 
@@ -169,6 +185,8 @@ class Handlers:
         except CaucasusQAError as exc:
             yield show(f"⚠️ {escape_markdown(str(exc))}", "", asked)
             return
+        if answer is None:  # the stream always ends with a final answer
+            return
         panel = self.panel(answer)
         # an answer that came in one piece (extractive) is revealed claim by claim; one that already
         # streamed in sentence by sentence is not shrunk back to its first claim
@@ -181,8 +199,10 @@ class Handlers:
         return [], self.panel(None), "", []
 
     def articles_table(self) -> list[list[Any]]:
-        return [[a.id, a.title or "", a.outlet or "", a.published or "", a.author or "", a.chunks]
-                for a in self.qa.articles()]
+        return [
+            [a.id, a.title or "", a.outlet or "", a.published or "", a.author or "", a.chunks]
+            for a in self.qa.articles()
+        ]
 
     def ingest_uploads(self, files: list[str] | None) -> tuple[str, list[list[Any]]]:
         """Copy uploads into the corpus, ingest them, and say what happened to each."""
@@ -201,10 +221,14 @@ class Handlers:
         for s in report.skipped:  # a file that failed is not kept: it would fail every later ingest
             if s.failed and Path(s.path).resolve() in uploaded:
                 Path(s.path).unlink(missing_ok=True)
-        lines = [f"{'failed' if s.failed else 'skipped'}: {Path(s.path).name}: {s.reason}"
-                 f"{' (not kept)' if s.failed else ''}" for s in report.skipped]
-        return lines + [f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
-                        f"{len(report.unchanged)}; store: {report.articles_total} articles"]
+        lines = [
+            f"{'failed' if s.failed else 'skipped'}: {Path(s.path).name}: {s.reason}{' (not kept)' if s.failed else ''}"
+            for s in report.skipped
+        ]
+        return lines + [
+            f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
+            f"{len(report.unchanged)}; store: {report.articles_total} articles"
+        ]
 
     def ask(self, question: str) -> dict[str, Any]:
         """Answer a question: the answer text and its citations as JSON (same as `ask --json`)."""
@@ -222,8 +246,10 @@ def build_app(qa: Any, examples_file: Path = Path("ui/examples.txt")) -> Any:
 
     handlers = Handlers(qa)
     with gr.Blocks(title="caucasus-qa", fill_height=True) as app:
-        gr.Markdown("## caucasus-qa\nAnswers from the stored news articles. Every claim carries a numbered, "
-                    "verbatim quote; open a source to see it in the article.")
+        gr.Markdown(
+            "## caucasus-qa\nAnswers from the stored news articles. Every claim carries a numbered, "
+            "verbatim quote; open a source to see it in the article."
+        )
         with gr.Tab("Chat"):
             _chat_tab(gr, handlers, default_examples(qa, examples_file))
         with gr.Tab("Articles"):
@@ -237,11 +263,17 @@ def _chat_tab(gr: Any, handlers: Handlers, examples: list[str]) -> None:
     settings = handlers.qa.settings
     with gr.Row():
         with gr.Column(scale=3):
-            chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="cqa-chat", feedback_options=None,
-                                 buttons=["copy"])
+            chatbot = gr.Chatbot(
+                label="Conversation", height=480, elem_id="cqa-chat", feedback_options=None, buttons=["copy"]
+            )
             with gr.Row():
-                box = gr.Textbox(placeholder="Ask about the articles…", show_label=False, scale=5,
-                                 elem_id="cqa-question", max_length=4000)
+                box = gr.Textbox(
+                    placeholder="Ask about the articles…",
+                    show_label=False,
+                    scale=5,
+                    elem_id="cqa-question",
+                    max_length=4000,
+                )
                 send = gr.Button("Ask", variant="primary", scale=1, elem_id="cqa-send")
             clear = gr.Button("Clear chat", elem_id="cqa-clear")
             gr.Examples(examples=examples, inputs=box, label="Try")
@@ -250,20 +282,32 @@ def _chat_tab(gr: Any, handlers: Handlers, examples: list[str]) -> None:
             with gr.Accordion("Settings", open=False):
                 top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Passages retrieved (top-k)")
                 backends = list(dict.fromkeys([settings.llm, "extractive"]))
-                backend = gr.Dropdown(backends, value=backends[0], label="Answer backend",
-                                      interactive=len(backends) > 1)
+                backend = gr.Dropdown(
+                    backends, value=backends[0], label="Answer backend", interactive=len(backends) > 1
+                )
     asked = gr.State([])
     for trigger in (box.submit, send.click):
-        trigger(handlers.respond, [box, chatbot, asked, top_k, backend], [chatbot, panel, box, asked],
-                api_visibility="private", concurrency_limit=4)
+        trigger(
+            handlers.respond,
+            [box, chatbot, asked, top_k, backend],
+            [chatbot, panel, box, asked],
+            api_visibility="private",
+            concurrency_limit=4,
+        )
     clear.click(handlers.clear, None, [chatbot, panel, box, asked], api_visibility="private")
 
 
 def _articles_tab(gr: Any, handlers: Handlers) -> Any:
-    table = gr.Dataframe(handlers.articles_table(), headers=["id", "title", "outlet", "published", "author", "chunks"],
-                         interactive=False, elem_id="cqa-articles", wrap=True)
-    upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Add articles (.txt .md .html)",
-                     elem_id="cqa-upload")
+    table = gr.Dataframe(
+        handlers.articles_table(),
+        headers=["id", "title", "outlet", "published", "author", "chunks"],
+        interactive=False,
+        elem_id="cqa-articles",
+        wrap=True,
+    )
+    upload = gr.File(
+        file_count="multiple", file_types=UPLOAD_TYPES, label="Add articles (.txt .md .html)", elem_id="cqa-upload"
+    )
     add = gr.Button("Ingest uploaded files", elem_id="cqa-ingest")
     status = gr.Markdown()
     add.click(handlers.ingest_uploads, upload, [status, table], api_visibility="private", concurrency_limit=1)
@@ -284,6 +328,16 @@ def launch(qa: Any, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
     """Start the app: loopback only unless ``host`` says otherwise; a public link only with ``share``."""
     app = build_app(qa)
     app.queue(default_concurrency_limit=4)
-    return app.launch(server_name=host, server_port=port, share=share, auth=auth_from_env(), css=CSS, head=HEAD,
-                      max_file_size=f"{int(qa.settings.max_file_mb)}mb", ssr_mode=False, show_error=False,
-                      footer_links=["api"], **kwargs)
+    return app.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        auth=auth_from_env(),
+        css=CSS,
+        head=HEAD,
+        max_file_size=f"{int(qa.settings.max_file_mb)}mb",
+        ssr_mode=False,
+        show_error=False,
+        footer_links=["api"],
+        **kwargs,
+    )
