@@ -184,3 +184,52 @@ def test_default_corpus_ingests_with_metadata(settings):
     assert by_prefix["004"]["outlet"] == "Charter97 quoting Deutsche Welle"
     assert by_prefix["004"]["author"] == "Ivan Preobrazhensky"
     assert "published" not in by_prefix["004"] and "clock" in by_prefix["004"]["date_note"]
+
+
+def test_sentence_vectors_are_stored_at_ingest_and_answering_only_reads_them(settings, tmp_path, monkeypatch):
+    from caucasus_qa import Assistant
+    from caucasus_qa.evidence import split_sentences
+
+    corpus = make_corpus(tmp_path / "c")
+    report = ingest(settings, [corpus])
+    store = Store(settings)
+    expected = sum(len(split_sentences(a, store.article(a).text)) for a in store.article_ids())
+    assert report.sentences_embedded == expected == store.sentence_collection.count()
+    qa = Assistant(settings=settings)
+    qa.ask("What happened with the harbour bridge?")  # loads the model
+
+    def refuse(self, texts, **kwargs):
+        raise AssertionError(f"encoded {len(texts)} texts while answering")
+
+    # the question itself goes through get_query_embedding; any batch of texts would be sentences
+    monkeypatch.setattr(type(qa.embed_model), "get_text_embedding_batch", refuse)
+    qa.sentences.clear()
+    a = qa.ask("What happened at the school meals?")
+    assert a.citations or a.related
+
+
+def test_a_store_without_sentence_vectors_says_what_to_run_and_ingest_adds_them(settings, tmp_path):
+    from caucasus_qa import Assistant
+    from caucasus_qa.errors import StoreError
+
+    corpus = make_corpus(tmp_path / "c")
+    ingest(settings, [corpus])
+    store = Store(settings)
+    store.client.delete_collection(f"{settings.collection}-sentences")  # as a store of an older version
+    with pytest.raises(StoreError, match="run `caucasus-qa ingest`"):
+        Assistant(settings=settings).ask("What happened with the harbour bridge?")
+    again = ingest(settings, [corpus])
+    assert again.chunks_embedded == 0 and again.sentences_embedded > 0
+    assert not Assistant(settings=settings).ask("What happened with the harbour bridge?").abstained
+
+
+def test_writes_above_chroma_s_maximum_batch_size_are_split(settings):
+    from caucasus_qa.store import write_batched
+
+    store = Store(settings)
+    n = store.max_batch + 539  # one call of this size is refused by Chroma
+    collection = store.client.get_or_create_collection("batch-test", embedding_function=None)
+    write_batched(collection, store.max_batch, ids=[f"r{i}" for i in range(n)], embeddings=[[i, 1.0] for i in range(n)])
+    assert collection.count() == n
+    vs = store.vector_store
+    assert vs._max_batch == store.max_batch  # chunk writes go through the same limit

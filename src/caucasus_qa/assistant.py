@@ -143,8 +143,7 @@ class Assistant:
     def sentences(self):
         from caucasus_qa.evidence import SentenceIndex
 
-        cache = self.store.docstore_path.parent / f"{self.settings.collection}.sentences"
-        return SentenceIndex(self._encode, lambda a: self.article_text(a) or "", cache, self.settings.embed_model)
+        return SentenceIndex(self.store, lambda a: self.article_text(a) or "")
 
     def corpus_stats(self):
         from caucasus_qa.extractive import CorpusStats

@@ -3,23 +3,23 @@
 Answers quote whole sentences (or tighter spans) of the stored article text, so sentence
 boundaries are computed on that text itself, paragraph by paragraph (Punkt does not treat a
 line break as a boundary, and the cleaned text keeps headings on their own lines). Sentence
-embeddings are computed once per article and kept in memory.
+embeddings are computed at ingest and stored beside the chunk vectors; answering reads them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from caucasus_qa import offline
+from caucasus_qa.errors import StoreError
 from caucasus_qa.text import SENTENCE_END
 
 _PARAGRAPH = re.compile(r"[^\n]+")
@@ -60,59 +60,41 @@ def split_sentences(article_id: str, text: str) -> list[Sentence]:
 
 
 class SentenceIndex:
-    """Sentences and their unit-length embeddings, per article, computed on first use.
+    """Sentences of stored articles and their unit-length embeddings, as ingest stored them (see
+    :func:`caucasus_qa.ingestion.embed_sentences`): answering looks them up and never encodes an
+    article. The last ``cache_size`` articles read stay in memory."""
 
-    Embeddings are also saved under ``cache_dir`` (keyed by a hash of the article text and the
-    model), so a new process answers its first question without re-encoding articles.
-    """
-
-    def __init__(
-        self,
-        encode: Callable[[list[str]], np.ndarray],
-        text_of: Callable[[str], str],
-        cache_dir: Path | None = None,
-        model: str = "",
-    ) -> None:
-        self._encode = encode
+    def __init__(self, store: Any, text_of: Callable[[str], str], cache_size: int = 2048) -> None:
+        self._store = store
         self._text_of = text_of
-        self._dir = cache_dir
-        self._model = model
-        self._cache: dict[str, tuple[str, list[Sentence], np.ndarray]] = {}
+        self._cache: OrderedDict[str, tuple[str, list[Sentence], np.ndarray]] = OrderedDict()
+        self._size = cache_size
         self._lock = threading.Lock()
 
     def get(self, article_id: str) -> tuple[list[Sentence], np.ndarray]:
         text = self._text_of(article_id)
-        cached = self._cache.get(article_id)
-        if cached is not None and cached[0] == text:
-            return cached[1], cached[2]
         with self._lock:
-            sentences = split_sentences(article_id, text)
-            vectors = self._load_or_encode(article_id, text, sentences)
+            cached = self._cache.get(article_id)
+            if cached is not None and cached[0] == text:
+                self._cache.move_to_end(article_id)
+                return cached[1], cached[2]
+        sentences, vectors = self._read(article_id, text)
+        with self._lock:
             self._cache[article_id] = (text, sentences, vectors)
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
         return sentences, vectors
 
-    def _load_or_encode(self, article_id: str, text: str, sentences: list[Sentence]) -> np.ndarray:
-        if not sentences:
-            return np.zeros((0, 1), dtype=np.float32)
-        key = hashlib.sha1(f"{self._model}\0{text}".encode()).hexdigest()
-        path = self._dir / f"{hashlib.sha1(article_id.encode()).hexdigest()}.npz" if self._dir else None
-        if path is not None and path.is_file():
-            try:
-                with np.load(path) as data:
-                    if str(data["key"]) == key and len(data["vectors"]) == len(sentences):
-                        return data["vectors"]
-            except (OSError, ValueError, KeyError):
-                pass  # a damaged cache file is recomputed below
-        vectors = self._encode([s.text for s in sentences])
-        if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-                np.savez(tmp, key=np.array(key), vectors=vectors)
-                os.replace(tmp, path)
-            except OSError:
-                pass  # a read-only store still answers, just without the cache
-        return vectors
+    def _read(self, article_id: str, text: str) -> tuple[list[Sentence], np.ndarray]:
+        records, vectors = self._store.sentence_records(article_id)
+        if text and not records:
+            raise StoreError(
+                f"article {article_id!r} has no sentence vectors (a store from an older version): "
+                "run `caucasus-qa ingest` once to add them"
+            )
+        sentences = [Sentence(article_id, r["start"], r["end"], text[r["start"] : r["end"]], i)
+                     for i, r in enumerate(records)]  # fmt: skip
+        return sentences, vectors
 
     def text(self, article_id: str) -> str:
         return self._text_of(article_id)
@@ -123,8 +105,9 @@ class SentenceIndex:
         return [(s, vectors[i]) for i, s in enumerate(sentences) if s.start >= start and s.end <= end]
 
     def warm(self, article_ids: Sequence[str]) -> None:
-        for article_id in article_ids:
+        for article_id in article_ids[: self._size]:
             self.get(article_id)
 
     def clear(self) -> None:
-        self._cache.clear()
+        with self._lock:
+            self._cache.clear()

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from caucasus_qa import offline
 from caucasus_qa.articles import Article, Skip, read_articles
@@ -34,6 +35,7 @@ class IngestReport:
     deleted: list[str] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
     chunks_embedded: int = 0
+    sentences_embedded: int = 0
     chunks_total: int = 0
     articles_total: int = 0
     seconds: float = 0.0
@@ -54,6 +56,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "deleted": self.deleted,
             "chunks_embedded": self.chunks_embedded,
+            "sentences_embedded": self.sentences_embedded,
             "chunks_total": self.chunks_total,
             "articles_total": self.articles_total,
             "seconds": round(self.seconds, 3),
@@ -100,12 +103,34 @@ def to_document(article: Article):
     )
 
 
+def embed_sentences(store: Store, docs: Sequence, embed: Any) -> int:
+    """Split each article into sentences and store their vectors: what the answer step scores,
+    computed here once so that answering a question never encodes an article. Returns how many
+    sentences were embedded."""
+    import numpy as np
+
+    from caucasus_qa.evidence import split_sentences
+
+    split = {doc.id_: split_sentences(doc.id_, doc.text) for doc in docs}
+    texts = [s.text for sentences in split.values() for s in sentences]
+    vectors = np.asarray(embed.get_text_embedding_batch(texts) if texts else [], dtype=np.float32)
+    done = 0
+    for article_id, sentences in split.items():
+        store.put_sentences(article_id, [(s.start, s.end) for s in sentences], vectors[done : done + len(sentences)])
+        done += len(sentences)
+    return done
+
+
+def _embedder(store: Store) -> Any:
+    from caucasus_qa.embedding import load_embed_model
+
+    return load_embed_model(store.settings.embed_model, store.settings.embed_batch_size)
+
+
 def _pipeline(store: Store):
     from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
 
-    from caucasus_qa.embedding import load_embed_model
-
-    embed = load_embed_model(store.settings.embed_model, store.settings.embed_batch_size)
+    embed = _embedder(store)
     return IngestionPipeline(
         transformations=[splitter(store.settings), embed],
         vector_store=store.vector_store,
@@ -143,10 +168,20 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: boo
             batch = todo[start : start + size]
             store.forget_vectors([d.id_ for d in batch if store.docstore.get_document_hash(d.id_) is None])
             nodes = pipeline.run(documents=batch)
+            report.sentences_embedded += embed_sentences(store, batch, _embedder(store))
             store.docstore.add_documents([n.model_copy(update={"embedding": None}) for n in nodes])
             store.persist()
             report.chunks_embedded += len(nodes)
             bar.update(len(batch))
+
+
+def _backfill_sentences(store: Store, unchanged: list, report: IngestReport) -> None:
+    """Sentence vectors for unchanged articles of a store built before they were stored."""
+    missing = set(store.without_sentences([d.id_ for d in unchanged]))
+    todo = [d for d in unchanged if d.id_ in missing]
+    for start in range(0, len(todo), store.settings.batch_docs):
+        report.sentences_embedded += embed_sentences(store, todo[start : start + store.settings.batch_docs],
+                                                     _embedder(store))  # fmt: skip
 
 
 def _source_file(source_path: str) -> Path | None:
@@ -214,7 +249,9 @@ def _ingest_locked(settings, paths, reset, sync, progress, store, started) -> In
             articles.append(item)
         else:
             report.skipped.append(item)
-    _embed_batches(store, _classify(store, [to_document(a) for a in articles], report), report, progress)
+    docs = [to_document(a) for a in articles]
+    _embed_batches(store, _classify(store, docs, report), report, progress)
+    _backfill_sentences(store, [d for d in docs if d.id_ in set(report.unchanged)], report)
     if sync:
         missing = [s for s in report.skipped if s.reason == "no such file or folder"]
         if missing:

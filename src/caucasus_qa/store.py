@@ -1,8 +1,11 @@
-"""The store: a Chroma collection of chunk vectors plus a docstore of whole articles and chunks.
+"""The store: Chroma collections of chunk vectors and sentence vectors, plus a docstore of whole
+articles and chunks.
 
-Chroma holds what retrieval searches; the docstore (LlamaIndex ``SimpleDocumentStore``) holds
-the cleaned article text whole, so that quotes can be checked against it by character
-offsets, and the chunks, so that BM25 can be built without reading Chroma back.
+Chroma holds what retrieval searches (``<collection>``) and the vectors of every article
+sentence (``<collection>-sentences``, computed at ingest so answering looks them up); the
+docstore (LlamaIndex ``SimpleDocumentStore``) holds the cleaned article text whole, so that
+quotes can be checked against it by character offsets, and the chunks, so that BM25 can be
+built without reading Chroma back. Writes to Chroma stay below its maximum batch size.
 
 Embedded mode keeps both under ``settings.store``. Server mode (``--chroma-url``) keeps vectors
 in the server and the docstore locally under ``settings.store``, one file per server.
@@ -12,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -70,16 +75,44 @@ def docstore_path(settings: Settings) -> Path:
     return settings.store / f"server-{tag}" / f"{settings.collection}.docstore.json"
 
 
+def write_batched(collection: Any, size: int, **columns: list) -> None:
+    """Upsert in batches of at most ``size`` records, the Chroma client's maximum batch size
+    (5,461 in Chroma 1.5, embedded and server alike): one larger call is refused, writing nothing."""
+    total = len(next(iter(columns.values())))
+    for start in range(0, total, size):
+        collection.upsert(**{k: v[start : start + size] for k, v in columns.items()})
+
+
+@lru_cache(maxsize=1)
+def _batched_store_class() -> type:
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+    from pydantic import PrivateAttr
+
+    class BatchedChromaVectorStore(ChromaVectorStore):
+        """ChromaVectorStore whose ``add`` stays below Chroma's maximum batch size: its own limit
+        (41,665 records in llama-index-vector-stores-chroma 0.5) is far above Chroma's 5,461."""
+
+        _max_batch: int = PrivateAttr(default=5000)
+
+        def add(self, nodes: Sequence[Any], **kwargs: Any) -> list[str]:
+            ids: list[str] = []
+            for start in range(0, len(nodes), self._max_batch):
+                ids += super().add(list(nodes[start : start + self._max_batch]), **kwargs)
+            return ids
+
+    return BatchedChromaVectorStore
+
+
 class Store:
     """Open (or create) the collection and docstore named by ``settings``."""
 
     def __init__(self, settings: Settings) -> None:
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         self.settings = settings
         self.client = connect(settings)
         self.collection = self._open_collection()
-        self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        self.max_batch = self.client.get_max_batch_size()
+        self.vector_store = self._vector_store()
+        self.sentence_collection = self._open_sentences()
         self.docstore_path = docstore_path(settings)
         self.version = 0  # bumped whenever the docstore changes; caches key on it
         self._mtime: float | None = None
@@ -134,6 +167,48 @@ class Store:
                 f"use --embed-model {built_with!r}, or rebuild with `caucasus-qa ingest --reset`"
             )
         return collection
+
+    def _vector_store(self) -> Any:
+        vector_store = _batched_store_class()(chroma_collection=self.collection)
+        vector_store._max_batch = self.max_batch
+        return vector_store
+
+    def _open_sentences(self):
+        """The article sentences with their vectors: computed at ingest so answering is a lookup."""
+        try:
+            return self.client.get_or_create_collection(
+                f"{self.settings.collection}-sentences",
+                metadata={**self.expected_metadata(), "hnsw:space": "cosine"},
+                embedding_function=None,
+            )
+        except Exception as exc:  # name validation, server errors
+            raise StoreError(f"cannot open collection {self.settings.collection!r}-sentences: {exc}") from None
+
+    # -- sentences ----------------------------------------------------------------------
+    def put_sentences(self, article_id: str, spans: list[tuple[int, int]], vectors: Any) -> None:
+        """Replace an article's sentences: ``spans`` are (start, end) offsets in its text."""
+        self.sentence_collection.delete(where={"article_id": article_id})
+        ids = [f"{article_id}#s{i}" for i in range(len(spans))]
+        metadatas = [{"article_id": article_id, "index": i, "start": a, "end": b} for i, (a, b) in enumerate(spans)]
+        write_batched(self.sentence_collection, self.max_batch, ids=ids, embeddings=vectors, metadatas=metadatas)
+
+    def sentence_records(self, article_id: str) -> tuple[list[dict[str, Any]], Any]:
+        """An article's sentence offsets (in reading order) and their vectors, as stored."""
+        import numpy as np
+
+        got = self.sentence_collection.get(where={"article_id": article_id}, include=["embeddings", "metadatas"])
+        order = sorted(range(len(got["ids"])), key=lambda i: got["metadatas"][i]["index"])
+        vectors = np.asarray(got["embeddings"], dtype=np.float32) if order else np.zeros((0, 1), np.float32)
+        return [dict(got["metadatas"][i]) for i in order], vectors[order] if order else vectors
+
+    def without_sentences(self, article_ids: list[str]) -> list[str]:
+        """Which of these stored articles have no sentence vectors yet (stores built before them)."""
+        size = self.max_batch
+        have: set[str] = set()
+        for i in range(0, len(article_ids), size):
+            got = self.sentence_collection.get(ids=[f"{a}#s0" for a in article_ids[i : i + size]], include=[])
+            have.update(x.rpartition("#s")[0] for x in got["ids"])
+        return [a for a in article_ids if a not in have]
 
     def check_chunking(self) -> None:
         """Ingesting with other chunk settings would mix chunkings in one store: refuse."""
@@ -200,6 +275,7 @@ class Store:
 
     def delete_article(self, article_id: str) -> None:
         self.vector_store.delete(article_id)
+        self.sentence_collection.delete(where={"article_id": article_id})
         self.docstore.delete_ref_doc(article_id, raise_error=False)
         self.docstore.delete_document(article_id, raise_error=False)
 
@@ -212,16 +288,18 @@ class Store:
         """Delete every article: the collection and the docstore file."""
         from llama_index.core.storage.docstore import SimpleDocumentStore
 
-        try:
-            self.client.delete_collection(self.settings.collection)
-        except Exception:  # already gone
-            pass
+        for name in (self.settings.collection, f"{self.settings.collection}-sentences"):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # already gone
+                pass
         self.docstore_path.unlink(missing_ok=True)
         self.docstore = SimpleDocumentStore()
         self._mtime = None
         self.version += 1
         self.collection = self._open_collection()
-        self.vector_store = type(self.vector_store)(chroma_collection=self.collection)
+        self.vector_store = self._vector_store()
+        self.sentence_collection = self._open_sentences()
 
     def __len__(self) -> int:
         return len(self.article_ids())
