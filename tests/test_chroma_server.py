@@ -47,3 +47,43 @@ def test_unreachable_server_is_one_clear_line(settings):
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(StoreError, match="cannot reach the Chroma server at " + url):
         Store(settings.replace(chroma_url=url))
+
+
+def _serve(chroma_url: str, collection: str, folder) -> tuple:
+    import subprocess
+
+    from conftest import VENV_BIN
+    from test_ui import wait_for_http
+
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    log = open(folder / "serve.log", "w")  # not a pipe: a full pipe would block the server
+    cmd = [str(VENV_BIN / "caucasus-qa"), "serve", "--chroma-url", chroma_url, "--collection", collection]
+    proc = subprocess.Popen([*cmd, "--port", str(port), "--store", str(folder / "local")], cwd=folder, stdout=log,
+                            stderr=subprocess.STDOUT)  # fmt: skip
+    wait_for_http(f"http://127.0.0.1:{port}/", proc)
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+def test_two_serve_processes_share_one_chroma_server(chroma_server, tmp_path):
+    """Every piece of state lives in the server: what one process ingests, another answers from."""
+    from conftest import write
+    from gradio_client import Client
+
+    first = make_corpus(tmp_path / "first", n=2)
+    ingest_cmd = ["ingest", "--chroma-url", chroma_server, "--collection", "shared", "--store", str(tmp_path / "x")]
+    assert run_cli(*ingest_cmd, str(first)).returncode == 0
+    servers = [_serve(chroma_server, "shared", tmp_path / name) for name in ("a", "b")]
+    try:
+        later = write(tmp_path / "later" / "lighthouse.txt", "Keeper's lighthouse repainted\n\n"
+                      "The old lighthouse on Gull Point was repainted in red and white stripes by volunteers, "
+                      "the harbour trust said on Tuesday. The work took eleven days.")  # fmt: skip
+        assert run_cli(*ingest_cmd, str(later.parent)).returncode == 0
+        for _, url in servers:
+            answer = Client(url, verbose=False).predict("Who repainted the lighthouse on Gull Point?", api_name="/ask")
+            assert not answer["abstained"], answer
+            assert any(c["article_id"] == "lighthouse" and "volunteers" in c["quote"] for c in answer["citations"])
+    finally:
+        for proc, _ in servers:
+            proc.terminate()
+            proc.wait(timeout=30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
@@ -143,13 +144,16 @@ def test_other_chunking_needs_reset(settings, tmp_path):
 
 
 def test_leftover_vectors_from_an_interrupted_run_do_not_duplicate(settings, tmp_path):
-    """A run killed after writing vectors but before saving the docstore leaves orphan vectors."""
+    """A run killed after writing vectors but before writing the article records leaves orphans."""
     corpus = make_corpus(tmp_path / "c")
     ingest(settings, [corpus])
-    Store(settings).docstore_path.unlink()  # as if the docstore was never written
+    store = Store(settings)
+    sentences = store.sentence_collection.count()
+    store.article_collection.delete(ids=store.article_ids())  # as if the records were never written
     ingest(settings, [corpus])
     store = Store(settings)
     assert vector_count(store) == chunk_count(store) and len(store) == 3
+    assert store.sentence_collection.count() == sentences
 
 
 @pytest.mark.slow
@@ -157,11 +161,14 @@ def test_killed_ingest_is_completed_by_the_next_run(tmp_path):
     corpus = make_corpus(tmp_path / "c", n=120, paragraphs=6)
     store_dir = tmp_path / "s"
     cmd = [str(VENV_BIN / "caucasus-qa"), "ingest", str(corpus), "--store", str(store_dir)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    docstore = store_dir / "articles.docstore.json"
-    while not docstore.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
+    proc = subprocess.Popen([*cmd, "--progress"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = b""
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:  # kill once a batch or two are stored
+        seen += proc.stderr.read1(256)
+        done = [int(n) for n in re.findall(rb"(\d+)/120", seen)]
+        if done and max(done) >= 12:
+            break
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)

@@ -148,7 +148,7 @@ class Assistant:
     def corpus_stats(self):
         from caucasus_qa.extractive import CorpusStats
 
-        key = (id(self.store.docstore), self.store.version)
+        key = self.store.version
         if key != self._stats_key:
             meta = ("title", "outlet", "author", "published")
             self._stats = CorpusStats(

@@ -225,15 +225,8 @@ def rankings(
 
 
 def _doc_of(store: Any) -> Callable[[str], str]:
-    cache: dict[str, str] = {}
-
-    def doc_of(chunk_id: str) -> str:
-        if chunk_id not in cache:
-            node = store.docstore.get_node(chunk_id, raise_error=False)
-            cache[chunk_id] = node.ref_doc_id if node is not None and node.ref_doc_id else chunk_id.rsplit("#", 1)[0]
-        return cache[chunk_id]
-
-    return doc_of
+    """Chunk id → article id: chunk ids are "<article id>#<n>" (see ingestion.chunk_id)."""
+    return lambda chunk_id: chunk_id.rsplit("#", 1)[0]
 
 
 @dataclass
@@ -301,7 +294,7 @@ def _ingest_and_index(
     from caucasus_qa.retrieval import HybridRetriever
     from caucasus_qa.store import Store
 
-    # 20 batches whatever the corpus size: the docstore (50 MB here) is rewritten after each
+    # 20 batches whatever the corpus size
     batch = max(settings.batch_docs, math.ceil(len(corpus) / 20))
     bench = dataclasses.replace(
         settings, store=folder / "store", chroma_url=None, collection="scifact", batch_docs=batch

@@ -110,9 +110,15 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.option("--chunk-overlap", type=int, help="Chunk overlap in tokens.")
 @click.option("--max-file-mb", type=float, help=f"Skip files larger than this (default {Settings.max_file_mb:g}).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal)."
+)
 @click.pass_context
 @friendly_errors
-def ingest(ctx: click.Context, paths: tuple[Path, ...], reset: bool, sync: bool, as_json: bool, **flags: Any) -> None:
+def ingest(
+    ctx: click.Context, paths: tuple[Path, ...], reset: bool, sync: bool, as_json: bool, progress: bool | None,
+    **flags: Any,
+) -> None:  # fmt: skip
     """Clean, chunk, embed and store articles (.txt .md .html .jsonl files or folders).
 
     With no PATHS, ingests the configured corpus folder (default: ingest/articles).
@@ -121,9 +127,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], reset: bool, sync: bool,
     from caucasus_qa.ingestion import ingest as run_ingest
 
     settings = settings_from(ctx, **flags)
-    report = run_ingest(
-        settings, list(paths) or None, reset=reset, sync=sync, progress=sys.stderr.isatty() and not as_json
-    )
+    show = sys.stderr.isatty() and not as_json if progress is None else progress
+    report = run_ingest(settings, list(paths) or None, reset=reset, sync=sync, progress=show)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:

@@ -1,16 +1,18 @@
 """Ingestion: articles → chunks → embeddings → store, incremental and safe to interrupt.
 
-LlamaIndex's ``IngestionPipeline`` with a docstore and the UPSERTS strategy decides what to
-embed (new or changed articles only) and replaces a changed article's vectors. We run it in
-small batches and persist the docstore after each, so a killed run loses at most one batch;
-vectors that a killed run wrote for articles the docstore never recorded are deleted before
-those articles are written again, so the next run completes without duplicates.
+Only new or changed articles are embedded (their content hash is compared with the stored
+one). LlamaIndex's ``IngestionPipeline`` chunks and embeds them in small batches into the
+chunk collection; the sentence vectors follow, and each article's own record is written last.
+An article with a record is therefore complete: a killed run loses at most one batch, and the
+vectors it left for articles without a record are deleted before they are written again, so
+the next run completes without duplicates. Nothing is rewritten whole: each batch adds records.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,23 +130,20 @@ def _embedder(store: Store) -> Any:
 
 
 def _pipeline(store: Store):
-    from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
+    from llama_index.core.ingestion import IngestionPipeline
 
     embed = _embedder(store)
     return IngestionPipeline(
-        transformations=[splitter(store.settings), embed],
-        vector_store=store.vector_store,
-        docstore=store.docstore,
-        docstore_strategy=DocstoreStrategy.UPSERTS,
-        disable_cache=True,
+        transformations=[splitter(store.settings), embed], vector_store=store.vector_store, disable_cache=True
     )
 
 
 def _classify(store: Store, docs: Sequence, report: IngestReport) -> list:
-    """Sort documents into added / updated / unchanged by the docstore's content hashes."""
+    """Sort documents into added / updated / unchanged by the stored content hashes."""
     todo = []
+    stored = store.hashes([d.id_ for d in docs])
     for doc in docs:
-        known = store.docstore.get_document_hash(doc.id_)
+        known = stored.get(doc.id_)
         if known is None:
             report.added.append(doc.id_)
         elif known != doc.hash:
@@ -166,10 +165,12 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: boo
     with tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not progress, leave=False) as bar:
         for start in range(0, len(todo), size):
             batch = todo[start : start + size]
-            store.forget_vectors([d.id_ for d in batch if store.docstore.get_document_hash(d.id_) is None])
+            store.forget([d.id_ for d in batch])  # old chunks of updated articles, leftovers of a killed run
             nodes = pipeline.run(documents=batch)
             report.sentences_embedded += embed_sentences(store, batch, _embedder(store))
-            store.docstore.add_documents([n.model_copy(update={"embedding": None}) for n in nodes])
+            per_article = Counter(n.ref_doc_id for n in nodes)
+            for doc in batch:  # last: an article with a record has all its chunks and sentences
+                store.put_article(doc, per_article[doc.id_])
             store.persist()
             report.chunks_embedded += len(nodes)
             bar.update(len(batch))
@@ -182,6 +183,8 @@ def _backfill_sentences(store: Store, unchanged: list, report: IngestReport) -> 
     for start in range(0, len(todo), store.settings.batch_docs):
         report.sentences_embedded += embed_sentences(store, todo[start : start + store.settings.batch_docs],
                                                      _embedder(store))  # fmt: skip
+    if todo:
+        store.persist()
 
 
 def _source_file(source_path: str) -> Path | None:

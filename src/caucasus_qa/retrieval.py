@@ -1,7 +1,7 @@
-"""Hybrid retrieval: dense (Chroma) + BM25 (bm25s over the docstore's chunks), fused.
+"""Hybrid retrieval: dense (Chroma) + BM25 (bm25s over the stored chunks), fused.
 
-BM25 is built from the chunks in the persisted docstore, not read back from Chroma (see
-llama_index issue 14574), and rebuilt whenever the docstore changes. It is bm25s's Lucene
+BM25 is built from the stored chunks (read back from Chroma in pages) and rebuilt whenever the
+store changes. It is bm25s's Lucene
 BM25 with k1 0.9, b 0.4 (Anserini's defaults; bm25s's own are 1.5 / 0.75), over each chunk's
 text as embedded (title + chunk), tokenised like llama-index's ``BM25Retriever`` (English
 stemmer and stopwords).
@@ -140,8 +140,8 @@ class HybridRetriever(BaseRetriever):
 
     # -- the two retrievers ------------------------------------------------------------
     def lexical_index(self) -> LexicalIndex | None:
-        """BM25 over the docstore's chunks; rebuilt when the stored chunks change (after an ingest)."""
-        key = (id(self.store.docstore), self.store.version, self.bm25_k1, self.bm25_b)
+        """BM25 over the stored chunks; rebuilt when the store changes (after an ingest)."""
+        key = (self.store.version, self.bm25_k1, self.bm25_b)
         if key != self._lexical_key:
             with self._lock:
                 if key != self._lexical_key:
@@ -252,11 +252,8 @@ class HybridRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         fused, dense, bm25 = self.scores(query_bundle)
         best = sorted(fused, key=lambda i: (-fused[i], i))[: self.top_k]
-        passages: list[NodeWithScore] = []
-        for node_id in best:
-            node = self.store.docstore.get_node(node_id, raise_error=False)
-            if node is not None:
-                passages.append(
-                    Passage(node=node, score=fused[node_id], dense=dense.get(node_id), bm25=bm25.get(node_id))
-                )
+        passages: list[NodeWithScore] = [
+            Passage(node=node, score=fused[node.node_id], dense=dense.get(node.node_id), bm25=bm25.get(node.node_id))
+            for node in self.store.nodes(best)
+        ]
         return passages

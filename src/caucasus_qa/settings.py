@@ -32,7 +32,7 @@ class Settings:
 
     store: Path = field(
         default=Path("vectorstore"),
-        metadata={"doc": "Folder for the store: Chroma's files (embedded mode), the docstore and caches."},
+        metadata={"doc": "Folder for the store: Chroma's files (embedded mode) and the ingest lock."},
     )
     chroma_url: str | None = field(
         default=None,
@@ -40,7 +40,7 @@ class Settings:
     )
     collection: str = field(
         default="articles",
-        metadata={"doc": "Chroma collection name, also naming the docstore file (3-512 letters, digits, . _ -)."},
+        metadata={"doc": "Chroma collection name; -sentences and -articles name its companions (3-500 characters)."},
     )
     corpus: Path = field(
         default=Path("ingest/articles"),
@@ -132,7 +132,7 @@ class Settings:
     )
     batch_docs: int = field(
         default=64,
-        metadata={"doc": "Most articles embedded per batch; the docstore is saved after each (resumable ingest)."},
+        metadata={"doc": "Most articles embedded per batch; each finished batch is kept if an ingest is stopped."},
     )
     _sources: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
@@ -148,9 +148,9 @@ class Settings:
                 raise ConfigError(f"{key} {getattr(self, key)!r}: use {' or '.join(map(repr, choices))}")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ConfigError("dense_weight must be between 0 and 1")
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]", self.collection):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,498}[A-Za-z0-9]", self.collection):
             raise ConfigError(
-                f"collection {self.collection!r}: use 3-512 letters, digits, '.', '_' or '-', "
+                f"collection {self.collection!r}: use 3-500 letters, digits, '.', '_' or '-', "
                 "starting and ending with a letter or digit"
             )
         if self.llm_deadline_s < 0:

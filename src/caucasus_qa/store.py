@@ -1,23 +1,22 @@
-"""The store: Chroma collections of chunk vectors and sentence vectors, plus a docstore of whole
-articles and chunks.
+"""The store: three Chroma collections, embedded under ``settings.store`` or on a server.
 
-Chroma holds what retrieval searches (``<collection>``) and the vectors of every article
-sentence (``<collection>-sentences``, computed at ingest so answering looks them up); the
-docstore (LlamaIndex ``SimpleDocumentStore``) holds the cleaned article text whole, so that
-quotes can be checked against it by character offsets, and the chunks, so that BM25 can be
-built without reading Chroma back. Writes to Chroma stay below its maximum batch size.
+* ``<collection>``: the chunks (text, offsets in their article, vectors) that retrieval searches;
+* ``<collection>-sentences``: every article sentence's offsets and vector, computed at ingest so
+  that answering looks them up;
+* ``<collection>-articles``: each cleaned article whole, with its metadata and content hash, so
+  that quotes are checked against it by character offsets.
 
-Embedded mode keeps both under ``settings.store``. Server mode (``--chroma-url``) keeps vectors
-in the server and the docstore locally under ``settings.store``, one file per server.
+Everything lives in Chroma, so with ``--chroma-url`` any number of processes on any machine
+share one store. Writes add records (nothing is rewritten whole) in batches below Chroma's
+maximum batch size; a version number in the articles collection tells other processes' caches
+that the store changed. Embedded Chroma serves one process at a time: share a store through
+a server.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,7 +25,8 @@ from caucasus_qa.articles import Article
 from caucasus_qa.errors import StoreError, StoreMismatchError
 from caucasus_qa.settings import Settings
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: articles and sentence vectors in Chroma collections (was a docstore file)
+ARTICLE_CACHE = 4096  # article records kept in memory per process (quotes are checked against them)
 
 
 def _chroma_settings():
@@ -67,14 +67,6 @@ def connect(settings: Settings):
         ) from None
 
 
-def docstore_path(settings: Settings) -> Path:
-    """The local docstore file; one per Chroma server so two servers never share one."""
-    if not settings.chroma_url:
-        return settings.store / f"{settings.collection}.docstore.json"
-    tag = hashlib.sha1(settings.chroma_url.rstrip("/").encode()).hexdigest()[:10]
-    return settings.store / f"server-{tag}" / f"{settings.collection}.docstore.json"
-
-
 def write_batched(collection: Any, size: int, **columns: list) -> None:
     """Upsert in batches of at most ``size`` records, the Chroma client's maximum batch size
     (5,461 in Chroma 1.5, embedded and server alike): one larger call is refused, writing nothing."""
@@ -104,7 +96,7 @@ def _batched_store_class() -> type:
 
 
 class Store:
-    """Open (or create) the collection and docstore named by ``settings``."""
+    """Open (or create) the collections named by ``settings``: chunks, sentences, articles."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -113,33 +105,33 @@ class Store:
         self.max_batch = self.client.get_max_batch_size()
         self.vector_store = self._vector_store()
         self.sentence_collection = self._open_sentences()
-        self.docstore_path = docstore_path(settings)
-        self.version = 0  # bumped whenever the docstore changes; caches key on it
-        self._mtime: float | None = None
-        self.docstore = self._load_docstore()
+        self.article_collection = self._open_articles()
+        self.version = self._stored_version()  # bumped by every write; caches key on it
+        self._articles: dict[str, Any] = {}  # article records read so far (cleared on a new version)
 
-    def _load_docstore(self):
-        from llama_index.core.storage.docstore import SimpleDocumentStore
-
-        if not self.docstore_path.is_file():
-            self._mtime = None
-            return SimpleDocumentStore()
-        self._mtime = self.docstore_path.stat().st_mtime
-        try:
-            return SimpleDocumentStore.from_persist_path(str(self.docstore_path))
-        except ValueError as exc:
-            raise StoreError(
-                f"the docstore {self.docstore_path} is damaged ({exc}): rebuild it with `caucasus-qa ingest --reset`"
-            ) from None
+    def _stored_version(self) -> int:
+        return int((self.article_collection.metadata or {}).get("version", 0))
 
     def refresh(self) -> bool:
-        """Reload the docstore if another process changed it; True if it did."""
-        mtime = self.docstore_path.stat().st_mtime if self.docstore_path.is_file() else None
-        if mtime == self._mtime:
+        """Notice writes by another process (or another Store): True if the store changed."""
+        try:
+            current = self.client.get_collection(self.article_collection.name, embedding_function=None)
+        except Exception as exc:  # collection deleted by a reset elsewhere, server gone
+            raise StoreError(f"the store changed under this process ({type(exc).__name__}): open it again") from None
+        version = int((current.metadata or {}).get("version", 0))
+        if version == self.version:
             return False
-        self.docstore = self._load_docstore()
-        self.version += 1
+        self.article_collection = current
+        self.version = version
+        self._articles.clear()
         return True
+
+    def persist(self) -> None:
+        """Record that the store changed, so that other processes' caches notice (see refresh)."""
+        self.version = max(self.version, self._stored_version()) + 1
+        meta = {k: v for k, v in (self.article_collection.metadata or {}).items() if not k.startswith("hnsw:")}
+        self.article_collection.modify(metadata={**meta, "version": self.version})
+        self._articles.clear()
 
     # -- collection ---------------------------------------------------------------------
     def expected_metadata(self) -> dict[str, Any]:
@@ -172,6 +164,16 @@ class Store:
         vector_store = _batched_store_class()(chroma_collection=self.collection)
         vector_store._max_batch = self.max_batch
         return vector_store
+
+    def _open_articles(self):
+        """The cleaned articles (text and metadata). Chroma needs a vector for every record:
+        articles get a constant one-dimensional one, as they are looked up by id only."""
+        try:
+            return self.client.get_or_create_collection(
+                f"{self.settings.collection}-articles", metadata=self.expected_metadata(), embedding_function=None
+            )
+        except Exception as exc:  # name validation, server errors
+            raise StoreError(f"cannot open collection {self.settings.collection!r}-articles: {exc}") from None
 
     def _open_sentences(self):
         """The article sentences with their vectors: computed at ingest so answering is a lookup."""
@@ -224,23 +226,47 @@ class Store:
         if meta != {**meta, **want}:
             self.collection.modify(metadata={**meta, **want})
 
-    # -- docstore -----------------------------------------------------------------------
-    def persist(self) -> None:
-        """Write the docstore atomically: an interrupted write never leaves half a file."""
-        self.docstore_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.docstore_path.with_suffix(f".tmp{os.getpid()}")
-        self.docstore.persist(str(tmp))
-        os.replace(tmp, self.docstore_path)
-        self._mtime = self.docstore_path.stat().st_mtime
-        self.version += 1
+    # -- articles -----------------------------------------------------------------------
+    def put_article(self, doc: Any, chunks: int) -> None:
+        """Store an article's cleaned text and metadata, last of its records: an article with a
+        record has all its chunks and sentences (a killed ingest redoes the rest)."""
+        meta = {**doc.metadata, "hash": doc.hash, "chunks": chunks}
+        self.article_collection.upsert(ids=[doc.id_], documents=[doc.text], metadatas=[meta], embeddings=[[0.0]])
+        self._articles.pop(doc.id_, None)
 
     def article_ids(self) -> list[str]:
-        """Ids of stored articles (chunks are stored too, under their article's ref-doc entry)."""
-        return sorted(self.docstore.get_all_ref_doc_info() or {})
+        """Ids of stored articles, sorted."""
+        ids: list[str] = []
+        while True:
+            page = self.article_collection.get(include=[], limit=self.max_batch, offset=len(ids))["ids"]
+            ids += page
+            if len(page) < self.max_batch:
+                return sorted(ids)
 
-    def article(self, article_id: str):
-        """The stored article as a LlamaIndex ``Document`` (text is the cleaned article)."""
-        return self.docstore.get_document(article_id, raise_error=False)
+    def hashes(self, article_ids: list[str]) -> dict[str, str]:
+        """The content hash stored for each of these articles that is stored."""
+        out: dict[str, str] = {}
+        for start in range(0, len(article_ids), self.max_batch):
+            got = self.article_collection.get(ids=article_ids[start : start + self.max_batch], include=["metadatas"])
+            out.update({i: str(m.get("hash", "")) for i, m in zip(got["ids"], got["metadatas"])})
+        return out
+
+    def article(self, article_id: str) -> Any:
+        """The stored article as a LlamaIndex ``Document`` (text is the cleaned article), or None."""
+        if article_id not in self._articles:
+            from llama_index.core import Document
+
+            got = self.article_collection.get(ids=[article_id], include=["documents", "metadatas"])
+            found = bool(got["ids"])
+            doc = (
+                Document(id_=article_id, text=got["documents"][0], metadata=dict(got["metadatas"][0]))
+                if found
+                else None
+            )
+            if len(self._articles) >= ARTICLE_CACHE:
+                self._articles.pop(next(iter(self._articles)))
+            self._articles[article_id] = doc
+        return self._articles[article_id]
 
     def stored_article(self, article_id: str) -> Article | None:
         """The article as stored: cleaned text, metadata and chunk count."""
@@ -248,58 +274,63 @@ class Store:
         if doc is None:
             return None
         m = doc.metadata
-        notes = tuple(n for n in m.get("notes", "").split("; ") if n)
         return Article(
-            id=article_id,
-            text=doc.text,
-            title=m.get("title"),
-            outlet=m.get("outlet"),
-            published=m.get("published"),
-            author=m.get("author"),
-            url=m.get("url"),
-            source_path=m.get("source_path", ""),
-            date_note=m.get("date_note"),
-            notes=notes,
-            chunks=len(self.chunk_ids(article_id)),
-        )
+            id=article_id, text=doc.text, title=m.get("title"), outlet=m.get("outlet"),
+            published=m.get("published"), author=m.get("author"), url=m.get("url"),
+            source_path=m.get("source_path", ""), date_note=m.get("date_note"),
+            notes=tuple(n for n in m.get("notes", "").split("; ") if n), chunks=int(m.get("chunks", 0)),
+        )  # fmt: skip
 
+    # -- chunks -------------------------------------------------------------------------
     def chunk_ids(self, article_id: str) -> list[str]:
-        info = self.docstore.get_ref_doc_info(article_id)
-        return list(info.node_ids) if info else []
+        doc = self.article(article_id)
+        return [f"{article_id}#{i}" for i in range(int(doc.metadata.get("chunks", 0)))] if doc is not None else []
+
+    def nodes(self, chunk_ids: list[str]) -> list:
+        """The stored chunks with these ids (LlamaIndex nodes with offsets), in the order given."""
+        from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+        found: dict[str, Any] = {}
+        for start in range(0, len(chunk_ids), self.max_batch):
+            got = self.collection.get(ids=chunk_ids[start : start + self.max_batch], include=["documents", "metadatas"])
+            for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                found[i] = metadata_dict_to_node(meta, text=text)
+        return [found[i] for i in chunk_ids if i in found]
 
     def chunks(self, article_id: str) -> list:
-        return [self.docstore.get_node(i) for i in self.chunk_ids(article_id)]
+        return self.nodes(self.chunk_ids(article_id))
 
     def all_chunks(self) -> list:
-        return [node for aid in self.article_ids() for node in self.chunks(aid)]
+        """Every stored chunk of every stored article (for building indexes, not for answering)."""
+        return self.nodes([c for a in self.article_ids() for c in self.chunk_ids(a)])
 
     def delete_article(self, article_id: str) -> None:
-        self.vector_store.delete(article_id)
-        self.sentence_collection.delete(where={"article_id": article_id})
-        self.docstore.delete_ref_doc(article_id, raise_error=False)
-        self.docstore.delete_document(article_id, raise_error=False)
+        self.forget([article_id])
+        self.article_collection.delete(ids=[article_id])
+        self._articles.pop(article_id, None)
 
-    def forget_vectors(self, article_ids: list[str]) -> None:
-        """Drop vectors left by an interrupted run for articles the docstore does not know."""
-        if article_ids and self.collection.count():
-            self.collection.delete(where={"document_id": {"$in": article_ids}})
+    def forget(self, article_ids: list[str]) -> None:
+        """Delete these articles' chunk and sentence vectors (before they are written again, or
+        left by an interrupted run for articles that have no record)."""
+        for start in range(0, len(article_ids), self.max_batch):
+            batch = article_ids[start : start + self.max_batch]
+            self.collection.delete(where={"document_id": {"$in": batch}})
+            self.sentence_collection.delete(where={"article_id": {"$in": batch}})
 
     def reset(self) -> None:
-        """Delete every article: the collection and the docstore file."""
-        from llama_index.core.storage.docstore import SimpleDocumentStore
-
-        for name in (self.settings.collection, f"{self.settings.collection}-sentences"):
+        """Delete every article: all three collections."""
+        s = self.settings.collection
+        for name in (s, f"{s}-sentences", f"{s}-articles"):
             try:
                 self.client.delete_collection(name)
             except Exception:  # already gone
                 pass
-        self.docstore_path.unlink(missing_ok=True)
-        self.docstore = SimpleDocumentStore()
-        self._mtime = None
-        self.version += 1
+        self._articles.clear()
         self.collection = self._open_collection()
         self.vector_store = self._vector_store()
         self.sentence_collection = self._open_sentences()
+        self.article_collection = self._open_articles()
+        self.persist()
 
     def __len__(self) -> int:
-        return len(self.article_ids())
+        return self.article_collection.count()
