@@ -16,6 +16,7 @@ ASSISTANT = {
     "store",
     "embed_model",
     "retriever",
+    "lexicon",
     "sentences",
     "corpus_stats",
     "extractive",

@@ -81,8 +81,6 @@ class Assistant:
         )
         self.store = Store(self.settings)
         self._lock = threading.Lock()
-        self._stats_key: Any = None
-        self._stats = None
         given = dict(extractive=extractive, chat_model=chat_model, answerer=answerer)
         self._given = {name for name, value in given.items() if value is not None}
         # cached_property reads the instance's __dict__ first: a collaborator put there is used as is
@@ -137,6 +135,7 @@ class Assistant:
             candidates=s.candidates,
             dense_weight=s.dense_weight,
             fusion=s.fusion,
+            lexicon=self.lexicon,
         )
 
     @cached_property
@@ -145,18 +144,15 @@ class Assistant:
 
         return SentenceIndex(self.store, lambda a: self.article_text(a) or "")
 
-    def corpus_stats(self):
-        from caucasus_qa.extractive import CorpusStats
+    @cached_property
+    def lexicon(self):
+        """BM25 and term statistics of the store's current version (see ``lexicon.py``)."""
+        from caucasus_qa.lexicon import LexiconCache
 
-        key = self.store.version
-        if key != self._stats_key:
-            meta = ("title", "outlet", "author", "published")
-            self._stats = CorpusStats(
-                " ".join([n.text, *(n.metadata.get(k, "").replace("-", " ") for k in meta)])
-                for n in self.store.all_chunks()
-            )
-            self._stats_key = key
-        return self._stats
+        return LexiconCache(self.store)
+
+    def corpus_stats(self):
+        return self.lexicon.get().stats
 
     @cached_property
     def extractive(self):

@@ -11,9 +11,8 @@ calibrated on the eval set's dev split (see ``evaluate.py``).
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
 from caucasus_qa.evidence import Sentence, SentenceIndex
+from caucasus_qa.lexicon import CorpusStats
 from caucasus_qa.text import MONTH_PATTERN, name_terms, terms
 
 _NUMBER_WORDS = (
@@ -123,21 +123,6 @@ def focus_terms(question: str) -> set[str]:
 
 def question_types(question: str) -> set[str]:
     return {name for name, pattern in QUESTION_TYPES.items() if pattern.search(question)}
-
-
-class CorpusStats:
-    """Document frequencies of terms over the stored chunks (for IDF and out-of-corpus terms)."""
-
-    def __init__(self, texts: Iterable[str]) -> None:
-        self.df: dict[str, int] = {}
-        self.n = 0
-        for text in texts:
-            self.n += 1
-            for t in set(terms(text)):
-                self.df[t] = self.df.get(t, 0) + 1
-
-    def idf(self, term: str) -> float:
-        return math.log((self.n + 1) / (self.df.get(term, 0) + 0.5))
 
 
 @dataclass

@@ -18,19 +18,16 @@ reciprocal rank fusion (``fusion="rrf"``).
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import numpy as np
 from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
+from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from caucasus_qa.lexicon import BM25_B, BM25_K1, LexicalIndex, LexiconCache
 from caucasus_qa.store import Store
 
 RRF_K = 60
-BM25_K1 = 0.9
-BM25_B = 0.4
-TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index BM25Retriever's
 
 
 class Passage(NodeWithScore):
@@ -64,49 +61,6 @@ def _normalise(scores: dict[str, float]) -> dict[str, float]:
     return {k: (v - lo) / (hi - lo) if hi > lo else 1.0 for k, v in scores.items()}
 
 
-class LexicalIndex:
-    """BM25 over every stored chunk (bm25s, Lucene scoring), as one sparse matrix."""
-
-    def __init__(self, chunks: list, k1: float = BM25_K1, b: float = BM25_B) -> None:
-        import bm25s
-        import Stemmer
-
-        self.stemmer = Stemmer.Stemmer("english")
-        self.ids = [n.node_id for n in chunks]
-        self.row = {node_id: i for i, node_id in enumerate(self.ids)}
-        texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in chunks]
-        tokens = bm25s.tokenize(
-            texts, stopwords="english", stemmer=self.stemmer, token_pattern=TOKEN_PATTERN, show_progress=False
-        )
-        self.bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
-        self.bm25.index(tokens, show_progress=False)
-
-    def scores(self, query: str) -> np.ndarray:
-        """The BM25 score of every chunk (in ``self.ids`` order) for ``query``."""
-        import bm25s
-
-        tokens = bm25s.tokenize(
-            [query],
-            stopwords="english",
-            stemmer=self.stemmer,
-            token_pattern=TOKEN_PATTERN,
-            return_ids=False,
-            show_progress=False,
-        )[0]
-        ids = self.bm25.get_tokens_ids(tokens)
-        if not ids:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self.bm25.get_scores_from_ids(ids), dtype=np.float32)
-
-    def top(self, scores: np.ndarray, n: int) -> dict[str, float]:
-        """The ``n`` best-scoring chunks with a positive score."""
-        n = min(n, len(scores))
-        if n <= 0:
-            return {}
-        best = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-        return {self.ids[i]: float(scores[i]) for i in best if scores[i] > 0}
-
-
 class HybridRetriever(BaseRetriever):
     """Dense + BM25 candidates, fused; a LlamaIndex retriever usable in any query engine."""
 
@@ -122,6 +76,7 @@ class HybridRetriever(BaseRetriever):
         bm25_k1: float = BM25_K1,
         bm25_b: float = BM25_B,
         complete_scores: bool = True,
+        lexicon: LexiconCache | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -133,23 +88,16 @@ class HybridRetriever(BaseRetriever):
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
         self.complete_scores = complete_scores
-        self._lexical: LexicalIndex | None = None
-        self._lexical_key: Any = None
+        self.lexicon = lexicon or LexiconCache(store, bm25_k1, bm25_b)
         self._vectors: dict[str, np.ndarray] = {}  # chunk vectors fetched from Chroma, per store version
-        self._lock = threading.Lock()
+        self._vectors_version: int | None = None
 
     # -- the two retrievers ------------------------------------------------------------
     def lexical_index(self) -> LexicalIndex | None:
-        """BM25 over the stored chunks; rebuilt when the store changes (after an ingest)."""
-        key = (self.store.version, self.bm25_k1, self.bm25_b)
-        if key != self._lexical_key:
-            with self._lock:
-                if key != self._lexical_key:
-                    chunks = self.store.all_chunks()
-                    self._lexical = LexicalIndex(chunks, self.bm25_k1, self.bm25_b) if chunks else None
-                    self._vectors = {}
-                    self._lexical_key = key
-        return self._lexical
+        """BM25 over the stored chunks, from the store's lexicon (built at ingest, not here)."""
+        if self._vectors_version != self.store.version:
+            self._vectors, self._vectors_version = {}, self.store.version
+        return self.lexicon.get().bm25
 
     def _query_embedding(self, query: QueryBundle) -> list[float]:
         if query.embedding is None:

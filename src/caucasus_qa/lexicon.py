@@ -1,0 +1,204 @@
+"""The lexicon: what is built from the words of every stored chunk. BM25 (bm25s, for
+retrieval) and the document frequency of each content term (for the answer scorer's IDF and
+its out-of-corpus check).
+
+Both are O(corpus) to build, so they are built where the corpus changes, not where questions are
+answered: an ingest into an embedded store saves the lexicon beside it (one folder per store
+version), and a process loads it lazily (memory-mapped) on its first question. A process that
+sees a newer version than it holds (another process ingested) builds the new one in a
+background thread and answers with the one it has meanwhile; only a process with none at all
+builds before answering (``Assistant.warm`` does that at startup). With a Chroma server every
+process builds its own from the chunks in the server (the server holds the state; this is a
+cache of it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from caucasus_qa.text import terms
+
+BM25_K1 = 0.9
+BM25_B = 0.4
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index BM25Retriever's
+_META = ("title", "outlet", "author", "published")  # a question may name the article ("the DW piece")
+
+
+class CorpusStats:
+    """Document frequencies of terms over the stored chunks (for IDF and out-of-corpus terms)."""
+
+    def __init__(self, texts: Iterable[str] = (), *, n: int = 0, df: dict[str, int] | None = None) -> None:
+        self.df: dict[str, int] = dict(df or {})
+        self.n = n
+        for text in texts:
+            self.n += 1
+            for t in set(terms(text)):
+                self.df[t] = self.df.get(t, 0) + 1
+
+    def idf(self, term: str) -> float:
+        return math.log((self.n + 1) / (self.df.get(term, 0) + 0.5))
+
+
+class LexicalIndex:
+    """BM25 over every stored chunk (bm25s, Lucene scoring), as one sparse matrix."""
+
+    def __init__(self, ids: list[str], bm25: Any) -> None:
+        import Stemmer
+
+        self.stemmer = Stemmer.Stemmer("english")
+        self.ids = ids
+        self.row = {node_id: i for i, node_id in enumerate(ids)}
+        self.bm25 = bm25
+
+    @classmethod
+    def build(cls, chunks: list, k1: float = BM25_K1, b: float = BM25_B) -> LexicalIndex:
+        import bm25s
+        from llama_index.core.schema import MetadataMode
+
+        index = cls([n.node_id for n in chunks], bm25s.BM25(k1=k1, b=b, method="lucene"))
+        texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in chunks]
+        tokens = bm25s.tokenize(
+            texts, stopwords="english", stemmer=index.stemmer, token_pattern=TOKEN_PATTERN, show_progress=False
+        )
+        index.bm25.index(tokens, show_progress=False)
+        return index
+
+    def scores(self, query: str) -> np.ndarray:
+        """The BM25 score of every chunk (in ``self.ids`` order) for ``query``."""
+        import bm25s
+
+        tokens = bm25s.tokenize(
+            [query], stopwords="english", stemmer=self.stemmer, token_pattern=TOKEN_PATTERN, return_ids=False,
+            show_progress=False,
+        )[0]  # fmt: skip
+        ids = self.bm25.get_tokens_ids(tokens)
+        if not ids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores_from_ids(ids), dtype=np.float32)
+
+    def top(self, scores: np.ndarray, n: int) -> dict[str, float]:
+        """The ``n`` best-scoring chunks with a positive score."""
+        n = min(n, len(scores))
+        if n <= 0:
+            return {}
+        best = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+        return {self.ids[i]: float(scores[i]) for i in best if scores[i] > 0}
+
+
+@dataclass
+class Lexicon:
+    """The lexicon of one store version; ``bm25`` is None for an empty store."""
+
+    version: int
+    bm25: LexicalIndex | None
+    stats: CorpusStats
+
+
+def build(chunks: list, version: int, k1: float = BM25_K1, b: float = BM25_B) -> Lexicon:
+    texts = (" ".join([n.text, *(n.metadata.get(k, "").replace("-", " ") for k in _META)]) for n in chunks)
+    return Lexicon(version, LexicalIndex.build(chunks, k1, b) if chunks else None, CorpusStats(texts))
+
+
+def folder(store_dir: Path, collection: str, version: int) -> Path:
+    return store_dir / f"{collection}.lexicon" / f"v{version}"
+
+
+def save(lexicon: Lexicon, path: Path) -> None:
+    """Write the lexicon to ``path`` (a fresh folder), then remove other versions beside it."""
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    (tmp / "stats.json").write_text(json.dumps({"n": lexicon.stats.n, "df": lexicon.stats.df}), encoding="utf-8")
+    if lexicon.bm25 is not None:
+        lexicon.bm25.bm25.save(str(tmp / "bm25"))
+        (tmp / "ids.json").write_text(json.dumps(lexicon.bm25.ids), encoding="utf-8")
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.rename(path)
+    for other in path.parent.iterdir():
+        if other != path:
+            shutil.rmtree(other, ignore_errors=True)
+
+
+def load(path: Path, version: int) -> Lexicon | None:
+    """The saved lexicon of ``version``, or None when there is none (or it cannot be read)."""
+    import bm25s
+
+    try:
+        stats = json.loads((path / "stats.json").read_text(encoding="utf-8"))
+        bm25 = None
+        if (path / "ids.json").is_file():
+            ids = json.loads((path / "ids.json").read_text(encoding="utf-8"))
+            bm25 = LexicalIndex(ids, bm25s.BM25.load(str(path / "bm25"), mmap=True))
+    except (OSError, ValueError, KeyError):
+        return None  # built again from the chunks
+    return Lexicon(version, bm25, CorpusStats(n=int(stats["n"]), df=stats["df"]))
+
+
+class LexiconCache:
+    """The lexicon for a store's current version, as cheaply as it can be had (see the module)."""
+
+    def __init__(self, store: Any, k1: float = BM25_K1, b: float = BM25_B) -> None:
+        self.store = store
+        self.k1, self.b = k1, b
+        self._current: Lexicon | None = None
+        self._building: int | None = None
+        self._lock = threading.Lock()
+
+    def _saved(self, version: int) -> Lexicon | None:
+        s = self.store.settings
+        return None if s.chroma_url else load(folder(s.store, s.collection, version), version)
+
+    def get(self) -> Lexicon:
+        version = self.store.version
+        current = self._current
+        if current is not None and current.version == version:
+            return current
+        with self._lock:
+            held = self._current
+            if held is not None and held.version == version:
+                return held
+            saved = self._saved(version)
+            if saved is None and held is None:  # nothing to answer with: build it now, once
+                saved = build(self.store.all_chunks(), version, self.k1, self.b)
+                self._keep(saved)
+            if saved is not None:
+                self._current = saved
+                return saved
+            assert held is not None  # the case above built one
+            if self._building != version:
+                self._building = version
+                threading.Thread(target=self._rebuild, args=(version,), daemon=True).start()
+            return held  # the previous version's words until the new one is ready
+
+    def _keep(self, lexicon: Lexicon) -> None:
+        """Save a lexicon built here beside an embedded store, for the next process."""
+        s = self.store.settings
+        if not s.chroma_url:
+            try:
+                save(lexicon, folder(s.store, s.collection, lexicon.version))
+            except OSError:
+                pass  # a read-only store still answers; the next process builds it again
+
+    def _rebuild(self, version: int) -> None:
+        fresh = build(self.store.all_chunks(), version, self.k1, self.b)
+        with self._lock:
+            if self._current is None or self._current.version < fresh.version:
+                self._current = fresh
+
+
+def save_for(store: Any, k1: float = BM25_K1, b: float = BM25_B) -> None:
+    """After an ingest into an embedded store: build and save the lexicon of its version, unless
+    it is saved already (nothing changed)."""
+    s = store.settings
+    path = folder(s.store, s.collection, store.version)
+    if not s.chroma_url and not (path / "stats.json").is_file():
+        save(build(store.all_chunks(), store.version, k1, b), path)

@@ -1,0 +1,60 @@
+"""The lexicon (BM25 and term statistics) is built at ingest, never while answering."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from test_ingest import make_corpus
+
+from caucasus_qa import Assistant
+from caucasus_qa.ingestion import ingest
+from caucasus_qa.lexicon import LexiconCache, folder
+from caucasus_qa.store import Store
+
+
+def test_ingest_saves_the_lexicon_and_answering_never_reads_every_chunk(settings, tmp_path, monkeypatch):
+    corpus = make_corpus(tmp_path / "c")
+    ingest(settings, [corpus])
+    store = Store(settings)
+    assert (folder(settings.store, settings.collection, store.version) / "stats.json").is_file()
+
+    def refuse(self):
+        raise AssertionError("read every chunk while answering")
+
+    monkeypatch.setattr(Store, "all_chunks", refuse)
+    qa = Assistant(settings=settings)
+    answer = qa.ask("What happened with the harbour bridge?")
+    assert answer.citations and any(p.bm25 for p in qa.retrieve("harbour bridge"))
+
+
+def test_a_newer_store_version_is_built_in_the_background_while_the_old_one_answers(settings, tmp_path):
+    ingest(settings, [make_corpus(tmp_path / "c", n=2)])
+    store = Store(settings)
+    cache = LexiconCache(store)
+    old = cache.get()
+    assert old.version == store.version and old.stats.n > 0
+    ingest(settings, [make_corpus(tmp_path / "more", n=4)])  # another process's ingest, say
+    assert store.refresh()
+    shutil.rmtree(folder(settings.store, settings.collection, store.version))  # as on a Chroma server
+    started = time.perf_counter()
+    assert cache.get() is old  # no waiting for the rebuild
+    assert time.perf_counter() - started < 1.0
+    deadline = time.time() + 120
+    while cache.get().version != store.version and time.time() < deadline:
+        time.sleep(0.1)
+    assert cache.get().version == store.version and cache.get().stats.n > old.stats.n
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_a_missing_or_damaged_saved_lexicon_is_built_again(settings, tmp_path, damage):
+    ingest(settings, [make_corpus(tmp_path / "c", n=2)])
+    store = Store(settings)
+    path = folder(settings.store, settings.collection, store.version)
+    if damage == "missing":
+        shutil.rmtree(path)
+    else:
+        (path / "stats.json").write_text("{not json", encoding="utf-8")
+    lexicon = LexiconCache(store).get()
+    assert lexicon.version == store.version and lexicon.bm25 is not None and lexicon.stats.n > 0
