@@ -157,14 +157,14 @@ def test_benchmark_runs_end_to_end_on_the_tiny_zip(scifact_zip: Path, settings) 
 def test_bm25_uses_k1_0_9_and_b_0_4() -> None:
     from llama_index.core.schema import TextNode
 
-    from caucasus_qa.retrieval import LexicalIndex
+    from caucasus_qa.lexicon import LexicalIndex
 
     nodes = [
         TextNode(id_="a#0", text="ferry ferry harbour timetable"),
         TextNode(id_="b#0", text="bridge opening ceremony held"),
         TextNode(id_="c#0", text="lantern festival"),
     ]
-    index = LexicalIndex(nodes)
+    index = LexicalIndex.build(nodes)
     # Lucene BM25: idf = ln(1 + (N - df + .5) / (df + .5)); tf / (tf + k1 (1 - b + b dl / avgdl))
     idf, tf, dl, avgdl = math.log(1 + 2.5 / 1.5), 2, 4, 10 / 3
     expected = idf * tf / (tf + 0.9 * (1 - 0.4 + 0.4 * dl / avgdl))

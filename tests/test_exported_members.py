@@ -31,6 +31,9 @@ ASSISTANT = {
     "ingest",
     "warm",
     "articles",
+    "catalog",
+    "ingest_in_background",
+    "ingest_job",
     "article",
     "article_text",
 }

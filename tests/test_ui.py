@@ -171,6 +171,18 @@ def test_articles_tab_lists_corpus_and_ingests_uploads(page, server, tmp_path):
     assert not (server["corpus"] / "uploads" / "blank.txt").exists()  # a bad upload does not linger
 
 
+def test_articles_tab_pages_and_searches(page):
+    page.get_by_role("tab", name="Articles").click()
+    count = page.locator("#cqa-article-count")
+    count.get_by_text("page 1 of 1").wait_for(timeout=30000)
+    page.locator("#cqa-article-search textarea, #cqa-article-search input").first.fill("valley post")
+    count.get_by_text("1 articles").wait_for(timeout=30000)
+    table = page.locator("#cqa-articles")
+    page.wait_for_function("() => document.querySelector('#cqa-articles').innerText.includes('bridge-valley')")
+    page.screenshot(path=str(ARTIFACTS / "ui-articles-search.png"), full_page=True)
+    assert "Coastal Times" not in table.inner_text() and "Lantern" not in table.inner_text()
+
+
 def test_twenty_concurrent_api_questions_all_get_answers(server):
     from gradio_client import Client
 

@@ -25,7 +25,7 @@ from caucasus_qa.answer import Answer, Answerer, final
 from caucasus_qa.articles import Article
 from caucasus_qa.conversation import FollowUp, Turn, follow_up, turns
 from caucasus_qa.errors import QuestionError, StoreError
-from caucasus_qa.ingestion import IngestReport, ingest
+from caucasus_qa.ingestion import IngestJob, IngestReport, ingest
 from caucasus_qa.settings import Settings, load_settings
 from caucasus_qa.store import Store
 
@@ -81,6 +81,7 @@ class Assistant:
         )
         self.store = Store(self.settings)
         self._lock = threading.Lock()
+        self._job: IngestJob | None = None
         given = dict(extractive=extractive, chat_model=chat_model, answerer=answerer)
         self._given = {name for name, value in given.items() if value is not None}
         # cached_property reads the instance's __dict__ first: a collaborator put there is used as is
@@ -293,6 +294,40 @@ class Assistant:
             )
         self.sentences.clear()
         return report
+
+    def ingest_in_background(self, paths: Iterable[str | Path]) -> IngestJob:
+        """Start ingesting in a background thread and return at once; answering goes on meanwhile.
+        One at a time per assistant: a second call while one runs is refused with its progress."""
+        job = self._job
+        if job is not None and job.running:
+            raise StoreError(
+                f"an ingest is already running ({job.done} of {job.total} articles): wait for it to finish"
+            )
+        files = [Path(p) for p in paths]
+        self._job = IngestJob(lambda progress: self._ingest_with(files, progress))
+        return self._job
+
+    def _ingest_with(self, files: list[Path], progress: Any) -> IngestReport:
+        with self._lock:
+            report = ingest(self.settings, files, progress=progress, store=self.store)
+        self.sentences.clear()
+        return report
+
+    @property
+    def ingest_job(self) -> IngestJob | None:
+        """The last ingest started with :meth:`ingest_in_background` (running or finished)."""
+        return self._job
+
+    def catalog(self, query: str = "", offset: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int]:
+        """A page of the stored articles' metadata (no text), those whose title, outlet, author,
+        date or id contain ``query`` (any case); and how many match in all."""
+        self.store.refresh()
+        rows = self.store.catalog()
+        if query.strip():
+            needle = query.strip().lower()
+            fields = ("id", "title", "outlet", "author", "published")
+            rows = [r for r in rows if any(needle in str(r.get(k) or "").lower() for k in fields)]
+        return rows[offset : offset + limit], len(rows)
 
     def warm(self, max_articles: int = 500) -> None:
         """Load the model and build caches now, so the first question is as fast as the rest."""

@@ -465,6 +465,22 @@ def bench_answer(ctx: click.Context, questions: Path, rounds: int, **flags: Any)
     click.echo(answer_benchmark(settings_from(ctx, **flags), questions, rounds))
 
 
+@bench.command("scale")
+@click.option("--kit", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True,
+              help="The RealTime QA kit folder, e.g. ../shared/benchmarks/realtimeqa.")  # fmt: skip
+@click.option("--sizes", help="Comma-separated article counts (default 1000; about 15-20 min here).")
+@click.option("--full", is_flag=True, help="Sizes 1000, 5000 and 13708 (hours on 2 cores).")
+@click.option("--questions", type=int, default=100, show_default=True, help="Kit questions timed per size.")
+@click.pass_context
+@friendly_errors
+def bench_scale(ctx: click.Context, kit: Path, sizes: str | None, full: bool, questions: int) -> None:
+    """Ingest, store size, re-ingest, cold start, warm latency and serve memory per corpus size."""
+    from caucasus_qa.scale import DEFAULT_SIZES, FULL_SIZES, scale_benchmark
+
+    chosen = FULL_SIZES if full else tuple(int(x) for x in sizes.split(",")) if sizes else DEFAULT_SIZES
+    click.echo(scale_benchmark(load_settings(config=ctx.obj.get("config")), kit, chosen, questions))
+
+
 @bench.command("retrieval")
 @click.option(
     "--beir",

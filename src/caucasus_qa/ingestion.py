@@ -11,6 +11,7 @@ the next run completes without duplicates. Nothing is rewritten whole: each batc
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -20,7 +21,7 @@ from typing import Any
 
 from caucasus_qa import offline
 from caucasus_qa.articles import Article, Skip, read_articles
-from caucasus_qa.errors import StoreError
+from caucasus_qa.errors import CaucasusQAError, StoreError
 from caucasus_qa.lexicon import save_for as save_lexicon
 from caucasus_qa.settings import Settings
 from caucasus_qa.store import Store
@@ -156,14 +157,20 @@ def _classify(store: Store, docs: Sequence, report: IngestReport) -> list:
     return todo
 
 
-def _embed_batches(store: Store, todo: list, report: IngestReport, progress: bool) -> None:
+Progress = bool | Callable[[int, int], None]  # a bar on stderr, or a callback given (done, total) articles
+
+
+def _embed_batches(store: Store, todo: list, report: IngestReport, progress: Progress) -> None:
     from tqdm.auto import tqdm
 
+    tell = progress if callable(progress) else (lambda done, total: None)
+    tell(0, len(todo))
     if not todo:
         return
     pipeline = _pipeline(store)
     size = max(1, min(store.settings.batch_docs, math.ceil(len(todo) / 20)))
-    with tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not progress, leave=False) as bar:
+    bar_on = progress is True
+    with tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not bar_on, leave=False) as bar:
         for start in range(0, len(todo), size):
             batch = todo[start : start + size]
             store.forget([d.id_ for d in batch])  # old chunks of updated articles, leftovers of a killed run
@@ -175,6 +182,7 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: boo
             store.persist()
             report.chunks_embedded += len(nodes)
             bar.update(len(batch))
+            tell(min(start + size, len(todo)), len(todo))
 
 
 def _backfill_sentences(store: Store, unchanged: list, report: IngestReport) -> None:
@@ -217,10 +225,11 @@ def ingest(
     *,
     reset: bool = False,
     sync: bool = False,
-    progress: bool = False,
+    progress: Progress = False,
     store: Store | None = None,
 ) -> IngestReport:
-    """Ingest files or folders (default: the configured corpus) into the store.
+    """Ingest files or folders (default: the configured corpus) into the store. ``progress``: True
+    for a bar on stderr, or a function called with (articles done, articles to embed).
 
     >>> report = ingest(load_settings(), [Path("ingest/articles")])   # doctest: +SKIP
     >>> report.added, report.chunks_total                               # doctest: +SKIP
@@ -268,3 +277,36 @@ def _ingest_locked(settings, paths, reset, sync, progress, store, started) -> In
     report.chunks_total = store.collection.count()
     report.seconds = time.perf_counter() - started
     return report
+
+
+class IngestJob:
+    """An ingest running in a background thread (the chat's uploads): its progress while it runs,
+    then its report, or the error that stopped it (one line, as the CLI would print it)."""
+
+    def __init__(self, run: Callable[[Callable[[int, int], None]], IngestReport]) -> None:
+        self.done = 0
+        self.total = 0
+        self.report: IngestReport | None = None
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._run, args=(run,), daemon=True, name="caucasus-qa-ingest")
+        self._thread.start()
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+    def _run(self, run: Callable[[Callable[[int, int], None]], IngestReport]) -> None:
+        try:
+            self.report = run(self._progress)
+        except CaucasusQAError as exc:
+            self.error = str(exc)
+        except Exception as exc:  # an unexpected failure must not vanish with its thread
+            self.error = f"ingest failed ({type(exc).__name__}: {exc}); see the server log"
+            raise
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> IngestReport | None:
+        self._thread.join(timeout)
+        return self.report

@@ -108,6 +108,7 @@ class Store:
         self.article_collection = self._open_articles()
         self.version = self._stored_version()  # bumped by every write; caches key on it
         self._articles: dict[str, Any] = {}  # article records read so far (cleared on a new version)
+        self._catalog: tuple[int, list[dict[str, Any]]] | None = None
 
     def _stored_version(self) -> int:
         return int((self.article_collection.metadata or {}).get("version", 0))
@@ -267,6 +268,18 @@ class Store:
                 self._articles.pop(next(iter(self._articles)))
             self._articles[article_id] = doc
         return self._articles[article_id]
+
+    def catalog(self) -> list[dict[str, Any]]:
+        """Every stored article's metadata (not its text), sorted by id; kept until the store changes."""
+        if self._catalog is None or self._catalog[0] != self.version:
+            rows: list[dict[str, Any]] = []
+            while True:
+                got = self.article_collection.get(include=["metadatas"], limit=self.max_batch, offset=len(rows))
+                rows += [{"id": i, **m} for i, m in zip(got["ids"], got["metadatas"])]
+                if len(got["ids"]) < self.max_batch:
+                    break
+            self._catalog = (self.version, sorted(rows, key=lambda r: r["id"]))
+        return self._catalog[1]
 
     def stored_article(self, article_id: str) -> Article | None:
         """The article as stored: cleaned text, metadata and chunk count."""

@@ -9,6 +9,7 @@ escaped (chat bubbles) before it reaches the page.
 from __future__ import annotations
 
 import html
+import math
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ from caucasus_qa.articles import HTML_TYPES, TEXT_TYPES
 from caucasus_qa.conversation import turn
 from caucasus_qa.errors import CaucasusQAError, ConfigError
 
+ARTICLES_PAGE = 50  # rows per page of the Articles tab
 UPLOAD_TYPES = sorted((TEXT_TYPES | HTML_TYPES) - {".markdown"})
 ABSTAIN_BUBBLE = f"ℹ *{ABSTAIN_TEXT}* Closest passages are listed beside the chat as related, not as an answer."
 
@@ -156,7 +158,8 @@ def default_examples(qa: Any, path: Path) -> list[str]:
             for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip() and not line.startswith("#")
         ][:8]
-    return [f"What does the article “{a.title}” report?" for a in qa.articles() if a.title][:4]
+    titled = [r["title"] for r in qa.catalog(limit=50)[0] if r.get("title")]
+    return [f"What does the article “{title}” report?" for title in titled][:4]
 
 
 # -- handlers ---------------------------------------------------------------------------------
@@ -198,37 +201,64 @@ class Handlers:
     def clear(self) -> tuple:
         return [], self.panel(None), "", []
 
-    def articles_table(self) -> list[list[Any]]:
-        return [
-            [a.id, a.title or "", a.outlet or "", a.published or "", a.author or "", a.chunks]
-            for a in self.qa.articles()
-        ]
+    def articles_page(self, query: str, page: float | None) -> tuple[list[list[Any]], str, int]:
+        """One page of the stored articles whose title, outlet, author or date holds ``query``."""
+        rows, total = self.qa.catalog(query or "", 0, 0)
+        pages = max(1, math.ceil(total / ARTICLES_PAGE))
+        number = min(max(1, int(page or 1)), pages)
+        rows, total = self.qa.catalog(query or "", (number - 1) * ARTICLES_PAGE, ARTICLES_PAGE)
+        table = [[r["id"], r.get("title", ""), r.get("outlet", ""), r.get("published", ""), r.get("author", ""),
+                  r.get("chunks", 0)] for r in rows]  # fmt: skip
+        return table, f"{total:,} articles · page {number} of {pages}", number
 
-    def ingest_uploads(self, files: list[str] | None) -> tuple[str, list[list[Any]]]:
-        """Copy uploads into the corpus, ingest them, and say what happened to each."""
+    def start_ingest(self, files: list[str] | None) -> str:
+        """Copy uploads into the corpus and start ingesting them in the background."""
         if not files:
-            return "Choose .txt, .md or .html files first.", self.articles_table()
+            return "Choose .txt, .md or .html files first."
         max_bytes = int(self.qa.settings.max_file_mb * 1e6)
         kept, refused = store_uploads(files, self.qa.settings.corpus / "uploads", max_bytes)
         lines = [f"refused: {r}" for r in refused]
         if kept:
-            lines += self._ingest(kept)
-        return "\n\n".join(escape_markdown(line) for line in lines), self.articles_table()
+            try:
+                self.qa.ingest_in_background(kept)
+                lines.append(f"ingesting {len(kept)} file(s); you can keep asking questions meanwhile")
+            except CaucasusQAError as exc:
+                lines.append(str(exc))
+        return "\n\n".join(escape_markdown(line) for line in lines)
 
-    def _ingest(self, kept: list[Path]) -> list[str]:
-        report = self.qa.ingest(kept)
-        uploaded = {p.resolve() for p in kept}
+    def ingest_status(self, query: str, page: float | None, seen: str) -> tuple:
+        """Polled every second: the running ingest's progress, then its result and the new table
+        (once per browser session: ``seen`` is the state this session last showed)."""
+        import gradio as gr
+
+        job = self.qa.ingest_job
+        state = "" if job is None else f"{id(job)}:{'running' if job.running else 'done'}"
+        if job is None or (state == seen and job.running is False):
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), seen
+        if job.running:
+            bar = f'<progress value="{job.done}" max="{max(job.total, 1)}"></progress>'
+            return (
+                f"{bar} ingesting: {job.done:,} of {job.total:,} articles embedded",
+                gr.skip(),
+                gr.skip(),
+                gr.skip(),
+                state,
+            )
+        return (self._result(job), *self.articles_page(query, page), state)
+
+    def _result(self, job: Any) -> str:
+        if job.error:
+            return escape_markdown(f"ingest stopped: {job.error}")
+        report = job.report
+        uploads = (self.qa.settings.corpus / "uploads").resolve()
         for s in report.skipped:  # a file that failed is not kept: it would fail every later ingest
-            if s.failed and Path(s.path).resolve() in uploaded:
+            if s.failed and Path(s.path).resolve().parent == uploads:
                 Path(s.path).unlink(missing_ok=True)
-        lines = [
-            f"{'failed' if s.failed else 'skipped'}: {Path(s.path).name}: {s.reason}{' (not kept)' if s.failed else ''}"
-            for s in report.skipped
-        ]
-        return lines + [
-            f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
-            f"{len(report.unchanged)}; store: {report.articles_total} articles"
-        ]
+        lines = [f"{'failed' if s.failed else 'skipped'}: {Path(s.path).name}: {s.reason}"
+                 f"{' (not kept)' if s.failed else ''}" for s in report.skipped]  # fmt: skip
+        lines.append(f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
+                     f"{len(report.unchanged)}; store: {report.articles_total} articles")  # fmt: skip
+        return "\n\n".join(escape_markdown(line) for line in lines)
 
     def ask(self, question: str) -> dict[str, Any]:
         """Answer a question: the answer text and its citations as JSON (same as `ask --json`)."""
@@ -253,8 +283,8 @@ def build_app(qa: Any, examples_file: Path = Path("ui/examples.txt")) -> Any:
         with gr.Tab("Chat"):
             _chat_tab(gr, handlers, default_examples(qa, examples_file))
         with gr.Tab("Articles"):
-            table = _articles_tab(gr, handlers)
-        app.load(handlers.articles_table, None, table, api_visibility="private")
+            table, (search, page, label) = _articles_tab(gr, handlers)
+        app.load(handlers.articles_page, [search, page], [table, label, page], api_visibility="private")
         gr.api(handlers.ask, api_name="ask", concurrency_limit=4)
     return app
 
@@ -297,21 +327,30 @@ def _chat_tab(gr: Any, handlers: Handlers, examples: list[str]) -> None:
     clear.click(handlers.clear, None, [chatbot, panel, box, asked], api_visibility="private")
 
 
-def _articles_tab(gr: Any, handlers: Handlers) -> Any:
-    table = gr.Dataframe(
-        handlers.articles_table(),
-        headers=["id", "title", "outlet", "published", "author", "chunks"],
-        interactive=False,
-        elem_id="cqa-articles",
-        wrap=True,
-    )
-    upload = gr.File(
-        file_count="multiple", file_types=UPLOAD_TYPES, label="Add articles (.txt .md .html)", elem_id="cqa-upload"
-    )
+def _articles_tab(gr: Any, handlers: Handlers) -> tuple[Any, Any]:
+    with gr.Row():
+        search = gr.Textbox(placeholder="Search titles, outlets, authors, dates…", show_label=False, scale=4,
+                            elem_id="cqa-article-search")  # fmt: skip
+        prev = gr.Button("◀", scale=0, elem_id="cqa-prev")
+        page = gr.Number(value=1, precision=0, minimum=1, show_label=False, scale=0, elem_id="cqa-page")
+        nxt = gr.Button("▶", scale=0, elem_id="cqa-next")
+    label = gr.Markdown(elem_id="cqa-article-count")
+    table = gr.Dataframe(headers=["id", "title", "outlet", "published", "author", "chunks"], interactive=False,
+                         elem_id="cqa-articles", wrap=True)  # fmt: skip
+    upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Add articles (.txt .md .html)",
+                     elem_id="cqa-upload")  # fmt: skip
     add = gr.Button("Ingest uploaded files", elem_id="cqa-ingest")
-    status = gr.Markdown()
-    add.click(handlers.ingest_uploads, upload, [status, table], api_visibility="private", concurrency_limit=1)
-    return table
+    status = gr.Markdown(elem_id="cqa-ingest-status")
+    seen = gr.State("")
+    show = dict(outputs=[table, label, page], api_visibility="private")
+    search.change(lambda q: handlers.articles_page(q, 1), search, **show)
+    page.submit(handlers.articles_page, [search, page], **show)
+    prev.click(lambda q, p: handlers.articles_page(q, (p or 1) - 1), [search, page], **show)
+    nxt.click(lambda q, p: handlers.articles_page(q, (p or 1) + 1), [search, page], **show)
+    add.click(handlers.start_ingest, upload, status, api_visibility="private", concurrency_limit=1)
+    gr.Timer(1.0).tick(handlers.ingest_status, [search, page, seen], [status, table, label, page, seen],
+                       api_visibility="private", show_progress="hidden")  # fmt: skip
+    return table, (search, page, label)
 
 
 def auth_from_env() -> tuple[str, str] | None:

@@ -1,0 +1,231 @@
+"""`caucasus-qa bench scale`: one store of real news per size, measured end to end.
+
+Each size is a slice of the RealTime QA kit (2025 pages first, then 2024's), ingested through the
+normal CLI path into a fresh store that is deleted afterwards. Every figure is printed next to
+its anchor: ingest next to the embedding floor (every text the ingest embeds, chunks and
+sentences, through the bare model in one call, no store), and retrieval and cold start next to
+plain LlamaIndex (``VectorStoreIndex.from_vector_store`` over the same Chroma collection, top-5).
+Servers and children started here are stopped before it returns.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from caucasus_qa.settings import Settings
+
+KIT_FILES = ("articles.jsonl.gz", "articles-scale.jsonl.gz")  # 5,384 pages of 2025, then 8,324 of 2024
+DEFAULT_SIZES = (1000,)
+FULL_SIZES = (1000, 5000, 13708)
+
+
+@dataclass
+class SizeRun:
+    """What one size measured (seconds unless named otherwise)."""
+
+    articles: int
+    ingest: float = 0.0
+    floor: float = 0.0
+    texts: int = 0
+    store_mb: float = 0.0
+    again: float = 0.0
+    again_embedded: int = 0
+    cold_first_answer: float = 0.0
+    cold_plain: float = 0.0
+    answer_ms: list[float] = field(default_factory=list)
+    retrieve_ms: list[float] = field(default_factory=list)
+    plain_ms: list[float] = field(default_factory=list)
+    serve_rss_mb: float = 0.0
+
+
+def kit_slice(kit: Path, n: int, folder: Path) -> Path:
+    """The first ``n`` kit pages as one JSONL file (id, url, title, text) for `caucasus-qa ingest`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / "kit.jsonl"
+    written = 0
+    with out.open("w", encoding="utf-8") as fh:
+        for name in KIT_FILES:
+            with gzip.open(kit / name, "rt", encoding="utf-8") as lines:
+                for line in lines:
+                    if written >= n:
+                        return out
+                    row = json.loads(line)
+                    fh.write(json.dumps({k: row[k] for k in ("id", "url", "title", "text") if row.get(k)}) + "\n")
+                    written += 1
+    return out
+
+
+def kit_questions(kit: Path, limit: int) -> list[str]:
+    rows = [json.loads(line) for line in (kit / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    return [r["q"] for r in rows][:limit]
+
+
+def _wall(cmd: list[str], **kwargs: Any) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, capture_output=True, check=True, **kwargs)
+    return time.perf_counter() - started
+
+
+def _ingest(run: SizeRun, settings: Settings, corpus: Path) -> None:
+    exe = str(Path(sys.executable).parent / "caucasus-qa")
+    flags = ["--store", str(settings.store), "--collection", settings.collection, "--json"]
+    run.ingest = _wall([exe, "ingest", str(corpus), *flags])
+    started = time.perf_counter()
+    again = json.loads(subprocess.run([exe, "ingest", str(corpus), *flags], capture_output=True, text=True).stdout)
+    run.again = time.perf_counter() - started
+    run.again_embedded = again["chunks_embedded"] + again.get("sentences_embedded", 0)
+    run.store_mb = sum(p.stat().st_size for p in settings.store.rglob("*") if p.is_file()) / 1e6
+
+
+def _floor(run: SizeRun, settings: Settings) -> None:
+    """Every text the ingest embedded, through the bare model in one call."""
+    from llama_index.core.schema import MetadataMode
+
+    from caucasus_qa.embedding import load_embed_model
+    from caucasus_qa.evidence import split_sentences
+    from caucasus_qa.store import Store
+
+    store = Store(settings)
+    texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in store.all_chunks()]
+    texts += [s.text for a in store.article_ids() for s in split_sentences(a, store.article(a).text)]
+    model = load_embed_model(settings.embed_model, settings.embed_batch_size)
+    started = time.perf_counter()
+    model._model.encode(texts, batch_size=settings.embed_batch_size)
+    run.floor, run.texts = time.perf_counter() - started, len(texts)
+
+
+_PLAIN = (
+    "import sys; from llama_index.core import VectorStoreIndex; from caucasus_qa.embedding import load_embed_model; "
+    "from caucasus_qa.settings import load_settings; from caucasus_qa.store import Store; "
+    "s = load_settings(store=sys.argv[1], collection=sys.argv[2]); st = Store(s); "
+    "m = load_embed_model(s.embed_model, s.embed_batch_size); "
+    "VectorStoreIndex.from_vector_store(st.vector_store, embed_model=m).as_retriever(similarity_top_k=5)"
+    ".retrieve(sys.argv[3])"
+)
+
+
+def _cold(run: SizeRun, settings: Settings, question: str) -> None:
+    """A new process's first answer, next to a new process's plain LlamaIndex import and first query."""
+    exe = str(Path(sys.executable).parent / "caucasus-qa")
+    run.cold_first_answer = _wall([exe, "ask", question, "--store", str(settings.store), "--collection",
+                                   settings.collection])  # fmt: skip
+    run.cold_plain = _wall([sys.executable, "-c", _PLAIN, str(settings.store), settings.collection, question])
+
+
+def _warm(run: SizeRun, settings: Settings, questions: list[str]) -> None:
+    """Per question: our answer, our retrieval alone, and plain LlamaIndex top-5 dense retrieval."""
+    from llama_index.core import VectorStoreIndex
+
+    from caucasus_qa.assistant import Assistant
+
+    qa = Assistant(settings=settings)
+    plain = VectorStoreIndex.from_vector_store(qa.store.vector_store, embed_model=qa.embed_model).as_retriever(
+        similarity_top_k=5
+    )
+    qa.ask(questions[0])
+    plain.retrieve(questions[0])
+    for question in questions:
+        for bucket, call in ((run.answer_ms, qa.ask), (run.retrieve_ms, qa.retrieve), (run.plain_ms, plain.retrieve)):
+            started = time.perf_counter()
+            call(question)
+            bucket.append((time.perf_counter() - started) * 1e3)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 600) -> None:
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"`caucasus-qa serve` did not answer at {url}")
+
+
+def _serve_rss(run: SizeRun, settings: Settings, questions: list[str]) -> None:
+    """Peak resident memory of `caucasus-qa serve` after answering the questions through its API."""
+    from gradio_client import Client
+
+    port = _free_port()
+    exe = str(Path(sys.executable).parent / "caucasus-qa")
+    cmd = [exe, "serve", "--store", str(settings.store), "--collection", settings.collection, "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_http(f"http://127.0.0.1:{port}/", proc)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        for question in questions:
+            client.predict(question, api_name="/ask")
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        run.serve_rss_mb = int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def measure(settings: Settings, kit: Path, n: int, questions: list[str]) -> SizeRun:
+    """One size, in a fresh embedded store that is deleted afterwards."""
+    run = SizeRun(articles=n)
+    with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
+        s = settings.replace(store=Path(tmp) / "store")
+        s = Settings(**{**vars(s), "chroma_url": None})  # always embedded: the same machine, no network
+        corpus = kit_slice(kit, n, Path(tmp) / "corpus")
+        _ingest(run, s, corpus)
+        _floor(run, s)
+        _cold(run, s, questions[0])
+        _warm(run, s, questions)
+        _serve_rss(run, s, questions[:20])
+    return run
+
+
+def _p(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def render(runs: list[SizeRun], questions: int) -> str:
+    lines = [f"machine: {os.cpu_count()} cores; {questions} kit questions per size; embedded Chroma", ""]
+    for r in runs:
+        a50, a95, r50, r95, p50, p95 = (_p(v, q) for v in (r.answer_ms, r.retrieve_ms, r.plain_ms) for q in (50, 95))
+        lines += [
+            f"## {r.articles:,} articles",
+            "| measure | value | anchor | ratio |",
+            "| --- | --- | --- | --- |",
+            f"| ingest (whole `caucasus-qa ingest`) | {r.ingest:.0f} s | floor {r.floor:.0f} s | "
+            f"{r.ingest / r.floor:.2f} |",
+            f"| texts embedded per article | {r.texts / r.articles:.1f} | | |",
+            f"| store on disk | {r.store_mb:.0f} MB | | |",
+            f"| re-ingest unchanged | {r.again:.1f} s, {r.again_embedded} embedded | | |",
+            f"| cold start to first answer | {r.cold_first_answer:.1f} s | plain {r.cold_plain:.1f} s | "
+            f"{r.cold_first_answer / r.cold_plain:.2f} |",
+            f"| warm answer p50 / p95 | {a50:.0f} / {a95:.0f} ms | | |",
+            f"| retrieval only p50 / p95 | {r50:.0f} / {r95:.0f} ms | plain {p50:.0f} / {p95:.0f} ms | "
+            f"{r50 / p50:.2f} / {r95 / p95:.2f} |",
+            f"| `serve` peak RSS | {r.serve_rss_mb:.0f} MB | | |",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def scale_benchmark(settings: Settings, kit: Path, sizes: tuple[int, ...], questions: int = 100) -> str:
+    asked = kit_questions(kit, questions)
+    return render([measure(settings, kit, n, asked) for n in sizes], len(asked))
