@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from caucasus_qa.scale import free_port  # noqa: F401  (the tests import it from here)
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "ingest" / "articles"
 VENV_BIN = Path(sys.executable).parent
@@ -38,12 +40,6 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_cli(

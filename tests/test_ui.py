@@ -5,8 +5,6 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import shutil
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,24 +12,12 @@ from conftest import ROOT, VENV_BIN, free_port, run_cli
 from test_answers import TOWN
 
 from caucasus_qa.errors import ConfigError
+from caucasus_qa.scale import wait_for_http
 from caucasus_qa.ui import auth_from_env, safe_name, store_uploads
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 pytestmark = pytest.mark.slow
-
-
-def wait_for_http(url: str, proc, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with status {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer in {timeout} s")
 
 
 @pytest.fixture(scope="module")

@@ -142,7 +142,8 @@ def _warm(run: SizeRun, settings: Settings, questions: list[str]) -> None:
             bucket.append((time.perf_counter() - started) * 1e3)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for a server this benchmark, or a test, starts)."""
     import socket
 
     with socket.socket() as s:
@@ -150,29 +151,32 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 600) -> None:
+def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 600) -> None:
+    """Wait until ``url`` answers; fail at once if the process serving it exits."""
     import urllib.request
 
     deadline = time.time() + timeout
-    while time.time() < deadline and proc.poll() is None:
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {proc.returncode}")
         try:
             urllib.request.urlopen(url, timeout=2)
             return
         except OSError:
             time.sleep(0.5)
-    raise RuntimeError(f"`caucasus-qa serve` did not answer at {url}")
+    raise TimeoutError(f"{url} did not answer in {timeout} s")
 
 
 def _serve_rss(run: SizeRun, settings: Settings, questions: list[str]) -> None:
     """Peak resident memory of `caucasus-qa serve` after answering the questions through its API."""
     from gradio_client import Client
 
-    port = _free_port()
+    port = free_port()
     exe = str(Path(sys.executable).parent / "caucasus-qa")
     cmd = [exe, "serve", "--store", str(settings.store), "--collection", settings.collection, "--port", str(port)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_http(f"http://127.0.0.1:{port}/", proc)
+        wait_for_http(f"http://127.0.0.1:{port}/", proc)
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         for question in questions:
             client.predict(question, api_name="/ask")
