@@ -468,7 +468,7 @@ def bench_answer(ctx: click.Context, questions: Path, rounds: int, **flags: Any)
 @bench.command("scale")
 @click.option("--kit", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True,
               help="The RealTime QA kit folder, e.g. ../shared/benchmarks/realtimeqa.")  # fmt: skip
-@click.option("--sizes", help="Comma-separated article counts (default 1000; about 15-20 min here).")
+@click.option("--sizes", help="Comma-separated article counts (default 200: about 15 min on 2 cores).")
 @click.option("--full", is_flag=True, help="Sizes 1000, 5000 and 13708 (hours on 2 cores).")
 @click.option("--questions", type=int, default=100, show_default=True, help="Kit questions timed per size.")
 @click.pass_context
