@@ -209,7 +209,7 @@ class Assistant:
     # -- the verbs --------------------------------------------------------------------
     def _ready(self) -> None:
         self.store.refresh()
-        if not self.store.article_ids():
+        if not len(self.store):  # a count, not a listing: this runs on every question
             raise StoreError("no articles ingested yet: run caucasus-qa ingest")
 
     def ask(

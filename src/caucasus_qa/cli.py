@@ -159,16 +159,9 @@ def articles(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     from caucasus_qa.store import Store
 
     store = Store(settings_from(ctx, **flags))
-    rows = []
-    for article_id in store.article_ids():
-        meta = store.article(article_id).metadata
-        rows.append(
-            {
-                "id": article_id,
-                "chunks": len(store.chunk_ids(article_id)),
-                **{k: meta.get(k) for k in ("title", "outlet", "published", "author", "url", "date_note")},
-            }
-        )
+    keys = ("title", "outlet", "published", "author", "url", "date_note")
+    # the catalog holds metadata only: listing never reads the articles' text
+    rows = [{"id": r["id"], "chunks": int(r.get("chunks", 0)), **{k: r.get(k) for k in keys}} for r in store.catalog()]
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
