@@ -87,3 +87,25 @@ def test_two_serve_processes_share_one_chroma_server(chroma_server, tmp_path):
         for proc, _ in servers:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def test_a_servers_lexicon_is_built_once_per_machine_and_version(chroma_server, settings, tmp_path, monkeypatch):
+    from caucasus_qa.lexicon import LexiconCache, store_folder
+
+    remote = settings.replace(chroma_url=chroma_server, collection="lexicon-test")
+    ingest(remote, [make_corpus(tmp_path / "c", n=2)])
+    store = Store(remote)
+    assert (store_folder(store, store.version) / "stats.json").is_file(), "the ingesting machine keeps it"
+
+    elsewhere = Store(remote.replace(store=tmp_path / "other-machine"))
+    built = LexiconCache(elsewhere).get()  # the first process on another machine builds it, once
+    assert built.version == store.version and built.stats.n > 0
+    assert (store_folder(elsewhere, elsewhere.version) / "stats.json").is_file()
+
+    def refuse(self):
+        raise AssertionError("read every chunk from the server again")
+
+    monkeypatch.setattr(Store, "all_chunks", refuse)
+    again = LexiconCache(Store(remote.replace(store=tmp_path / "other-machine"))).get()
+    assert again.version == store.version and again.stats.n == built.stats.n
+    assert store_folder(store, 1) != store_folder(Store(settings), 1), "server and embedded never share a folder"

@@ -215,6 +215,23 @@ def test_sentence_vectors_are_stored_at_ingest_and_answering_only_reads_them(set
     assert a.citations or a.related
 
 
+def test_a_line_repeated_across_articles_is_embedded_once_and_stored_for_each(settings, tmp_path):
+    import numpy as np
+
+    line = "The weather office expects heavy rain across the whole valley later this week."
+    folder = tmp_path / "c"
+    for k in range(40):  # batches of two articles (one progress step in twenty)
+        body = f"Engineers inspected bridge number {k} on Tuesday and found cracks in its {k}th support beam."
+        write(folder / f"a{k:02}.txt", f"Bridge {k} inspection\n\n{body} {line}")
+    report = ingest(settings, [folder])
+    store = Store(settings)
+    stored = store.sentence_collection.count()  # title, body and the shared line of each
+    assert stored == 120 and report.sentences_embedded < stored
+    records = [store.sentence_records(a) for a in store.article_ids()[:2]]
+    last = [vectors[[r["index"] for r in recs].index(len(recs) - 1)] for recs, vectors in records]
+    assert np.allclose(last[0], last[1]) and not np.allclose(records[0][1][0], records[1][1][0])
+
+
 def test_a_store_without_sentence_vectors_says_what_to_run_and_ingest_adds_them(settings, tmp_path):
     from caucasus_qa import Assistant
     from caucasus_qa.errors import StoreError

@@ -39,23 +39,27 @@ def test_a_slice_takes_this_year_s_pages_first(tmp_path):
     assert kit_questions(kit, 5) == ["How often will the harbour ferry run?"]
 
 
-def _serve_processes_of_scale_runs() -> list[str]:
+def _children_of_scale_runs(mark: str) -> list[str]:
+    """`serve` and `chroma run` processes whose command line names ``mark`` (a run's folder)."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             args = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"serve" in args and any(b"/scale-" in a for a in args):
+        if (b"serve" in args or b"run" in args) and any(mark.encode() in a for a in args):
             found.append(cmdline.parent.name)
     return found
 
 
 def test_bench_scale_prints_a_table_per_size_and_stops_what_it_started(tmp_path):
-    before = set(_serve_processes_of_scale_runs())
     kit = fake_kit(tmp_path / "kit")
-    out = run_cli("bench", "scale", "--kit", str(kit), "--sizes", "2,3", "--questions", "1", timeout=900)
+    kept = tmp_path / "kept"
+    out = run_cli("bench", "scale", "--kit", str(kit), "--sizes", "2,3", "--questions", "1", "--keep", str(kept),
+                  timeout=900)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "## 2 articles" in out.stdout and "## 3 articles" in out.stdout
     assert "| re-ingest unchanged | " in out.stdout and ", 0 embedded |" in out.stdout
-    assert set(_serve_processes_of_scale_runs()) <= before  # its `serve` was stopped
+    assert out.stdout.count("| `chroma run`: same answers as embedded | 1 of 1 |") == 2
+    assert (kept / "3" / "store" / "chroma").is_dir() and (kept / "3" / "corpus" / "kit.jsonl").is_file()
+    assert _children_of_scale_runs(str(tmp_path)) == []  # its `serve` and `chroma run` were stopped

@@ -464,14 +464,18 @@ def bench_answer(ctx: click.Context, questions: Path, rounds: int, **flags: Any)
 @click.option("--sizes", help="Comma-separated article counts (default 200: about 15 min on 2 cores).")
 @click.option("--full", is_flag=True, help="Sizes 1000, 5000 and 13708 (hours on 2 cores).")
 @click.option("--questions", type=int, default=100, show_default=True, help="Kit questions timed per size.")
+@click.option("--keep", type=click.Path(path_type=Path, file_okay=False),
+              help="Keep each size's store and corpus under DIR/<size> (for `eval --store`).")  # fmt: skip
 @click.pass_context
 @friendly_errors
-def bench_scale(ctx: click.Context, kit: Path, sizes: str | None, full: bool, questions: int) -> None:
-    """Ingest, store size, re-ingest, cold start, warm latency and serve memory per corpus size."""
+def bench_scale(
+    ctx: click.Context, kit: Path, sizes: str | None, full: bool, questions: int, keep: Path | None
+) -> None:
+    """Ingest, store size, re-ingest, cold start, warm latency, serve memory and server mode per size."""
     from caucasus_qa.scale import DEFAULT_SIZES, FULL_SIZES, scale_benchmark
 
     chosen = FULL_SIZES if full else tuple(int(x) for x in sizes.split(",")) if sizes else DEFAULT_SIZES
-    click.echo(scale_benchmark(load_settings(config=ctx.obj.get("config")), kit, chosen, questions))
+    click.echo(scale_benchmark(load_settings(config=ctx.obj.get("config")), kit, chosen, questions, keep))
 
 
 @bench.command("retrieval")

