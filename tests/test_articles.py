@@ -161,3 +161,24 @@ def test_same_id_twice_is_reported(tmp_path):
     write(tmp_path / "b" / "story.md", BODY)
     arts, skips = read(tmp_path)
     assert len(arts) == 1 and "already comes from" in skips[0].reason
+
+
+def test_a_jsonl_archive_over_the_file_limit_is_read_a_line_at_a_time(tmp_path):
+    import json
+
+    from caucasus_qa.articles import read_articles
+
+    body = "The ferry company added a late boat on weekdays after complaints from commuters. " * 20
+    rows = [json.dumps({"id": f"n{k}", "title": f"Ferry note {k}", "text": f"{body} Note {k}."}) for k in range(30)]
+    rows.insert(7, json.dumps({"id": "huge", "text": "word " * 20_000}))
+    path = write(tmp_path / "archive.jsonl", "\n".join(rows) + "\n")
+    limit = 50_000  # the file is ~150 kB; each ordinary line is under 2 kB
+    assert path.stat().st_size > limit
+    found = list(read_articles([path], limit))
+    assert [a.id for a in found if isinstance(a, Article)] == [f"n{k}" for k in range(30)]
+    skipped = [s for s in found if isinstance(s, Skip)]
+    assert len(skipped) == 1 and skipped[0].path.endswith(":8") and "over the 0 MB limit" not in skipped[0].reason
+    assert "line is 0.1 MB, over the 0.05 MB limit" in skipped[0].reason
+    assert [s.reason for s in read_articles([write(tmp_path / "none.jsonl", "\n\n")], limit)] == [
+        "empty file (no JSON lines)"
+    ]

@@ -257,3 +257,20 @@ def test_writes_above_chroma_s_maximum_batch_size_are_split(settings):
     assert collection.count() == n
     vs = store.vector_store
     assert vs._max_batch == store.max_batch  # chunk writes go through the same limit
+
+
+def test_a_store_of_an_older_schema_says_how_to_rebuild_it(settings, tmp_path):
+    from caucasus_qa import Assistant
+    from caucasus_qa.errors import StoreError
+
+    corpus = make_corpus(tmp_path / "c", n=2)
+    ingest(settings, [corpus])
+    store = Store(settings)  # made to look like round one's: chunks in Chroma, articles elsewhere
+    store.client.delete_collection(f"{settings.collection}-articles")
+    meta = {k: v for k, v in (store.collection.metadata or {}).items() if not k.startswith("hnsw:")}
+    store.collection.modify(metadata={**meta, "schema": 1})
+    for call in (lambda: Assistant(settings=settings).ask("What happened?"), lambda: ingest(settings, [corpus])):
+        with pytest.raises(StoreError, match=r"older caucasus-qa \(schema 1.*ingest --reset"):
+            call()
+    rebuilt = ingest(settings, [corpus], reset=True)
+    assert len(rebuilt.added) == 2 and Store(settings).collection.metadata["schema"] == 2

@@ -11,7 +11,7 @@ import codecs
 import json
 import os
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -92,7 +92,7 @@ def read_bytes(path: Path, max_bytes: int) -> bytes | Skip:
     if size > max_bytes:
         return Skip(
             str(path),
-            f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (raise it with --max-file-mb)",
+            f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit (raise it with --max-file-mb)",
         )
     if size == 0:
         return Skip(str(path), "empty file")
@@ -212,18 +212,39 @@ def from_html(article_id: str, path: Path, html: str) -> Article | Skip:
     )
 
 
-def from_jsonl(path: Path, text: str) -> Iterator[Article | Skip]:
+def from_jsonl(path: Path, max_bytes: int) -> Iterator[Article | Skip]:
     """One article per line: ``text`` plus optional id/title/outlet/published/author/url.
 
     JSONL is taken to be clean already (it comes from a program, not a browser): the text is
-    normalized but not run through boilerplate removal.
+    normalized but not run through boilerplate removal. A whole archive may come as one file, so
+    it is read a line at a time and the size limit applies to each line (article), not the file.
     """
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    try:
+        with path.open("rb") as fh:
+            rows = yield from _jsonl_rows(path, fh, max_bytes)
+        if not rows:
+            yield Skip(str(path), "empty file (no JSON lines)", article_id=path.stem)
+    except OSError as exc:
+        yield Skip(str(path), f"cannot read: {exc.strerror or exc}", article_id=path.stem)
+
+
+def _jsonl_rows(path: Path, lines: Iterable[bytes], max_bytes: int) -> Generator[Article | Skip, None, int]:
+    """Each non-blank line's article or the reason it was skipped; returns how many there were."""
+    rows = 0
+    for lineno, raw in enumerate(lines, start=1):
+        if not raw.strip():
             continue
+        rows += 1
         where = f"{path}:{lineno}"
+        if len(raw) > max_bytes:
+            yield Skip(where, f"line is {len(raw) / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit "
+                              "(raise it with --max-file-mb)")  # fmt: skip
+            continue
         try:
-            row = json.loads(line)
+            row = json.loads(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            yield Skip(where, "not UTF-8 text")
+            continue
         except json.JSONDecodeError as exc:
             yield Skip(where, f"not valid JSON ({exc.msg})")
             continue
@@ -236,6 +257,7 @@ def from_jsonl(path: Path, text: str) -> Iterator[Article | Skip]:
             continue
         article_id = str(row.get("id") or f"{path.stem}-{lineno}")
         yield Article(id=article_id, text=normalize(row["text"]), source_path=where, **cast(dict[str, Any], meta))
+    return rows
 
 
 def read_file(path: Path, max_bytes: int) -> Iterator[Article | Skip]:
@@ -251,6 +273,9 @@ def read_file(path: Path, max_bytes: int) -> Iterator[Article | Skip]:
     if not os.access(path, os.R_OK) and path.exists():
         yield Skip(str(path), "permission denied: cannot read this file", article_id=path.stem)
         return
+    if suffix in JSONL_TYPES:
+        yield from from_jsonl(path, max_bytes)
+        return
     data = read_bytes(path, max_bytes)
     if isinstance(data, Skip):
         yield replace(data, article_id=path.stem)
@@ -262,9 +287,6 @@ def read_file(path: Path, max_bytes: int) -> Iterator[Article | Skip]:
     text, note = decoded
     if not text.strip():
         yield Skip(str(path), "empty file (only whitespace)", article_id=path.stem)
-        return
-    if suffix in JSONL_TYPES:
-        yield from from_jsonl(path, text)
         return
     yield _finish(path, text, suffix, note)
 

@@ -210,6 +210,7 @@ class Assistant:
     def _ready(self) -> None:
         self.store.refresh()
         if not len(self.store):  # a count, not a listing: this runs on every question
+            self.store.check_schema()
             raise StoreError("no articles ingested yet: run caucasus-qa ingest")
 
     def ask(

@@ -257,6 +257,7 @@ def _ingest_locked(settings, paths, reset, sync, progress, store, started) -> In
     report = IngestReport()
     if reset:
         store.reset()
+    store.check_schema()
     store.check_chunking()
     articles: list[Article] = []
     for item in read_articles(paths, int(settings.max_file_mb * 1e6)):

@@ -213,6 +213,17 @@ class Store:
             have.update(x.rpartition("#s")[0] for x in got["ids"])
         return [a for a in article_ids if a not in have]
 
+    def check_schema(self) -> None:
+        """A store written by caucasus-qa before schema 2 kept its articles in a docstore file
+        that this version no longer reads: say how to rebuild it rather than look empty."""
+        schema = int((self.collection.metadata or {}).get("schema", 1))
+        if schema < SCHEMA_VERSION and self.collection.count() and not self.article_collection.count():
+            raise StoreMismatchError(
+                f"the store at {self.settings.chroma_url or self.settings.store} was written by an older "
+                f"caucasus-qa (schema {schema}, this one reads {SCHEMA_VERSION}): rebuild it with "
+                "`caucasus-qa ingest --reset FOLDER...`"
+            )
+
     def check_chunking(self) -> None:
         """Ingesting with other chunk settings would mix chunkings in one store: refuse."""
         meta = self.collection.metadata or {}
@@ -225,7 +236,8 @@ class Store:
                 "`caucasus-qa ingest --reset`, or keep the old settings"
             )
         if meta != {**meta, **want}:
-            self.collection.modify(metadata={**meta, **want})
+            kept = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}  # Chroma refuses to re-set those
+            self.collection.modify(metadata={**kept, **want})
 
     # -- articles -----------------------------------------------------------------------
     def put_article(self, doc: Any, chunks: int) -> None:
