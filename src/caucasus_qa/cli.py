@@ -324,10 +324,16 @@ def serve(ctx: click.Context, host: str, port: int, share: bool, **flags: Any) -
 )
 @click.option(
     "--split",
-    type=click.Choice(["test", "dev", "all"]),
+    type=click.Choice(["test", "dev", "tune", "all"]),
     default="test",
     show_default=True,
-    help="dev is for tuning; test is never tuned on.",
+    help="dev (or tune) is for tuning; test is never tuned on. With --realtimeqa the default is all.",
+)
+@click.option(
+    "--realtimeqa",
+    "kit",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Evaluate on a RealTime QA kit folder instead: its pages in one store (ingested if the store is empty).",
 )
 @click.option(
     "--report",
@@ -362,6 +368,7 @@ def eval_command(
     calibrate: bool,
     tune: bool,
     sweep: bool,
+    kit: Path | None,
     **flags: Any,
 ) -> None:
     """Run the eval set through the Python API and write report.md, report.json and plots.
@@ -373,6 +380,11 @@ def eval_command(
 
     gates = {name: flags.pop(name) for name in GATES}
     settings = settings_from(ctx, **flags)
+    split = "dev" if split == "tune" else split
+    if kit is not None:
+        default = ctx.get_parameter_source("split") == click.core.ParameterSource.DEFAULT
+        _realtimeqa(settings, kit, "all" if default else {"dev": "tune"}.get(split, split), report_dir, limit)
+        return
     if split == "test" and (calibrate or tune or sweep):
         click.echo("warning: tuning on the test split makes its figures optimistic; use --split dev", err=True)
     if sweep:  # temporary stores only: the configured one is never opened
@@ -392,6 +404,14 @@ def eval_command(
     for line in missed:
         click.echo(f"missed: {line}", err=True)
     sys.exit(1 if missed else 0)
+
+
+def _realtimeqa(settings: Any, kit: Path, split: str, report_dir: Path | None, limit: int | None) -> None:
+    from caucasus_qa.assistant import Assistant
+    from caucasus_qa.realtimeqa import evaluate, text_summary
+
+    report = evaluate(Assistant(settings=settings), kit, split, report_dir, limit, progress=sys.stderr.isatty())
+    click.echo(text_summary(report))
 
 
 def summary_text(report) -> str:

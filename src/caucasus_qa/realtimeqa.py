@@ -1,0 +1,342 @@
+"""`caucasus-qa eval --realtimeqa DIR`: real news-quiz questions over one store of scraped pages.
+
+The kit (RealTime QA, Kasai et al., NeurIPS 2023; its README gives the format) holds weekly quiz
+questions, their answers and the search-result pages each question came with. All pages go into
+ONE store, so the system has to find the right ones among thousands. Each question falls in one
+of three groups, judged against what the store actually holds: ``gold`` (one of its own pages
+that contain the answer is stored), ``elsewhere`` (no gold page stored, but some stored page
+contains the answer string) and ``nowhere`` (no stored page does: the right move is to decline).
+
+Weeks 1-26 are for tuning; weeks 27-52 are never tuned on (``TUNE_WEEKS``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from caucasus_qa.errors import ConfigError
+
+TUNE_WEEKS = 26  # issue 2.3: weeks 1-26 tune, weeks 27-52 are held back
+TOP_PAGES = 5  # "a gold page in the top 5" (issue 2.3)
+KIT_PAGES = "articles.jsonl.gz"  # the 2025 pages the questions came with
+GROUPS = ("gold", "elsewhere", "nowhere")
+COLUMNS = (*GROUPS, "all")
+# The kit's matching rule (its README and build_rtqa_kit.py): curly quotes, dashes and the
+# ellipsis mapped to ASCII, lower-cased, whitespace collapsed; a quote pair around the whole
+# answer removed; then a substring test.
+_MAP = str.maketrans(
+    {"‘": "'", "’": "'", "“": '"', "”": '"', "…": "...", "−": "-"} | {chr(c): "-" for c in range(0x2010, 0x2016)}
+)
+
+
+def norm(text: str | None) -> str:
+    return " ".join((text or "").translate(_MAP).lower().split())
+
+
+def needle(answer: str) -> str:
+    n = norm(answer)
+    return n[1:-1].strip() if len(n) > 2 and n[0] == '"' and n[-1] == '"' else n
+
+
+@dataclass(frozen=True)
+class KitQuestion:
+    id: str
+    week: str  # YYYYMMDD of the quiz
+    question: str
+    answer: str
+    gold: tuple[str, ...]
+    split: str  # "tune" or "test"
+
+
+def load_questions(kit: Path) -> list[KitQuestion]:
+    path = kit / "questions.jsonl"
+    if not path.is_file():
+        raise ConfigError(f"{path} not found: --realtimeqa takes the kit folder (questions.jsonl, {KIT_PAGES})")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    weeks = sorted({r["week"] for r in rows})
+    tune = set(weeks[:TUNE_WEEKS])
+    return [
+        KitQuestion(
+            r["id"], r["week"], r["q"], r["answer"], tuple(r.get("gold") or ()), "tune" if r["week"] in tune else "test"
+        )  # fmt: skip
+        for r in rows
+    ]
+
+
+def kit_pages(kit: Path) -> Iterator[dict[str, Any]]:
+    with gzip.open(kit / KIT_PAGES, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            yield json.loads(line)
+
+
+def write_corpus(kit: Path, out: Path) -> Path:
+    """The kit's pages as one JSONL file for `caucasus-qa ingest` (id kept, so gold pages match)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as fh:
+        for row in kit_pages(kit):
+            fh.write(json.dumps({k: row[k] for k in ("id", "url", "title", "text") if row.get(k)}) + "\n")
+    return out
+
+
+def group_of(questions: Sequence[KitQuestion], texts: dict[str, str]) -> dict[str, str]:
+    """Each question's group against the stored pages (see the module)."""
+    joined = "\x00".join(norm(t) for t in texts.values())  # one search per question over every page
+    groups = {}
+    for q in questions:
+        n = needle(q.answer)
+        found = any(g in texts for g in q.gold)
+        groups[q.id] = "gold" if found else "elsewhere" if n and n in joined else "nowhere"
+    return groups
+
+
+@dataclass
+class KitRecord:
+    """One question's outcome."""
+
+    id: str
+    week: str
+    split: str
+    group: str
+    question: str
+    expected: str
+    answer: str
+    abstained: bool
+    strict: bool  # the answer string in the first sentence or its quote
+    lenient: bool  # anywhere in the answer or its quotes
+    page_rank: int | None  # 1-based rank of the first gold page among the retrieved pages
+    cited_gold: bool
+    citations: int
+    verbatim: int
+    latency_ms: float
+
+
+def _first_claim(answer: Any) -> tuple[str, list[str]]:
+    from caucasus_qa.evaluate import claim_text
+
+    if not answer.claims:
+        return claim_text(answer.text), [c.quote for c in answer.citations]
+    first = answer.claims[0]
+    return claim_text(first.text), [c.quote for c in answer.citations if c.n in first.cites]
+
+
+def score(q: KitQuestion, answer: Any) -> tuple[bool, bool]:
+    """(strict, lenient) under the kit's matching rule; an abstention is never correct, and the
+    "According to <title>:" attribution is metadata, not answer text."""
+    from caucasus_qa.evaluate import claim_text
+
+    if answer.abstained:
+        return False, False
+    n = needle(q.answer)
+    first, quotes = _first_claim(answer)
+    strict = any(n in norm(t) for t in (first, *quotes))
+    claims = [claim_text(c.text) for c in answer.claims] or [claim_text(answer.text)]
+    return strict, strict or any(n in norm(t) for t in (*claims, *(c.quote for c in answer.citations)))
+
+
+def page_rank(passages: Sequence[Any], gold: Sequence[str]) -> int | None:
+    pages = list(dict.fromkeys(p.article_id for p in passages))
+    return next((i for i, page in enumerate(pages, start=1) if page in gold), None)
+
+
+def ask_one(qa: Any, q: KitQuestion, group: str) -> KitRecord:
+    from caucasus_qa.answer import verify
+
+    started = time.perf_counter()
+    answer = qa.ask(q.question)
+    latency = (time.perf_counter() - started) * 1e3
+    strict, lenient = score(q, answer)
+    rank = page_rank(qa.retrieve(q.question), q.gold) if group == "gold" else None
+    verbatim = sum(verify(c, qa.article_text(c.article_id)) for c in answer.citations)
+    return KitRecord(
+        q.id, q.week, q.split, group, q.question, q.answer, answer.text, answer.abstained, strict, lenient,
+        rank, any(c.article_id in q.gold for c in answer.citations), len(answer.citations), verbatim, latency,
+    )  # fmt: skip
+
+
+def _share(num: float, den: int) -> float | None:
+    return num / den if den else None
+
+
+def summarize(records: Sequence[KitRecord]) -> dict[str, Any]:
+    """The figures of one split and group."""
+    ranks = [r.page_rank for r in records if r.group == "gold"]
+    lat = [r.latency_ms for r in records]
+    n = len(records)
+    return {
+        "questions": n,
+        "strict_accuracy": _share(sum(r.strict for r in records), n),
+        "lenient_accuracy": _share(sum(r.lenient for r in records), n),
+        "abstained": _share(sum(r.abstained for r in records), n),
+        f"gold_page_top{TOP_PAGES}": _share(sum(x is not None and x <= TOP_PAGES for x in ranks), len(ranks)),
+        "mrr_by_page": _share(sum(1 / x for x in ranks if x), len(ranks)),
+        "cited_a_gold_page": _share(sum(r.cited_gold for r in records if r.group == "gold"), len(ranks)),
+        "verbatim_quotes": _share(sum(r.verbatim for r in records), sum(r.citations for r in records)),
+        "latency_p50_ms": float(np.percentile(lat, 50)) if lat else None,
+        "latency_p95_ms": float(np.percentile(lat, 95)) if lat else None,
+    }
+
+
+def table(records: Sequence[KitRecord]) -> dict[str, dict[str, dict[str, Any]]]:
+    """summary[split][group] for every split and group present, plus "all" of each split."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for split in ("tune", "test"):
+        rows = [r for r in records if r.split == split]
+        if rows:
+            out[split] = {g: summarize([r for r in rows if r.group == g]) for g in GROUPS}
+            out[split]["all"] = summarize(rows)
+    return out
+
+
+@dataclass
+class KitReport:
+    run: str
+    store: str
+    stored_pages: int
+    kit_pages: int
+    summary: dict[str, dict[str, dict[str, Any]]]
+    records: list[KitRecord]
+    settings: dict[str, Any]
+    seconds: float = 0.0
+    files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["records"] = [asdict(r) for r in self.records]
+        return data
+
+
+ROWS = [  # the report's rows: (label, summary key, groups it is shown for)
+    ("questions", "questions", ("gold", "elsewhere", "nowhere", "all")),
+    ("strict accuracy (first sentence or its quote)", "strict_accuracy", ("gold", "elsewhere")),
+    ("lenient accuracy (anywhere in answer and quotes)", "lenient_accuracy", ("gold", "elsewhere")),
+    ("declined", "abstained", ("gold", "elsewhere", "nowhere", "all")),
+    (f"a gold page in the top {TOP_PAGES} retrieved", f"gold_page_top{TOP_PAGES}", ("gold",)),
+    ("MRR by page", "mrr_by_page", ("gold",)),
+    ("cited a gold page", "cited_a_gold_page", ("gold",)),
+    ("quotes verbatim", "verbatim_quotes", ("all",)),
+    ("latency p50 (ms)", "latency_p50_ms", ("all",)),
+    ("latency p95 (ms)", "latency_p95_ms", ("all",)),
+]
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def render(report: KitReport) -> str:
+    """Tuning weeks and held-back weeks side by side, per group."""
+    splits = list(report.summary)
+    heads = [f"{s} {g}" for s in splits for g in COLUMNS]
+    lines = [
+        f"# RealTime QA run {report.run}",
+        "",
+        f"Store `{report.store}`: {report.stored_pages:,} pages, of the kit's {report.kit_pages:,}. "
+        f"Weeks 1-{TUNE_WEEKS} are `tune`, the rest `test` (never tuned on). {report.seconds:.0f} s.",
+        "",
+        "| measure | " + " | ".join(heads) + " |",
+        "| --- |" + " --- |" * len(heads),
+    ]
+    for label, key, groups in ROWS:
+        cells = [_fmt(report.summary[s][g][key]) if g in groups else "" for s in splits for g in COLUMNS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write(report: KitReport, folder: Path) -> KitReport:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
+    (folder / "report.md").write_text(render(report), encoding="utf-8")
+    report.files = [str(folder / "report.md"), str(folder / "report.json")]
+    try:
+        report.files.append(plot(report, folder))
+    except ImportError:
+        pass  # the plot extra is optional; the tables say it all
+    return report
+
+
+def plot(report: KitReport, folder: Path) -> str:
+    """Strict accuracy and declines per group, tuning and held-back weeks side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for ax, key, title in ((axes[0], "strict_accuracy", "strict accuracy"), (axes[1], "abstained", "declined")):
+        for offset, split in enumerate(report.summary):
+            values = [report.summary[split][g][key] or 0 for g in GROUPS]
+            ax.bar(np.arange(len(GROUPS)) + 0.38 * offset, values, width=0.36, label=split)
+        ax.set_xticks(np.arange(len(GROUPS)) + 0.19, GROUPS)
+        ax.set_ylim(0, 1)
+        ax.set_title(title)
+    axes[0].legend()
+    fig.tight_layout()
+    path = folder / "realtimeqa.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)
+
+
+def spread(questions: Sequence[KitQuestion], limit: int | None) -> list[KitQuestion]:
+    """Every question, or ``limit`` of them spread evenly over the weeks."""
+    if not limit or limit >= len(questions):
+        return list(questions)
+    return [questions[int(i * len(questions) / limit)] for i in range(limit)]
+
+
+def prepare(qa: Any, kit: Path, progress: bool) -> None:
+    """An empty store gets every kit page (one ingest, with a progress bar); a store that holds
+    articles is used as it is (say, a slice kept by `bench scale --keep`)."""
+    from caucasus_qa.ingestion import ingest
+
+    if len(qa.store):
+        return
+    corpus = write_corpus(kit, qa.settings.store / "realtimeqa-kit" / "pages.jsonl")
+    report = ingest(qa.settings, [corpus], progress=progress, store=qa.store)
+    if not report.articles_total:
+        raise ConfigError(f"no kit page could be ingested from {corpus}; see `caucasus-qa ingest {corpus}`")
+
+
+def evaluate(
+    qa: Any, kit: Path, split: str, report_dir: Path | None, limit: int | None = None, progress: bool = True
+) -> KitReport:
+    """Ingest the kit if the store is empty, ask every question of the split, write the report."""
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    questions = [q for q in load_questions(kit) if split in ("all", q.split)]
+    prepare(qa, kit, progress)
+    texts = {i: qa.article_text(i) or "" for i in qa.store.article_ids()}
+    groups = group_of(questions, texts)
+    asked = spread(questions, limit)
+    qa.ask("warm-up")
+    records = [ask_one(qa, q, groups[q.id]) for q in tqdm(asked, desc="Asking", unit="question", disable=not progress)]
+    run = datetime.now().strftime("%Y%m%d-%H%M%S") + f"-realtimeqa-{split}"
+    report = KitReport(
+        run, str(qa.settings.chroma_url or qa.settings.store), len(texts), sum(1 for _ in kit_pages(kit)),
+        table(records), records, {k: str(v) for k, v in vars(qa.settings).items()}, time.perf_counter() - started,
+    )  # fmt: skip
+    return write(report, (report_dir or Path("eval/reports")) / run)
+
+
+def text_summary(report: KitReport) -> str:
+    """A few lines for the terminal: per split, the headline figures of each group."""
+    lines = [f"realtimeqa {report.run}: {report.stored_pages:,} stored pages, {len(report.records)} questions"]
+    for split, groups in report.summary.items():
+        g, e, n, a = (groups[x] for x in (*GROUPS, "all"))
+        lines.append(
+            f"  {split}: gold strict {_fmt(g['strict_accuracy'])} (lenient {_fmt(g['lenient_accuracy'])}, "
+            f"n={g['questions']}), top{TOP_PAGES} {_fmt(g[f'gold_page_top{TOP_PAGES}'])}, "
+            f"declined {_fmt(g['abstained'])} | elsewhere strict {_fmt(e['strict_accuracy'])} (n={e['questions']}) "
+            f"| nowhere declined {_fmt(n['abstained'])} (n={n['questions']}) | p95 {_fmt(a['latency_p95_ms'])} ms"
+        )
+    return "\n".join(lines + [f"  report: {f}" for f in report.files])
