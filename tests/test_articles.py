@@ -182,3 +182,28 @@ def test_a_jsonl_archive_over_the_file_limit_is_read_a_line_at_a_time(tmp_path):
     assert [s.reason for s in read_articles([write(tmp_path / "none.jsonl", "\n\n")], limit)] == [
         "empty file (no JSON lines)"
     ]
+
+
+def test_a_jsonl_page_s_url_gives_its_site_and_date_when_the_line_does_not(tmp_path):
+    import json
+
+    from caucasus_qa.articles import url_facts
+
+    body = "The city council voted to extend the night bus service to the northern suburbs from March. " * 3
+    rows = [
+        {"id": "a", "url": "https://www.example-news.org/story/local/2024/03/07/night-buses/123", "text": body},
+        {"id": "b", "url": "https://example-news.org/2024/03/07/x", "published": "2024-03-09", "outlet": "ENN",
+         "text": body},
+        {"id": "c", "url": "https://example-news.org/opinion/some-view", "text": body},
+    ]  # fmt: skip
+    got = {a.id: a for a in read_articles([write(tmp_path / "p.jsonl", "\n".join(map(json.dumps, rows)))], 10**6)}
+    assert (got["a"].outlet, got["a"].published, got["a"].date_note) == (
+        "example-news.org",
+        "2024-03-07",
+        "date read from the URL",
+    )
+    assert (got["b"].outlet, got["b"].published, got["b"].date_note) == ("ENN", "2024-03-09", None)
+    assert (got["c"].outlet, got["c"].published) == ("example-news.org", None)
+    assert url_facts("https://n.example/2024/02/30/impossible") == {"outlet": "n.example"}
+    assert url_facts("https://n.example/archive/20240230") == {"outlet": "n.example"}
+    assert url_facts(None) == {} and url_facts("") == {}

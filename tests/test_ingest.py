@@ -274,3 +274,20 @@ def test_a_store_of_an_older_schema_says_how_to_rebuild_it(settings, tmp_path):
             call()
     rebuilt = ingest(settings, [corpus], reset=True)
     assert len(rebuilt.added) == 2 and Store(settings).collection.metadata["schema"] == 2
+
+
+def test_answering_reads_an_article_s_sentences_by_id_and_ingest_records_missing_counts(settings, tmp_path):
+    corpus = make_corpus(tmp_path / "c", n=2)
+    ingest(settings, [corpus])
+    store = Store(settings)
+    article_id = store.article_ids()[0]
+    n = store.article(article_id).metadata["sentences"]
+    records, vectors = store.sentence_records(article_id)
+    assert n == len(records) == len(vectors) > 1 and [r["index"] for r in records] == list(range(n))
+    store.article_collection.update(ids=[article_id], metadatas=[{"sentences": None}])  # as before the count
+    older = Store(settings)
+    assert "sentences" not in older.article(article_id).metadata
+    assert [r["start"] for r in older.sentence_records(article_id)[0]] == [r["start"] for r in records]
+    again = ingest(settings, [corpus])
+    assert again.chunks_embedded == again.sentences_embedded == 0
+    assert Store(settings).article(article_id).metadata["sentences"] == n

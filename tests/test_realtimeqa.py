@@ -115,3 +115,16 @@ def test_eval_realtimeqa_ingests_the_kit_into_an_empty_store_and_reports_each_gr
     again = run_cli("eval", "--realtimeqa", str(kit), "--store", str(store), "--report", str(reports), "--split",
                     "test", timeout=600)  # fmt: skip
     assert again.returncode == 0 and "0 questions" in again.stdout, "weeks 27-52 are absent from this kit"
+
+
+def test_the_threshold_table_shows_what_each_cut_would_give_per_group():
+    from caucasus_qa.realtimeqa import KitRecord, threshold_table
+
+    def rec(group: str, strict: bool, evidence: float) -> KitRecord:
+        return KitRecord("q", "20250103", "tune", group, "?", "x", "a", False, strict, strict, None, False, 0, 0, 1.0,
+                         evidence)  # fmt: skip
+
+    records = [rec("gold", True, 0.8), rec("gold", False, 0.3), rec("nowhere", False, 0.2), rec("nowhere", True, 0.5)]
+    rows = threshold_table(records, cuts=(0.25, 0.6)).splitlines()
+    assert rows[2] == "| 0.250 | 0.500 | 0.000 | n/a | 0.500 |"
+    assert rows[3] == "| 0.600 | 0.500 | 0.500 | n/a | 1.000 |"

@@ -10,12 +10,14 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import tomllib
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlparse
 
 from caucasus_qa.boilerplate import clean_page, normalize
 
@@ -212,6 +214,37 @@ def from_html(article_id: str, path: Path, html: str) -> Article | Skip:
     )
 
 
+# A date as a path segment, /2025/07/05/ or /2025-07-05/: how most news sites publish URLs
+# (trafilatura reads HTML pages' dates the same way, through htmldate).
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0[1-9]|1[0-2])[/-](0[1-9]|[12]\d|3[01])(?=/|-|$)")
+
+
+def url_facts(url: str | None) -> dict[str, str]:
+    """What a page's URL says about it: the site (as the outlet) and a publication date in its
+    path. Nothing is guessed: no URL, no date segment or an impossible date gives nothing."""
+    if not url:
+        return {}
+    parsed = urlparse(url if "//" in url else f"//{url}")
+    facts = {"outlet": parsed.hostname.removeprefix("www.")} if parsed.hostname else {}
+    found = _URL_DATE.search(parsed.path)
+    if found:
+        try:
+            facts["published"] = date(*map(int, found.groups())).isoformat()
+            facts["date_note"] = "date read from the URL"
+        except ValueError:
+            pass
+    return facts
+
+
+def with_url_facts(meta: dict[str, str]) -> dict[str, str]:
+    """``meta`` completed from its URL; what the metadata says wins over what the URL says."""
+    facts = url_facts(meta.get("url"))
+    if meta.get("published"):
+        facts.pop("published", None)
+        facts.pop("date_note", None)
+    return {**facts, **meta}
+
+
 def from_jsonl(path: Path, max_bytes: int) -> Iterator[Article | Skip]:
     """One article per line: ``text`` plus optional id/title/outlet/published/author/url.
 
@@ -255,6 +288,7 @@ def _jsonl_rows(path: Path, lines: Iterable[bytes], max_bytes: int) -> Generator
         if isinstance(meta, Skip):
             yield meta
             continue
+        meta = with_url_facts(meta)
         article_id = str(row.get("id") or f"{path.stem}-{lineno}")
         yield Article(id=article_id, text=normalize(row["text"]), source_path=where, **cast(dict[str, Any], meta))
     return rows

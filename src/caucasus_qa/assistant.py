@@ -15,6 +15,7 @@ import copy
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,16 @@ def clean_question(question: str) -> tuple[str, list[str]]:
     if len(text) > MAX_QUESTION_CHARS:
         return text[:MAX_QUESTION_CHARS], [f"question truncated to {MAX_QUESTION_CHARS:,} characters"]
     return text, []
+
+
+def as_date(value: date | str | None) -> date | None:
+    """``as_of`` as a date: a date, "YYYY-MM-DD" (or a longer ISO timestamp), or None."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise QuestionError(f"as_of {value!r} is not a date: give it as YYYY-MM-DD, e.g. 2025-07-05") from None
 
 
 # Collaborators a caller may hand in (``Assistant(answerer=...)``, ``qa.using(...)``); the rest
@@ -137,6 +148,8 @@ class Assistant:
             dense_weight=s.dense_weight,
             fusion=s.fusion,
             lexicon=self.lexicon,
+            recency_weight=s.recency_weight,
+            recency_days=s.recency_days,
         )
 
     @cached_property
@@ -214,35 +227,47 @@ class Assistant:
             raise StoreError("no articles ingested yet: run caucasus-qa ingest")
 
     def ask(
-        self, question: str, top_k: int | None = None, history: Sequence[Turn] = (), backend: str | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        history: Sequence[Turn] = (),
+        backend: str | None = None,
+        as_of: date | str | None = None,
     ) -> Answer:
         """Answer from the articles, or abstain; every quote is checked against its article.
 
         ``history`` holds the conversation's earlier turns, each a question or a (question,
         answer text) pair: a follow-up that depends on them is rewritten into a standalone
         question before retrieval (see ``conversation.py``). With the answers, "he" can be
-        resolved to the person the last answer named.
+        resolved to the person the last answer named. ``as_of`` (a date or "YYYY-MM-DD"): answer
+        as of that day, from pages published by then, the most recent preferred.
         """
-        return final(self.stream(question, top_k=top_k, history=history, backend=backend))
+        return final(self.stream(question, top_k=top_k, history=history, backend=backend, as_of=as_of))
 
     def stream(
-        self, question: str, top_k: int | None = None, history: Sequence[Turn] = (), backend: str | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        history: Sequence[Turn] = (),
+        backend: str | None = None,
+        as_of: date | str | None = None,
     ) -> Iterator[Answer]:
         """Like :meth:`ask`, yielding the answer as it grows (sentence by sentence), final one last.
         ``backend="extractive"`` answers extractively even when a language model is configured."""
         from caucasus_qa.llm import LLMError
 
         text, notes = clean_question(question)
+        day = as_date(as_of)
         self._ready()
         standalone, focus = self._standalone(text, history)
         engine = self._extractive_engine if backend == "extractive" else self.query_engine
         try:
-            for answer, _ in engine.stream(standalone, top_k=top_k, focus=focus):
+            for answer, _ in engine.stream(standalone, top_k=top_k, focus=focus, as_of=day):
                 yield self._finish(answer, text, standalone, notes)
         except LLMError as exc:
             if not self.settings.llm_fallback:
                 raise
-            answer, _ = self._extractive_engine.answer(standalone, top_k=top_k, focus=focus)
+            answer, _ = self._extractive_engine.answer(standalone, top_k=top_k, focus=focus, as_of=day)
             yield self._finish(answer, text, standalone, notes + [f"{exc}; answered extractively instead"])
 
     @staticmethod
@@ -275,11 +300,12 @@ class Assistant:
             retriever=self.retriever, answerer=self.extractive, text_of=self.article_text, embed_query=self._embed_query
         )
 
-    def retrieve(self, question: str, top_k: int | None = None) -> list:
+    def retrieve(self, question: str, top_k: int | None = None, as_of: date | str | None = None) -> list:
         """Scored passages (LlamaIndex ``NodeWithScore`` with ``.dense`` and ``.bm25``)."""
         text, _ = clean_question(question)
+        day = as_date(as_of)
         self._ready()
-        retriever = self.retriever
+        retriever = self.retriever.dated(day)
         if top_k is not None:
             retriever = copy.copy(retriever)  # per-call top-k, thread-safe
             retriever.top_k = top_k

@@ -184,24 +184,26 @@ def articles(ctx: click.Context, as_json: bool, **flags: Any) -> None:
 @answer_options
 @click.option("--top-k", type=int, help="Passages retrieved per question.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (one per line with '-').")
+@click.option("--as-of", help="Answer as of this date (YYYY-MM-DD): pages published later are left out.")
 @click.pass_context
 @friendly_errors
-def ask(ctx: click.Context, question: str | None, as_json: bool, **flags: Any) -> None:
+def ask(ctx: click.Context, question: str | None, as_json: bool, as_of: str | None, **flags: Any) -> None:
     """Answer QUESTION from the stored articles, with numbered verbatim quotes.
 
     QUESTION '-' reads one question per line from stdin (batch): with --json, one JSON object
     per line is written; a bad line gets {"question", "error"} and the exit status becomes 1.
     """
-    from caucasus_qa.assistant import Assistant, clean_question
+    from caucasus_qa.assistant import Assistant, as_date, clean_question
     from caucasus_qa.errors import QuestionError
 
     if question is None:
         raise QuestionError('give a question, e.g. caucasus-qa ask "Who mediated the agreement?"')
     if question != "-":
         clean_question(question)  # fail fast on an empty question, before loading anything
+    day = as_date(as_of)
     qa = Assistant(settings=settings_from(ctx, **flags))
     if question != "-":
-        answer = qa.ask(question) if as_json else stream_to_terminal(qa, question)
+        answer = qa.ask(question, as_of=day) if as_json else stream_to_terminal(qa, question, as_of=day)
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else render_sources(answer))
         return
     failed = False
@@ -209,7 +211,7 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, **flags: Any) -
         if not line.strip():
             continue
         try:
-            answer = qa.ask(line)
+            answer = qa.ask(line, as_of=day)
         except QuestionError as exc:
             failed = True
             click.echo(
@@ -222,11 +224,11 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, **flags: Any) -
     sys.exit(1 if failed else 0)
 
 
-def stream_to_terminal(qa, question: str, history: tuple = ()):
+def stream_to_terminal(qa, question: str, history: tuple = (), as_of=None):
     """Print verified sentences as they complete; return the final answer."""
     shown = ""
     answer = None
-    for answer in qa.stream(question, history=history):
+    for answer in qa.stream(question, history=history, as_of=as_of):
         if answer.abstained:
             continue
         if not answer.text.startswith(shown):  # rewritten (e.g. duplicates merged): show it again, whole
@@ -335,6 +337,7 @@ def serve(ctx: click.Context, host: str, port: int, share: bool, **flags: Any) -
     type=click.Path(path_type=Path, exists=True, file_okay=False),
     help="Evaluate on a RealTime QA kit folder instead: its pages in one store (ingested if the store is empty).",
 )
+@click.option("--undated", is_flag=True, help="With --realtimeqa: ask without the quiz week as the as-of date.")
 @click.option(
     "--report",
     "report_dir",
@@ -369,6 +372,7 @@ def eval_command(
     tune: bool,
     sweep: bool,
     kit: Path | None,
+    undated: bool,
     **flags: Any,
 ) -> None:
     """Run the eval set through the Python API and write report.md, report.json and plots.
@@ -383,7 +387,8 @@ def eval_command(
     split = "dev" if split == "tune" else split
     if kit is not None:
         default = ctx.get_parameter_source("split") == click.core.ParameterSource.DEFAULT
-        _realtimeqa(settings, kit, "all" if default else {"dev": "tune"}.get(split, split), report_dir, limit)
+        chosen = "all" if default else {"dev": "tune"}.get(split, split)
+        _realtimeqa(settings, kit, chosen, report_dir, limit, not undated, calibrate)
         return
     if split == "test" and (calibrate or tune or sweep):
         click.echo("warning: tuning on the test split makes its figures optimistic; use --split dev", err=True)
@@ -406,12 +411,21 @@ def eval_command(
     sys.exit(1 if missed else 0)
 
 
-def _realtimeqa(settings: Any, kit: Path, split: str, report_dir: Path | None, limit: int | None) -> None:
+def _realtimeqa(
+    settings: Any, kit: Path, split: str, report_dir: Path | None, limit: int | None, dated: bool, calibrate: bool
+) -> None:
     from caucasus_qa.assistant import Assistant
-    from caucasus_qa.realtimeqa import evaluate, text_summary
+    from caucasus_qa.realtimeqa import evaluate, never_abstaining, text_summary, threshold_table
 
-    report = evaluate(Assistant(settings=settings), kit, split, report_dir, limit, progress=sys.stderr.isatty())
+    qa = Assistant(settings=settings)
+    if calibrate and split != "tune":
+        click.echo("warning: calibrating on held-back weeks makes their figures optimistic; use --split tune", err=True)
+    asked = never_abstaining(qa) if calibrate else qa
+    report = evaluate(asked, kit, split, report_dir, limit, progress=sys.stderr.isatty(), dated=dated)
     click.echo(text_summary(report))
+    if calibrate:
+        click.echo(f"\nabstention threshold (now {settings.abstain_threshold}), from answers given regardless:")
+        click.echo(threshold_table(report.records))
 
 
 def summary_text(report) -> str:

@@ -11,6 +11,7 @@ import copy
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from llama_index.core.base.response.schema import Response
@@ -56,7 +57,9 @@ class GroundedQueryEngine(CustomQueryEngine):
     text_of: Callable[[str], str | None]
     embed_query: Callable[[str], list[float]]
 
-    def _retrieve(self, question: str, top_k: int | None) -> tuple[QueryBundle, list, dict[str, float]]:
+    def _retrieve(
+        self, question: str, top_k: int | None, as_of: date | None = None
+    ) -> tuple[QueryBundle, list, dict[str, float]]:
         t0 = time.perf_counter()
         bundle = QueryBundle(question, embedding=self.embed_query(question))
         t1 = time.perf_counter()
@@ -64,16 +67,19 @@ class GroundedQueryEngine(CustomQueryEngine):
         if top_k is not None and top_k != getattr(retriever, "top_k", top_k):
             retriever = copy.copy(retriever)  # per-call top-k without touching the shared retriever
             retriever.top_k = top_k  # type: ignore[attr-defined]  # the retriever has one (checked above)
+        if as_of is not None:
+            retriever = retriever.dated(as_of)  # type: ignore[attr-defined]  # HybridRetriever's
         passages = retriever.retrieve(bundle)
         return bundle, passages, {"embed": (t1 - t0) * 1e3, "retrieve": (time.perf_counter() - t1) * 1e3}
 
     def stream(
-        self, question: str, top_k: int | None = None, focus: str | None = None
+        self, question: str, top_k: int | None = None, focus: str | None = None, as_of: date | None = None
     ) -> Iterator[tuple[Answer, list]]:
         """Verified partial answers as they grow (generative backends), then the final answer.
-        ``focus``: for a follow-up searched with its context, the words the answer must match."""
+        ``focus``: for a follow-up searched with its context, the words the answer must match;
+        ``as_of``: the date the question is asked as of (see ``retrieval.py``)."""
         started = time.perf_counter()
-        bundle, passages, timings = self._retrieve(question, top_k)
+        bundle, passages, timings = self._retrieve(question, top_k, as_of)
         t2 = time.perf_counter()
         context: dict[str, Any] = dict(q_emb=bundle.embedding)
         if focus:
@@ -90,8 +96,10 @@ class GroundedQueryEngine(CustomQueryEngine):
             }
             yield answer, [p for p in passages if any(_covers(p, c) for c in answer.citations)]
 
-    def answer(self, question: str, top_k: int | None = None, focus: str | None = None) -> tuple[Answer, list]:
-        return final(self.stream(question, top_k, focus))
+    def answer(
+        self, question: str, top_k: int | None = None, focus: str | None = None, as_of: date | None = None
+    ) -> tuple[Answer, list]:
+        return final(self.stream(question, top_k, focus, as_of))
 
     def custom_query(self, query_str: str) -> Response:
         answer, sources = self.answer(query_str)

@@ -398,7 +398,7 @@ def _claim_text(c: Citation, before: Citation | None, attribute: bool) -> str:
 
 
 def _attribution(c: Citation) -> str:
-    who = c.outlet or (f"“{c.title}”" if c.title else c.article_id)
+    who = c.outlet or (f"“{c.title}”" if c.title else "an article of unknown source")  # an id means nothing to a reader
     return f"According to {who} ({c.published})" if c.published else f"According to {who}"
 
 

@@ -191,6 +191,7 @@ def _backfill_sentences(store: Store, unchanged: list, report: IngestReport) -> 
     """Sentence vectors for unchanged articles of a store built before they were stored."""
     missing = set(store.without_sentences([d.id_ for d in unchanged]))
     todo = [d for d in unchanged if d.id_ in missing]
+    store.count_sentences([d.id_ for d in unchanged if d.id_ not in missing])
     for start in range(0, len(todo), store.settings.batch_docs):
         report.sentences_embedded += embed_sentences(store, todo[start : start + store.settings.batch_docs],
                                                      _embedder(store))  # fmt: skip

@@ -117,6 +117,7 @@ class KitRecord:
     citations: int
     verbatim: int
     latency_ms: float
+    evidence: float = 0.0  # the answer's evidence score (what the abstention threshold cuts)
 
 
 def _first_claim(answer: Any) -> tuple[str, list[str]]:
@@ -147,18 +148,21 @@ def page_rank(passages: Sequence[Any], gold: Sequence[str]) -> int | None:
     return next((i for i, page in enumerate(pages, start=1) if page in gold), None)
 
 
-def ask_one(qa: Any, q: KitQuestion, group: str) -> KitRecord:
+def ask_one(qa: Any, q: KitQuestion, group: str, dated: bool = True) -> KitRecord:
+    """Ask as of the quiz's week (``dated``), as its readers did, and score the answer."""
     from caucasus_qa.answer import verify
 
+    as_of = f"{q.week[:4]}-{q.week[4:6]}-{q.week[6:]}" if dated else None
     started = time.perf_counter()
-    answer = qa.ask(q.question)
+    answer = qa.ask(q.question, as_of=as_of)
     latency = (time.perf_counter() - started) * 1e3
     strict, lenient = score(q, answer)
-    rank = page_rank(qa.retrieve(q.question), q.gold) if group == "gold" else None
+    rank = page_rank(qa.retrieve(q.question, as_of=as_of), q.gold) if group == "gold" else None
     verbatim = sum(verify(c, qa.article_text(c.article_id)) for c in answer.citations)
     return KitRecord(
         q.id, q.week, q.split, group, q.question, q.answer, answer.text, answer.abstained, strict, lenient,
         rank, any(c.article_id in q.gold for c in answer.citations), len(answer.citations), verbatim, latency,
+        answer.score,
     )  # fmt: skip
 
 
@@ -207,6 +211,7 @@ class KitReport:
     settings: dict[str, Any]
     seconds: float = 0.0
     files: list[str] = field(default_factory=list)
+    dated: bool = True  # each question asked as of its quiz week
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -240,7 +245,9 @@ def render(report: KitReport) -> str:
         f"# RealTime QA run {report.run}",
         "",
         f"Store `{report.store}`: {report.stored_pages:,} pages, of the kit's {report.kit_pages:,}. "
-        f"Weeks 1-{TUNE_WEEKS} are `tune`, the rest `test` (never tuned on). {report.seconds:.0f} s.",
+        f"Weeks 1-{TUNE_WEEKS} are `tune`, the rest `test` (never tuned on). "
+        f"{'Each question asked as of its quiz week' if report.dated else 'Asked without a date'}; "
+        f"{report.seconds:.0f} s.",
         "",
         "| measure | " + " | ".join(heads) + " |",
         "| --- |" + " --- |" * len(heads),
@@ -307,7 +314,13 @@ def prepare(qa: Any, kit: Path, progress: bool) -> None:
 
 
 def evaluate(
-    qa: Any, kit: Path, split: str, report_dir: Path | None, limit: int | None = None, progress: bool = True
+    qa: Any,
+    kit: Path,
+    split: str,
+    report_dir: Path | None,
+    limit: int | None = None,
+    progress: bool = True,
+    dated: bool = True,
 ) -> KitReport:
     """Ingest the kit if the store is empty, ask every question of the split, write the report."""
     from tqdm.auto import tqdm
@@ -319,13 +332,40 @@ def evaluate(
     groups = group_of(questions, texts)
     asked = spread(questions, limit)
     qa.ask("warm-up")
-    records = [ask_one(qa, q, groups[q.id]) for q in tqdm(asked, desc="Asking", unit="question", disable=not progress)]
+    bar = tqdm(asked, desc="Asking", unit="question", disable=not progress)
+    records = [ask_one(qa, q, groups[q.id], dated) for q in bar]
     run = datetime.now().strftime("%Y%m%d-%H%M%S") + f"-realtimeqa-{split}"
     report = KitReport(
         run, str(qa.settings.chroma_url or qa.settings.store), len(texts), sum(1 for _ in kit_pages(kit)),
         table(records), records, {k: str(v) for k, v in vars(qa.settings).items()}, time.perf_counter() - started,
+        dated=dated,
     )  # fmt: skip
     return write(report, (report_dir or Path("eval/reports")) / run)
+
+
+def never_abstaining(qa: Any) -> Any:
+    """The assistant with no abstention threshold: every question's answer and evidence score."""
+    from dataclasses import replace
+
+    return qa.using(extractive=replace(qa.extractive, threshold=float("-inf")))
+
+
+def threshold_table(records: Sequence[KitRecord], cuts: Sequence[float] = ()) -> str:
+    """From a never-abstaining run: what each abstention threshold would give, per group. For
+    choosing the threshold on the tuning weeks (issue 2.3's goals: nowhere declined >= 0.80 with
+    gold declined <= 0.10)."""
+    scores = sorted(r.evidence for r in records)
+    cuts = cuts or sorted({round(float(np.percentile(scores, q)), 3) for q in range(0, 100, 10)})
+    by = {g: [r for r in records if r.group == g] for g in GROUPS}
+    lines = ["| threshold | gold strict | gold declined | elsewhere strict | nowhere declined |", "| --- " * 5 + "|"]
+    for t in cuts:
+        answered_right = {g: _fmt(_share(sum(r.strict and r.evidence >= t for r in by[g]), len(by[g]))) for g in GROUPS}
+        declined = {g: _fmt(_share(sum(r.evidence < t for r in by[g]), len(by[g]))) for g in GROUPS}
+        lines.append(
+            f"| {t:.3f} | {answered_right['gold']} | {declined['gold']} | {answered_right['elsewhere']} | "
+            f"{declined['nowhere']} |"
+        )
+    return "\n".join(lines)
 
 
 def text_summary(report: KitReport) -> str:

@@ -13,11 +13,18 @@ one list's cut-off is not scored as if it had nothing in common with the questio
 a convex mix of the two scores min-max normalised over the candidates (``dense_weight``), the
 same mix of z-scores (``fusion="zscore"``: one outlying chunk does not squash the rest), or
 reciprocal rank fusion (``fusion="rrf"``).
+
+Asked as of a date (``as_of``), chunks of pages published after it are left out and pages
+published shortly before it gain ``recency_weight * exp(-age / recency_days)`` on the fused
+score (settings); an undated page gains nothing and is never left out (its date is unknown,
+not late).
 """
 
 from __future__ import annotations
 
+import copy
 import math
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -28,6 +35,31 @@ from caucasus_qa.lexicon import BM25_B, BM25_K1, LexicalIndex, LexiconCache
 from caucasus_qa.store import Store
 
 RRF_K = 60
+
+
+def published_on(metadata: dict[str, Any]) -> date | None:
+    """A stored page's publication date: its metadata, else a date in its URL; None if unknown."""
+    from caucasus_qa.articles import url_facts
+
+    value = metadata.get("published") or url_facts(metadata.get("url")).get("published")
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def recency(
+    fused: dict[str, float], dates: dict[str, date | None], as_of: date, weight: float, days: float
+) -> dict[str, float]:
+    """Fused scores as of a date: later pages dropped, recent ones raised (see the module)."""
+    out = {}
+    for chunk_id, score in fused.items():
+        published = dates.get(chunk_id)
+        if published is None:
+            out[chunk_id] = score
+        elif published <= as_of:
+            out[chunk_id] = score + weight * math.exp(-(as_of - published).days / days)
+    return out
 
 
 class Passage(NodeWithScore):
@@ -77,6 +109,8 @@ class HybridRetriever(BaseRetriever):
         bm25_b: float = BM25_B,
         complete_scores: bool = True,
         lexicon: LexiconCache | None = None,
+        recency_weight: float = 0.0,
+        recency_days: float = 60.0,
     ) -> None:
         super().__init__()
         self.store = store
@@ -91,6 +125,16 @@ class HybridRetriever(BaseRetriever):
         self.lexicon = lexicon or LexiconCache(store, bm25_k1, bm25_b)
         self._vectors: dict[str, np.ndarray] = {}  # chunk vectors fetched from Chroma, per store version
         self._vectors_version: int | None = None
+        self.as_of: date | None = None  # set on a per-question copy (see ``dated``)
+        self.recency_weight, self.recency_days = recency_weight, recency_days
+
+    def dated(self, as_of: date | None) -> HybridRetriever:
+        """This retriever as of a date (a shallow copy: the caches are shared), or itself."""
+        if as_of is None:
+            return self
+        twin = copy.copy(self)
+        twin.as_of = as_of
+        return twin
 
     # -- the two retrievers ------------------------------------------------------------
     def lexical_index(self) -> LexicalIndex | None:
@@ -197,8 +241,14 @@ class HybridRetriever(BaseRetriever):
         dense, bm25 = self.scored_candidates(query, candidates)
         return self.fuse(dense, bm25), dense, bm25
 
+    def _dates(self, chunk_ids: list[str]) -> dict[str, date | None]:
+        got = self.store.collection.get(ids=chunk_ids, include=["metadatas"])
+        return {i: published_on(m or {}) for i, m in zip(got["ids"], got["metadatas"] or [])}
+
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         fused, dense, bm25 = self.scores(query_bundle)
+        if self.as_of is not None and fused:
+            fused = recency(fused, self._dates(list(fused)), self.as_of, self.recency_weight, self.recency_days)
         best = sorted(fused, key=lambda i: (-fused[i], i))[: self.top_k]
         passages: list[NodeWithScore] = [
             Passage(node=node, score=fused[node.node_id], dense=dense.get(node.node_id), bm25=bm25.get(node.node_id))

@@ -78,6 +78,14 @@ class Settings:
         default=0.7,
         metadata={"doc": "Share of the dense score in the fused score, 0 to 1; BM25 gets the rest."},
     )
+    recency_weight: float = field(
+        default=0.2,
+        metadata={"doc": "Asked as of a date: the most a just-published page gains on the fused score (0 to 1)."},
+    )
+    recency_days: float = field(
+        default=60.0,
+        metadata={"doc": "Asked as of a date: days over which that gain falls to 1/e of itself."},
+    )
     abstain_threshold: float = field(
         default=0.36,
         metadata={"doc": "Evidence score below which answers abstain; calibrated on the eval set's dev split."},
@@ -148,6 +156,8 @@ class Settings:
                 raise ConfigError(f"{key} {getattr(self, key)!r}: use {' or '.join(map(repr, choices))}")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ConfigError("dense_weight must be between 0 and 1")
+        if not 0.0 <= self.recency_weight <= 1.0 or self.recency_days <= 0:
+            raise ConfigError("recency_weight must be between 0 and 1 and recency_days positive")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,498}[A-Za-z0-9]", self.collection):
             raise ConfigError(
                 f"collection {self.collection!r}: use 3-500 letters, digits, '.', '_' or '-', "

@@ -108,6 +108,7 @@ class Store:
         self.article_collection = self._open_articles()
         self.version = self._stored_version()  # bumped by every write; caches key on it
         self._articles: dict[str, Any] = {}  # article records read so far (cleared on a new version)
+        self._sentence_counts: dict[str, int] = {}  # written by put_sentences, not yet by put_article
         self._catalog: tuple[int, list[dict[str, Any]]] | None = None
 
     def _stored_version(self) -> int:
@@ -194,15 +195,35 @@ class Store:
         ids = [f"{article_id}#s{i}" for i in range(len(spans))]
         metadatas = [{"article_id": article_id, "index": i, "start": a, "end": b} for i, (a, b) in enumerate(spans)]
         write_batched(self.sentence_collection, self.max_batch, ids=ids, embeddings=vectors, metadatas=metadatas)
+        self._sentence_counts[article_id] = len(spans)  # recorded with the article (``put_article``)
 
     def sentence_records(self, article_id: str) -> tuple[list[dict[str, Any]], Any]:
         """An article's sentence offsets (in reading order) and their vectors, as stored."""
         import numpy as np
 
-        got = self.sentence_collection.get(where={"article_id": article_id}, include=["embeddings", "metadatas"])
+        doc = self.article(article_id)
+        n = (doc.metadata or {}).get("sentences") if doc is not None else None
+        include: Any = ["embeddings", "metadatas"]
+        if n is not None:  # by id: a key lookup, where a metadata filter grows with the store
+            got = self.sentence_collection.get(ids=[f"{article_id}#s{i}" for i in range(int(n))], include=include)
+        else:  # an article stored before the count was recorded
+            got = self.sentence_collection.get(where={"article_id": article_id}, include=include)
         order = sorted(range(len(got["ids"])), key=lambda i: got["metadatas"][i]["index"])
         vectors = np.asarray(got["embeddings"], dtype=np.float32) if order else np.zeros((0, 1), np.float32)
         return [dict(got["metadatas"][i]) for i in order], vectors[order] if order else vectors
+
+    def count_sentences(self, article_ids: list[str]) -> None:
+        """Record the sentence count of stored articles that lack it (stores from before it was
+        recorded), so answering reads their sentences by id. Metadata only: nothing is embedded."""
+        for i in range(0, len(article_ids), self.max_batch):
+            got = self.article_collection.get(ids=article_ids[i : i + self.max_batch], include=["metadatas"])
+            for article_id, meta in zip(got["ids"], got["metadatas"] or []):
+                if meta is None or "sentences" in meta:
+                    continue
+                n = len(self.sentence_collection.get(where={"article_id": article_id}, include=[])["ids"])
+                if n:
+                    self.article_collection.update(ids=[article_id], metadatas=[{**meta, "sentences": n}])
+                    self._articles.pop(article_id, None)
 
     def without_sentences(self, article_ids: list[str]) -> list[str]:
         """Which of these stored articles have no sentence vectors yet (stores built before them)."""
@@ -244,6 +265,8 @@ class Store:
         """Store an article's cleaned text and metadata, last of its records: an article with a
         record has all its chunks and sentences (a killed ingest redoes the rest)."""
         meta = {**doc.metadata, "hash": doc.hash, "chunks": chunks}
+        if doc.id_ in self._sentence_counts:
+            meta["sentences"] = self._sentence_counts.pop(doc.id_)
         self.article_collection.upsert(ids=[doc.id_], documents=[doc.text], metadatas=[meta], embeddings=[[0.0]])
         self._articles.pop(doc.id_, None)
 

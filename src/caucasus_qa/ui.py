@@ -172,7 +172,9 @@ class Handlers:
     def panel(self, answer: Answer | None) -> str:
         return sources_html(answer, self.qa.article_text)
 
-    def respond(self, message: str, history: list, asked: list, top_k: float, backend: str) -> Iterator[tuple]:
+    def respond(
+        self, message: str, history: list, asked: list, top_k: float, backend: str, as_of: str | None = None
+    ) -> Iterator[tuple]:
         """Stream the answer into the chat and its sources into the panel; keep the turn."""
         history, asked = list(history or []), list(asked or [])
         user = {"role": "user", "content": escape_markdown(message or "")}
@@ -182,7 +184,8 @@ class Handlers:
 
         try:
             answer, drafts = None, 0
-            for answer in self.qa.stream(message, top_k=int(top_k), history=asked, backend=backend):
+            stream = self.qa.stream(message, top_k=int(top_k), history=asked, backend=backend, as_of=as_of or None)
+            for answer in stream:
                 drafts += 1
                 yield show(chat_text(answer), self.panel(answer), asked)
         except CaucasusQAError as exc:
@@ -315,11 +318,18 @@ def _chat_tab(gr: Any, handlers: Handlers, examples: list[str]) -> None:
                 backend = gr.Dropdown(
                     backends, value=backends[0], label="Answer backend", interactive=len(backends) > 1
                 )
+                as_of = gr.DateTime(
+                    include_time=False,
+                    type="string",
+                    label="As of",
+                    info="Answer from pages published by this day, the most recent first (empty: all)",
+                    elem_id="cqa-as-of",
+                )
     asked = gr.State([])
     for trigger in (box.submit, send.click):
         trigger(
             handlers.respond,
-            [box, chatbot, asked, top_k, backend],
+            [box, chatbot, asked, top_k, backend, as_of],
             [chatbot, panel, box, asked],
             api_visibility="private",
             concurrency_limit=4,
