@@ -79,11 +79,11 @@ class Settings:
         metadata={"doc": "Share of the dense score in the fused score, 0 to 1; BM25 gets the rest."},
     )
     recency_weight: float = field(
-        default=0.2,
+        default=0.1,  # RealTime QA tune weeks, 1k-page store (docs/evaluation.md)
         metadata={"doc": "Asked as of a date: the most a just-published page gains on the fused score (0 to 1)."},
     )
     recency_days: float = field(
-        default=60.0,
+        default=365.0,  # the same run
         metadata={"doc": "Asked as of a date: days over which that gain falls to 1/e of itself."},
     )
     abstain_threshold: float = field(
