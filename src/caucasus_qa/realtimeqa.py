@@ -72,17 +72,22 @@ def load_questions(kit: Path) -> list[KitQuestion]:
     ]
 
 
-def kit_pages(kit: Path) -> Iterator[dict[str, Any]]:
-    with gzip.open(kit / KIT_PAGES, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            yield json.loads(line)
+def kit_lines(kit: Path, files: Sequence[str] = (KIT_PAGES,)) -> Iterator[str]:
+    """The kit's pages, one JSON line each, from ``files`` in order."""
+    for name in files:
+        with gzip.open(kit / name, "rt", encoding="utf-8") as lines:
+            yield from lines
 
 
-def write_corpus(kit: Path, out: Path) -> Path:
-    """The kit's pages as one JSONL file for `caucasus-qa ingest` (id kept, so gold pages match)."""
+def write_corpus(kit: Path, out: Path, limit: int | None = None, files: Sequence[str] = (KIT_PAGES,)) -> Path:
+    """The kit's pages (the first ``limit``) as one JSONL file for `caucasus-qa ingest`, ids kept
+    so that gold pages match."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as fh:
-        for row in kit_pages(kit):
+        for n, line in enumerate(kit_lines(kit, files)):
+            if limit is not None and n >= limit:
+                break
+            row = json.loads(line)
             fh.write(json.dumps({k: row[k] for k in ("id", "url", "title", "text") if row.get(k)}) + "\n")
     return out
 
@@ -336,7 +341,7 @@ def evaluate(
     records = [ask_one(qa, q, groups[q.id], dated) for q in bar]
     run = datetime.now().strftime("%Y%m%d-%H%M%S") + f"-realtimeqa-{split}"
     report = KitReport(
-        run, str(qa.settings.chroma_url or qa.settings.store), len(texts), sum(1 for _ in kit_pages(kit)),
+        run, str(qa.settings.chroma_url or qa.settings.store), len(texts), sum(1 for _ in kit_lines(kit)),
         table(records), records, {k: str(v) for k, v in vars(qa.settings).items()}, time.perf_counter() - started,
         dated=dated,
     )  # fmt: skip

@@ -10,7 +10,6 @@ Servers and children started here are stopped before it returns.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import subprocess
@@ -58,19 +57,9 @@ class SizeRun:
 
 def kit_slice(kit: Path, n: int, folder: Path) -> Path:
     """The first ``n`` kit pages as one JSONL file (id, url, title, text) for `caucasus-qa ingest`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    out = folder / "kit.jsonl"
-    written = 0
-    with out.open("w", encoding="utf-8") as fh:
-        for name in KIT_FILES:
-            with gzip.open(kit / name, "rt", encoding="utf-8") as lines:
-                for line in lines:
-                    if written >= n:
-                        return out
-                    row = json.loads(line)
-                    fh.write(json.dumps({k: row[k] for k in ("id", "url", "title", "text") if row.get(k)}) + "\n")
-                    written += 1
-    return out
+    from caucasus_qa.realtimeqa import write_corpus
+
+    return write_corpus(kit, folder / "kit.jsonl", n, KIT_FILES)
 
 
 def kit_questions(kit: Path, limit: int) -> list[str]:

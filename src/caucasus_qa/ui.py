@@ -13,6 +13,7 @@ import math
 import os
 import re
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,10 +207,10 @@ class Handlers:
 
     def articles_page(self, query: str, page: float | None) -> tuple[list[list[Any]], str, int]:
         """One page of the stored articles whose title, outlet, author or date holds ``query``."""
-        rows, total = self.qa.catalog(query or "", 0, 0)
+        matches, total = self.qa.catalog(query or "", 0, sys.maxsize)  # one filtering pass, then the page
         pages = max(1, math.ceil(total / ARTICLES_PAGE))
         number = min(max(1, int(page or 1)), pages)
-        rows, total = self.qa.catalog(query or "", (number - 1) * ARTICLES_PAGE, ARTICLES_PAGE)
+        rows = matches[(number - 1) * ARTICLES_PAGE : number * ARTICLES_PAGE]
         table = [[r["id"], r.get("title", ""), r.get("outlet", ""), r.get("published", ""), r.get("author", ""),
                   r.get("chunks", 0)] for r in rows]  # fmt: skip
         return table, f"{total:,} articles · page {number} of {pages}", number
