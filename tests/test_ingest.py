@@ -14,7 +14,7 @@ from test_boilerplate import PARAGRAPHS
 
 from caucasus_qa.errors import StoreMismatchError
 from caucasus_qa.ingestion import ingest, token_counter
-from caucasus_qa.store import Store
+from caucasus_qa.store import SCHEMA_VERSION, Store
 
 TOPICS = ["harbour bridge", "school meals", "rail strike", "forest fire", "museum reopening"]
 
@@ -201,7 +201,7 @@ def test_sentence_vectors_are_stored_at_ingest_and_answering_only_reads_them(set
     report = ingest(settings, [corpus])
     store = Store(settings)
     expected = sum(len(split_sentences(a, store.article(a).text)) for a in store.article_ids())
-    assert report.sentences_embedded == expected == store.sentence_collection.count()
+    assert report.sentences_embedded == expected == sum(len(store.sentence_records(a)[0]) for a in store.article_ids())
     qa = Assistant(settings=settings)
     qa.ask("What happened with the harbour bridge?")  # loads the model
 
@@ -225,7 +225,7 @@ def test_a_line_repeated_across_articles_is_embedded_once_and_stored_for_each(se
         write(folder / f"a{k:02}.txt", f"Bridge {k} inspection\n\n{body} {line}")
     report = ingest(settings, [folder])
     store = Store(settings)
-    stored = store.sentence_collection.count()  # title, body and the shared line of each
+    stored = sum(len(store.sentence_records(a)[0]) for a in store.article_ids())  # title, body, shared line
     assert stored == 120 and report.sentences_embedded < stored
     records = [store.sentence_records(a) for a in store.article_ids()[:2]]
     last = [vectors[[r["index"] for r in recs].index(len(recs) - 1)] for recs, vectors in records]
@@ -239,7 +239,7 @@ def test_a_store_without_sentence_vectors_says_what_to_run_and_ingest_adds_them(
     corpus = make_corpus(tmp_path / "c")
     ingest(settings, [corpus])
     store = Store(settings)
-    store.client.delete_collection(f"{settings.collection}-sentences")  # as a store of an older version
+    store.client.delete_collection(f"{settings.collection}-sentence-vectors")  # as a store of an older version
     with pytest.raises(StoreError, match="run `caucasus-qa ingest`"):
         Assistant(settings=settings).ask("What happened with the harbour bridge?")
     again = ingest(settings, [corpus])
@@ -273,21 +273,53 @@ def test_a_store_of_an_older_schema_says_how_to_rebuild_it(settings, tmp_path):
         with pytest.raises(StoreError, match=r"older caucasus-qa \(schema 1.*ingest --reset"):
             call()
     rebuilt = ingest(settings, [corpus], reset=True)
-    assert len(rebuilt.added) == 2 and Store(settings).collection.metadata["schema"] == 2
+    assert len(rebuilt.added) == 2 and Store(settings).collection.metadata["schema"] == SCHEMA_VERSION
 
 
-def test_answering_reads_an_article_s_sentences_by_id_and_ingest_records_missing_counts(settings, tmp_path):
-    corpus = make_corpus(tmp_path / "c", n=2)
+def test_sentences_are_one_record_per_article_outside_any_vector_index(settings, tmp_path):
+    """Chroma loads a collection's whole vector index on its first read: answering reads one
+    article's sentences, so they are packed per article with a one-dimensional placeholder."""
+    import numpy as np
+
+    from caucasus_qa.embedding import load_embed_model
+    from caucasus_qa.evidence import split_sentences
+
+    corpus = make_corpus(tmp_path / "c", n=3)
     ingest(settings, [corpus])
     store = Store(settings)
+    assert store.sentence_collection.count() == len(store) == 3
+    got = store.sentence_collection.get(ids=store.article_ids()[:1], include=["embeddings"])
+    assert len(got["embeddings"][0]) == 1
     article_id = store.article_ids()[0]
-    n = store.article(article_id).metadata["sentences"]
     records, vectors = store.sentence_records(article_id)
-    assert n == len(records) == len(vectors) > 1 and [r["index"] for r in records] == list(range(n))
-    store.article_collection.update(ids=[article_id], metadatas=[{"sentences": None}])  # as before the count
-    older = Store(settings)
-    assert "sentences" not in older.article(article_id).metadata
-    assert [r["start"] for r in older.sentence_records(article_id)[0]] == [r["start"] for r in records]
+    text = store.article(article_id).text
+    assert [(r["start"], r["end"]) for r in records] == [(s.start, s.end) for s in split_sentences(article_id, text)]
+    fresh = np.asarray(
+        load_embed_model(settings.embed_model, settings.embed_batch_size).get_text_embedding_batch(
+            [text[r["start"] : r["end"]] for r in records]
+        )
+    )
+    assert vectors.shape == fresh.shape and np.abs(vectors - fresh).max() < 2e-3  # float16
+
+
+def test_a_schema_2_store_s_sentence_vectors_are_packed_without_re_embedding(settings, tmp_path):
+    from caucasus_qa import Assistant
+
+    corpus = make_corpus(tmp_path / "c", n=3)
+    ingest(settings, [corpus])
+    store = Store(settings)
+    question = "What happened with the harbour bridge?"
+    before = Assistant(settings=settings).ask(question)
+    legacy = store.client.create_collection(f"{settings.collection}-sentences", embedding_function=None)
+    for article_id in store.article_ids():  # the schema-2 layout: one vector-indexed record per sentence
+        records, vectors = store.sentence_records(article_id)
+        legacy.add(ids=[f"{article_id}#s{r['index']}" for r in records], embeddings=vectors.tolist(),
+                   metadatas=[{"article_id": article_id, **r} for r in records])  # fmt: skip
+    store.client.delete_collection(f"{settings.collection}-sentence-vectors")
     again = ingest(settings, [corpus])
-    assert again.chunks_embedded == again.sentences_embedded == 0
-    assert Store(settings).article(article_id).metadata["sentences"] == n
+    assert again.chunks_embedded == again.sentences_embedded == 0 and "3 articles" in again.notes[0]
+    migrated = Store(settings)
+    assert migrated.sentence_collection.count() == 3
+    assert f"{settings.collection}-sentences" not in [c.name for c in migrated.client.list_collections()]
+    after = Assistant(settings=settings).ask(question)
+    assert after.text == before.text and [c.quote for c in after.citations] == [c.quote for c in before.citations]

@@ -191,7 +191,6 @@ def _backfill_sentences(store: Store, unchanged: list, report: IngestReport) -> 
     """Sentence vectors for unchanged articles of a store built before they were stored."""
     missing = set(store.without_sentences([d.id_ for d in unchanged]))
     todo = [d for d in unchanged if d.id_ in missing]
-    store.count_sentences([d.id_ for d in unchanged if d.id_ not in missing])
     for start in range(0, len(todo), store.settings.batch_docs):
         report.sentences_embedded += embed_sentences(store, todo[start : start + store.settings.batch_docs],
                                                      _embedder(store))  # fmt: skip
@@ -260,6 +259,10 @@ def _ingest_locked(settings, paths, reset, sync, progress, store, started) -> In
         store.reset()
     store.check_schema()
     store.check_chunking()
+    moved = store.migrate_sentences()
+    if moved:
+        report.notes.append(f"packed the stored sentence vectors of {moved} articles (nothing re-embedded)")
+        store.persist()
     articles: list[Article] = []
     for item in read_articles(paths, int(settings.max_file_mb * 1e6)):
         if isinstance(item, Article):

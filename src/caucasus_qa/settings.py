@@ -40,7 +40,9 @@ class Settings:
     )
     collection: str = field(
         default="articles",
-        metadata={"doc": "Chroma collection name; -sentences and -articles name its companions (3-500 characters)."},
+        metadata={
+            "doc": "Chroma collection name; -sentence-vectors and -articles name its companions (3-493 characters)."
+        },
     )
     corpus: Path = field(
         default=Path("ingest/articles"),
@@ -158,9 +160,9 @@ class Settings:
             raise ConfigError("dense_weight must be between 0 and 1")
         if not 0.0 <= self.recency_weight <= 1.0 or self.recency_days <= 0:
             raise ConfigError("recency_weight must be between 0 and 1 and recency_days positive")
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,498}[A-Za-z0-9]", self.collection):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,491}[A-Za-z0-9]", self.collection):
             raise ConfigError(
-                f"collection {self.collection!r}: use 3-500 letters, digits, '.', '_' or '-', "
+                f"collection {self.collection!r}: use 3-493 letters, digits, '.', '_' or '-', "
                 "starting and ending with a letter or digit"
             )
         if self.llm_deadline_s < 0:

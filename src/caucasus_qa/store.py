@@ -1,8 +1,8 @@
 """The store: three Chroma collections, embedded under ``settings.store`` or on a server.
 
 * ``<collection>``: the chunks (text, offsets in their article, vectors) that retrieval searches;
-* ``<collection>-sentences``: every article sentence's offsets and vector, computed at ingest so
-  that answering looks them up;
+* ``<collection>-sentence-vectors``: each article's sentence offsets and vectors, computed at
+  ingest so that answering looks them up, packed into one record per article (see ``pack``);
 * ``<collection>-articles``: each cleaned article whole, with its metadata and content hash, so
   that quotes are checked against it by character offsets.
 
@@ -25,7 +25,8 @@ from caucasus_qa.articles import Article
 from caucasus_qa.errors import StoreError, StoreMismatchError
 from caucasus_qa.settings import Settings
 
-SCHEMA_VERSION = 2  # 2: articles and sentence vectors in Chroma collections (was a docstore file)
+SCHEMA_VERSION = 3  # 2: articles and sentences in Chroma (was a docstore file); 3: sentences packed
+SENTENCE_DTYPE = "float16"  # packed sentence vectors: half the bytes; scores move by < 0.001 (unit vectors)
 ARTICLE_CACHE = 4096  # article records kept in memory per process (quotes are checked against them)
 
 
@@ -108,7 +109,6 @@ class Store:
         self.article_collection = self._open_articles()
         self.version = self._stored_version()  # bumped by every write; caches key on it
         self._articles: dict[str, Any] = {}  # article records read so far (cleared on a new version)
-        self._sentence_counts: dict[str, int] = {}  # written by put_sentences, not yet by put_article
         self._catalog: tuple[int, list[dict[str, Any]]] | None = None
 
     def _stored_version(self) -> int:
@@ -178,67 +178,62 @@ class Store:
             raise StoreError(f"cannot open collection {self.settings.collection!r}-articles: {exc}") from None
 
     def _open_sentences(self):
-        """The article sentences with their vectors: computed at ingest so answering is a lookup."""
+        """Each article's sentences, one record per article with a constant one-dimensional vector
+        like the articles'. Answering reads them by article id and never searches them, so they
+        stay out of a vector index: Chroma loads a collection's whole index on its first read
+        (0.65 s and +267 MB for 120,000 sentences of 1,000 news pages, measured; see
+        docs/performance.md)."""
         try:
             return self.client.get_or_create_collection(
-                f"{self.settings.collection}-sentences",
-                metadata={**self.expected_metadata(), "hnsw:space": "cosine"},
+                f"{self.settings.collection}-sentence-vectors",
+                metadata=self.expected_metadata(),
                 embedding_function=None,
             )
         except Exception as exc:  # name validation, server errors
-            raise StoreError(f"cannot open collection {self.settings.collection!r}-sentences: {exc}") from None
+            raise StoreError(f"cannot open collection {self.settings.collection!r}-sentence-vectors: {exc}") from None
 
     # -- sentences ----------------------------------------------------------------------
     def put_sentences(self, article_id: str, spans: list[tuple[int, int]], vectors: Any) -> None:
         """Replace an article's sentences: ``spans`` are (start, end) offsets in its text."""
-        self.sentence_collection.delete(where={"article_id": article_id})
-        ids = [f"{article_id}#s{i}" for i in range(len(spans))]
-        metadatas = [{"article_id": article_id, "index": i, "start": a, "end": b} for i, (a, b) in enumerate(spans)]
-        write_batched(self.sentence_collection, self.max_batch, ids=ids, embeddings=vectors, metadatas=metadatas)
-        self._sentence_counts[article_id] = len(spans)  # recorded with the article (``put_article``)
+        self.sentence_collection.upsert(ids=[article_id], metadatas=[pack(spans, vectors)], embeddings=[[0.0]])
 
     def sentence_records(self, article_id: str) -> tuple[list[dict[str, Any]], Any]:
         """An article's sentence offsets (in reading order) and their vectors, as stored."""
-        import numpy as np
-
-        doc = self.article(article_id)
-        n = (doc.metadata or {}).get("sentences") if doc is not None else None
-        include: Any = ["embeddings", "metadatas"]
-        if n is not None:  # by id: a key lookup, where a metadata filter grows with the store
-            got = self.sentence_collection.get(ids=[f"{article_id}#s{i}" for i in range(int(n))], include=include)
-        else:  # an article stored before the count was recorded
-            got = self.sentence_collection.get(where={"article_id": article_id}, include=include)
-        order = sorted(range(len(got["ids"])), key=lambda i: got["metadatas"][i]["index"])
-        vectors = np.asarray(got["embeddings"], dtype=np.float32) if order else np.zeros((0, 1), np.float32)
-        return [dict(got["metadatas"][i]) for i in order], vectors[order] if order else vectors
-
-    def count_sentences(self, article_ids: list[str]) -> None:
-        """Record the sentence count of stored articles that lack it (stores from before it was
-        recorded), so answering reads their sentences by id. Metadata only: nothing is embedded."""
-        for i in range(0, len(article_ids), self.max_batch):
-            got = self.article_collection.get(ids=article_ids[i : i + self.max_batch], include=["metadatas"])
-            for article_id, meta in zip(got["ids"], got["metadatas"] or []):
-                if meta is None or "sentences" in meta:
-                    continue
-                n = len(self.sentence_collection.get(where={"article_id": article_id}, include=[])["ids"])
-                if n:
-                    self.article_collection.update(ids=[article_id], metadatas=[{**meta, "sentences": n}])
-                    self._articles.pop(article_id, None)
+        got = self.sentence_collection.get(ids=[article_id], include=["metadatas"])
+        return unpack(got["metadatas"][0]) if got["ids"] else unpack({})
 
     def without_sentences(self, article_ids: list[str]) -> list[str]:
         """Which of these stored articles have no sentence vectors yet (stores built before them)."""
-        size = self.max_batch
         have: set[str] = set()
-        for i in range(0, len(article_ids), size):
-            got = self.sentence_collection.get(ids=[f"{a}#s0" for a in article_ids[i : i + size]], include=[])
-            have.update(x.rpartition("#s")[0] for x in got["ids"])
+        for i in range(0, len(article_ids), self.max_batch):
+            have.update(self.sentence_collection.get(ids=article_ids[i : i + self.max_batch], include=[])["ids"])
         return [a for a in article_ids if a not in have]
+
+    def migrate_sentences(self) -> int:
+        """Pack the per-sentence records of a schema-2 store (``<collection>-sentences``, one
+        vector-indexed record per sentence) into this layout, then drop them: nothing is
+        re-embedded. Returns how many articles were moved."""
+        legacy_name = f"{self.settings.collection}-sentences"
+        try:
+            legacy = self.client.get_collection(legacy_name, embedding_function=None)
+        except Exception:  # no such collection: nothing to move
+            return 0
+        moved = 0
+        for article_id in self.without_sentences(self.article_ids()):
+            got = legacy.get(where={"article_id": article_id}, include=["embeddings", "metadatas"])
+            if not got["ids"]:
+                continue  # never had sentences: the next ingest of its file embeds them
+            rows = sorted(zip(got["metadatas"], got["embeddings"]), key=lambda r: r[0]["index"])
+            self.put_sentences(article_id, [(m["start"], m["end"]) for m, _ in rows], [v for _, v in rows])
+            moved += 1
+        self.client.delete_collection(legacy_name)
+        return moved
 
     def check_schema(self) -> None:
         """A store written by caucasus-qa before schema 2 kept its articles in a docstore file
         that this version no longer reads: say how to rebuild it rather than look empty."""
         schema = int((self.collection.metadata or {}).get("schema", 1))
-        if schema < SCHEMA_VERSION and self.collection.count() and not self.article_collection.count():
+        if schema < 2 and self.collection.count() and not self.article_collection.count():
             raise StoreMismatchError(
                 f"the store at {self.settings.chroma_url or self.settings.store} was written by an older "
                 f"caucasus-qa (schema {schema}, this one reads {SCHEMA_VERSION}): rebuild it with "
@@ -265,8 +260,6 @@ class Store:
         """Store an article's cleaned text and metadata, last of its records: an article with a
         record has all its chunks and sentences (a killed ingest redoes the rest)."""
         meta = {**doc.metadata, "hash": doc.hash, "chunks": chunks}
-        if doc.id_ in self._sentence_counts:
-            meta["sentences"] = self._sentence_counts.pop(doc.id_)
         self.article_collection.upsert(ids=[doc.id_], documents=[doc.text], metadatas=[meta], embeddings=[[0.0]])
         self._articles.pop(doc.id_, None)
 
@@ -363,12 +356,12 @@ class Store:
         for start in range(0, len(article_ids), self.max_batch):
             batch = article_ids[start : start + self.max_batch]
             self.collection.delete(where={"document_id": {"$in": batch}})
-            self.sentence_collection.delete(where={"article_id": {"$in": batch}})
+            self.sentence_collection.delete(ids=batch)
 
     def reset(self) -> None:
         """Delete every article: all three collections."""
         s = self.settings.collection
-        for name in (s, f"{s}-sentences", f"{s}-articles"):
+        for name in (s, f"{s}-sentences", f"{s}-sentence-vectors", f"{s}-articles"):
             try:
                 self.client.delete_collection(name)
             except Exception:  # already gone
@@ -382,3 +375,34 @@ class Store:
 
     def __len__(self) -> int:
         return self.article_collection.count()
+
+
+def pack(spans: Sequence[tuple[int, int]], vectors: Any) -> dict[str, Any]:
+    """An article's sentences as one Chroma metadata record: offsets as int32 and vectors as
+    float16, base64-encoded. Written by hand because Chroma keeps vectors only in a searchable
+    index and metadata values only as scalars (strings, numbers, short lists)."""
+    import base64
+
+    import numpy as np
+
+    matrix = np.asarray(vectors, dtype=SENTENCE_DTYPE)
+    return {
+        "count": len(spans),
+        "dim": int(matrix.shape[1]) if matrix.ndim == 2 else 0,
+        "spans": base64.b64encode(np.asarray(spans, dtype="<i4").tobytes()).decode("ascii"),
+        "vectors": base64.b64encode(matrix.astype("<f2").tobytes()).decode("ascii"),
+    }
+
+
+def unpack(record: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
+    """The (offsets, float32 vectors) of a ``pack`` record; an empty record gives none."""
+    import base64
+
+    import numpy as np
+
+    n, dim = int(record.get("count", 0)), int(record.get("dim", 0))
+    if not n:
+        return [], np.zeros((0, max(dim, 1)), np.float32)
+    spans = np.frombuffer(base64.b64decode(record["spans"]), dtype="<i4").reshape(n, 2)
+    vectors = np.frombuffer(base64.b64decode(record["vectors"]), dtype="<f2").reshape(n, dim).astype(np.float32)
+    return [{"index": i, "start": int(a), "end": int(b)} for i, (a, b) in enumerate(spans)], vectors
