@@ -27,7 +27,13 @@ from caucasus_qa.settings import Settings
 
 SCHEMA_VERSION = 3  # 2: articles and sentences in Chroma (was a docstore file); 3: sentences packed
 SENTENCE_DTYPE = "float16"  # packed sentence vectors: half the bytes; scores move by < 0.001 (unit vectors)
-ARTICLE_CACHE = 4096  # article records kept in memory per process (quotes are checked against them)
+LEGACY_BLOCK = 1024  # sentence ids asked for at once when packing a schema-2 store
+ARTICLE_CACHE = 4096
+# Chroma's local store rescans a collection's unsynced log on every write, and keeps up to
+# ``sync_threshold`` records there (default 1,000). Whole articles and packed sentences are large
+# records: at the default, writing 500 of 77 KB took 78 s (quadratic); at 10, 9 s (measured,
+# Chroma 1.5.9). Their one-dimensional placeholder index costs next to nothing to sync.
+RECORD_SYNC_THRESHOLD = 10  # article records kept in memory per process (quotes are checked against them)
 
 
 def _chroma_settings():
@@ -170,12 +176,22 @@ class Store:
     def _open_articles(self):
         """The cleaned articles (text and metadata). Chroma needs a vector for every record:
         articles get a constant one-dimensional one, as they are looked up by id only."""
+        return self._open_records(f"{self.settings.collection}-articles")
+
+    def _open_records(self, name: str):
+        """A collection of records looked up by id only (see ``RECORD_SYNC_THRESHOLD``)."""
         try:
-            return self.client.get_or_create_collection(
-                f"{self.settings.collection}-articles", metadata=self.expected_metadata(), embedding_function=None
+            collection = self.client.get_or_create_collection(
+                name,
+                metadata=self.expected_metadata(),
+                configuration={"hnsw": {"sync_threshold": RECORD_SYNC_THRESHOLD}},
+                embedding_function=None,
             )
+            if (collection.configuration_json or {}).get("hnsw", {}).get("sync_threshold") != RECORD_SYNC_THRESHOLD:
+                collection.modify(configuration={"hnsw": {"sync_threshold": RECORD_SYNC_THRESHOLD}})  # older stores
+            return collection
         except Exception as exc:  # name validation, server errors
-            raise StoreError(f"cannot open collection {self.settings.collection!r}-articles: {exc}") from None
+            raise StoreError(f"cannot open collection {name!r}: {exc}") from None
 
     def _open_sentences(self):
         """Each article's sentences, one record per article with a constant one-dimensional vector
@@ -183,14 +199,7 @@ class Store:
         stay out of a vector index: Chroma loads a collection's whole index on its first read
         (0.65 s and +267 MB for 120,000 sentences of 1,000 news pages, measured; see
         docs/performance.md)."""
-        try:
-            return self.client.get_or_create_collection(
-                f"{self.settings.collection}-sentence-vectors",
-                metadata=self.expected_metadata(),
-                embedding_function=None,
-            )
-        except Exception as exc:  # name validation, server errors
-            raise StoreError(f"cannot open collection {self.settings.collection!r}-sentence-vectors: {exc}") from None
+        return self._open_records(f"{self.settings.collection}-sentence-vectors")
 
     # -- sentences ----------------------------------------------------------------------
     def put_sentences(self, article_id: str, spans: list[tuple[int, int]], vectors: Any) -> None:
@@ -220,12 +229,19 @@ class Store:
             return 0
         moved = 0
         for article_id in self.without_sentences(self.article_ids()):
-            got = legacy.get(where={"article_id": article_id}, include=["embeddings", "metadatas"])
-            if not got["ids"]:
-                continue  # never had sentences: the next ingest of its file embeds them
-            rows = sorted(zip(got["metadatas"], got["embeddings"]), key=lambda r: r[0]["index"])
-            self.put_sentences(article_id, [(m["start"], m["end"]) for m, _ in rows], [v for _, v in rows])
-            moved += 1
+            metadatas: list = []
+            vectors: list = []
+            while True:  # ids "<article>#s<i>", i = 0, 1, ...: by id, as a metadata filter scans them all
+                ids = [f"{article_id}#s{i}" for i in range(len(metadatas), len(metadatas) + LEGACY_BLOCK)]
+                got = legacy.get(ids=ids, include=["embeddings", "metadatas"])
+                metadatas += got["metadatas"]
+                vectors += list(got["embeddings"])
+                if len(got["ids"]) < LEGACY_BLOCK:
+                    break
+            if metadatas:  # else it never had sentences: the next ingest of its file embeds them
+                rows = sorted(zip(metadatas, vectors), key=lambda r: r[0]["index"])
+                self.put_sentences(article_id, [(m["start"], m["end"]) for m, _ in rows], [v for _, v in rows])
+                moved += 1
         self.client.delete_collection(legacy_name)
         return moved
 
