@@ -247,6 +247,21 @@ def test_a_store_without_sentence_vectors_says_what_to_run_and_ingest_adds_them(
     assert not Assistant(settings=settings).ask("What happened with the harbour bridge?").abstained
 
 
+def test_one_article_without_sentence_vectors_is_left_out_of_answers_not_fatal(settings, tmp_path, caplog):
+    from caucasus_qa import Assistant
+
+    corpus = make_corpus(tmp_path / "c")
+    ingest(settings, [corpus])
+    store = Store(settings)
+    gone = store.article_ids()[0]
+    store.sentence_collection.delete(ids=[gone])  # as an update interrupted between its writes
+    qa = Assistant(settings=settings)
+    qa.warm()  # what `serve` does before taking questions
+    answer = qa.ask("What happened with the harbour bridge?")
+    assert all(c.article_id != gone for c in answer.citations + answer.related)
+    assert any("has no sentence vectors: run `caucasus-qa ingest`" in r.message for r in caplog.records)
+
+
 def test_writes_above_chroma_s_maximum_batch_size_are_split(settings):
     from caucasus_qa.store import write_batched
 

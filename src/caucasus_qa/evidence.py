@@ -8,6 +8,7 @@ embeddings are computed at ingest and stored beside the chunk vectors; answering
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -23,6 +24,7 @@ from caucasus_qa.errors import StoreError
 from caucasus_qa.text import SENTENCE_END
 
 _PARAGRAPH = re.compile(r"[^\n]+")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,10 @@ class SentenceIndex:
     def _read(self, article_id: str, text: str) -> tuple[list[Sentence], np.ndarray]:
         records, vectors = self._store.sentence_records(article_id)
         if text and not records:
-            raise StoreError(
-                f"article {article_id!r} has no sentence vectors (a store from an older version): "
-                "run `caucasus-qa ingest` once to add them"
-            )
+            message = f"article {article_id!r} has no sentence vectors: run `caucasus-qa ingest` once to add them"
+            if not self._store.sentence_collection.count():  # a store from an older version: nothing to answer with
+                raise StoreError(message)
+            log.warning("%s (left out of answers until then)", message)  # one article (an interrupted update)
         sentences = [Sentence(article_id, r["start"], r["end"], text[r["start"] : r["end"]], i)
                      for i, r in enumerate(records)]  # fmt: skip
         return sentences, vectors
