@@ -11,7 +11,7 @@ from conftest import write
 from caucasus_qa import Assistant
 from caucasus_qa.errors import QuestionError
 from caucasus_qa.ingestion import ingest
-from caucasus_qa.retrieval import published_on, recency
+from caucasus_qa.retrieval import Recency, published_on, recency
 
 
 def test_recency_drops_later_pages_raises_recent_ones_and_keeps_undated_ones():
@@ -22,6 +22,16 @@ def test_recency_drops_later_pages_raises_recent_ones_and_keeps_undated_ones():
     assert "late" not in got and got["undated"] == 0.5
     assert got["recent"] > got["old"] > 0.5 - 1e-9 and got["recent"] <= 0.5 + 0.2
     assert recency(fused, dates, as_of, weight=0.0, days=60) == {k: 0.5 for k in ("old", "recent", "undated")}
+
+
+def test_a_question_about_the_asker_s_present_gets_the_stronger_shorter_recency():
+    r = Recency(weight=0.1, days=365, present_weight=0.4, present_days=14)
+    for question in ("Which app surged this week?", "Who resigned on Monday?", "What did the court rule today?",
+                     "Which team won last weekend?", "What was announced recently?"):  # fmt: skip
+        assert r.for_question(question) == (0.4, 14), question
+    for question in ("Which app is the most popular?", "What happens every Monday morning?", "Who won in 2019?"):
+        assert r.for_question(question) == (0.1, 365), question
+    assert Recency(weight=0.3, present_weight=0.1).for_question("Who left this week?")[0] == 0.3  # never weaker
 
 
 def test_a_page_s_date_comes_from_its_metadata_or_else_its_url():

@@ -137,7 +137,7 @@ class Assistant:
 
     @cached_property
     def retriever(self):
-        from caucasus_qa.retrieval import HybridRetriever
+        from caucasus_qa.retrieval import HybridRetriever, Recency
 
         s = self.settings
         return HybridRetriever(
@@ -148,8 +148,7 @@ class Assistant:
             dense_weight=s.dense_weight,
             fusion=s.fusion,
             lexicon=self.lexicon,
-            recency_weight=s.recency_weight,
-            recency_days=s.recency_days,
+            recency=Recency(s.recency_weight, s.recency_days, s.recency_present_weight, s.recency_present_days),
         )
 
     @cached_property

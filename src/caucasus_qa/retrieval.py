@@ -17,13 +17,17 @@ reciprocal rank fusion (``fusion="rrf"``).
 Asked as of a date (``as_of``), chunks of pages published after it are left out and pages
 published shortly before it gain ``recency_weight * exp(-age / recency_days)`` on the fused
 score (settings); an undated page gains nothing and is never left out (its date is unknown,
-not late).
+not late). A question that speaks of the asker's present ("this week", "on Monday", "today")
+uses a stronger, shorter gain (``present_weight``, ``present_days``): its answer is in the news
+of those days, not in an older page on the same topic.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -35,6 +39,28 @@ from caucasus_qa.lexicon import BM25_B, BM25_K1, LexicalIndex, LexiconCache
 from caucasus_qa.store import Store
 
 RRF_K = 60
+_WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+PRESENT_TIME = re.compile(
+    rf"\b(this|last|past) (week|weekend|month)\b|\b(today|tonight|yesterday|recently)\b|\b(on|last) ({_WEEKDAYS})\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Recency:
+    """How much the publication date counts when a question is asked as of a date (settings
+    ``recency_*``, tuned on the RealTime QA tune weeks: docs/evaluation.md)."""
+
+    weight: float = 0.0  # the most a page published that day gains on the fused score
+    days: float = 60.0  # over which that gain falls to 1/e
+    present_weight: float = 0.0  # the same, for a question about the asker's present (PRESENT_TIME)
+    present_days: float = 14.0
+
+    def for_question(self, question: str) -> tuple[float, float]:
+        """(weight, days) for this question."""
+        if PRESENT_TIME.search(question):
+            return max(self.weight, self.present_weight), self.present_days
+        return self.weight, self.days
 
 
 def published_on(metadata: dict[str, Any]) -> date | None:
@@ -109,8 +135,7 @@ class HybridRetriever(BaseRetriever):
         bm25_b: float = BM25_B,
         complete_scores: bool = True,
         lexicon: LexiconCache | None = None,
-        recency_weight: float = 0.0,
-        recency_days: float = 60.0,
+        recency: Recency = Recency(),
     ) -> None:
         super().__init__()
         self.store = store
@@ -126,7 +151,7 @@ class HybridRetriever(BaseRetriever):
         self._vectors: dict[str, np.ndarray] = {}  # chunk vectors fetched from Chroma, per store version
         self._vectors_version: int | None = None
         self.as_of: date | None = None  # set on a per-question copy (see ``dated``)
-        self.recency_weight, self.recency_days = recency_weight, recency_days
+        self.recency = recency
 
     def dated(self, as_of: date | None) -> HybridRetriever:
         """This retriever as of a date (a shallow copy: the caches are shared), or itself."""
@@ -248,7 +273,8 @@ class HybridRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         fused, dense, bm25 = self.scores(query_bundle)
         if self.as_of is not None and fused:
-            fused = recency(fused, self._dates(list(fused)), self.as_of, self.recency_weight, self.recency_days)
+            weight, days = self.recency.for_question(query_bundle.query_str)
+            fused = recency(fused, self._dates(list(fused)), self.as_of, weight, days)
         best = sorted(fused, key=lambda i: (-fused[i], i))[: self.top_k]
         passages: list[NodeWithScore] = [
             Passage(node=node, score=fused[node.node_id], dense=dense.get(node.node_id), bm25=bm25.get(node.node_id))

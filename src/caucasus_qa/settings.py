@@ -88,6 +88,14 @@ class Settings:
         default=365.0,  # the same run
         metadata={"doc": "Asked as of a date: days over which that gain falls to 1/e of itself."},
     )
+    recency_present_weight: float = field(
+        default=0.0,  # tuned below
+        metadata={"doc": 'The same gain for a question about the asker\'s present ("this week", "on Monday").'},
+    )
+    recency_present_days: float = field(
+        default=14.0,  # tuned below
+        metadata={"doc": "Days over which that gain falls to 1/e of itself."},
+    )
     abstain_threshold: float = field(
         default=0.36,
         metadata={"doc": "Evidence score below which answers abstain; calibrated on the eval set's dev split."},
@@ -160,6 +168,8 @@ class Settings:
             raise ConfigError("dense_weight must be between 0 and 1")
         if not 0.0 <= self.recency_weight <= 1.0 or self.recency_days <= 0:
             raise ConfigError("recency_weight must be between 0 and 1 and recency_days positive")
+        if not 0.0 <= self.recency_present_weight <= 1.0 or self.recency_present_days <= 0:
+            raise ConfigError("recency_present_weight must be between 0 and 1 and recency_present_days positive")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,491}[A-Za-z0-9]", self.collection):
             raise ConfigError(
                 f"collection {self.collection!r}: use 3-493 letters, digits, '.', '_' or '-', "
