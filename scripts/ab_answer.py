@@ -1,0 +1,62 @@
+"""Answer-side figures of one store as read by one checkout: first sentence read, cold start,
+warm latency, `serve` memory. Run once per side, alone, one after the other:
+
+    PYTHONPATH=/tmp/before/src .venv/bin/python scripts/ab_answer.py KIT STORE_OLD
+    PYTHONPATH=src .venv/bin/python scripts/ab_answer.py KIT STORE_NEW
+
+Prints one JSON line (seconds, milliseconds and MB as named).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _rss_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(next(x for x in status.splitlines() if x.startswith("VmRSS")).split()[1]) / 1024
+
+
+def first_read(store: Path) -> dict:
+    """The first and later reads of an article's sentences in this process."""
+    from caucasus_qa.settings import load_settings
+    from caucasus_qa.store import Store
+
+    st = Store(load_settings(store=store))
+    ids = st.article_ids()
+    st.article(ids[0])
+    before, started = _rss_mb(), time.perf_counter()
+    st.sentence_records(ids[0])
+    first, grown = time.perf_counter() - started, _rss_mb() - before
+    started = time.perf_counter()
+    for article_id in ids[1:51]:
+        st.sentence_records(article_id)
+    later = (time.perf_counter() - started) / max(1, len(ids[1:51]))
+    return {"first_read_s": round(first, 3), "rss_added_mb": round(grown), "later_read_ms": round(later * 1e3, 1)}
+
+
+def answering(kit: Path, store: Path) -> dict:
+    from caucasus_qa.scale import SizeRun, _cold, _p, _serve_rss, _warm, kit_questions
+    from caucasus_qa.settings import load_settings
+
+    settings, questions = load_settings(store=store), kit_questions(kit, 100)
+    run = SizeRun(articles=0)
+    _cold(run, settings, questions[0])
+    _warm(run, settings, questions)
+    _serve_rss(run, settings, questions[:20])
+    return {
+        "cold_s": round(run.cold_first_answer, 1),
+        "cold_plain_s": round(run.cold_plain, 1),
+        "answer_p50_p95_ms": [round(_p(run.answer_ms, 50)), round(_p(run.answer_ms, 95))],
+        "retrieve_p50_p95_ms": [round(_p(run.retrieve_ms, 50)), round(_p(run.retrieve_ms, 95))],
+        "plain_p50_p95_ms": [round(_p(run.plain_ms, 50)), round(_p(run.plain_ms, 95))],
+        "serve_rss_mb": round(run.serve_rss_mb),
+    }
+
+
+if __name__ == "__main__":
+    kit, store = Path(sys.argv[1]), Path(sys.argv[2])
+    print(json.dumps({**first_read(store), **answering(kit, store)}))
