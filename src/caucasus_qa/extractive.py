@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy as np
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
 from caucasus_qa.evidence import Sentence, SentenceIndex
 from caucasus_qa.lexicon import CorpusStats
-from caucasus_qa.text import MONTH_PATTERN, name_terms, terms
+from caucasus_qa.text import MONTH_NUMBER, MONTH_PATTERN, name_terms, terms
 
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
@@ -159,6 +160,7 @@ class ExtractiveAnswerer:
             "focus": 1.0,
             "novel": 0.1,
             "untyped": 0.1,
+            "vote": 0.0,
         }
     )
     name: str = "extractive"
@@ -364,6 +366,7 @@ class ExtractiveAnswerer:
             question, q_emb = focus, focus_emb
         scored, oov = self.score(question, np.asarray(q_emb), passages)
         confidence = self.evidence_score(question, scored, oov)
+        scored = vote(question, scored, self.weights["vote"])
         base: dict[str, Any] = dict(question=question, score=confidence, backend=self.name)
         if not scored or confidence < self.threshold:
             return Answer(text=ABSTAIN_TEXT, abstained=True, related=self.related(scored), **base)
@@ -478,3 +481,50 @@ def _conflicting(close: list[Scored], chosen: list[Scored], kinds: set[str]) -> 
         for i, a in enumerate(chosen)
         for b in chosen[i + 1 :]
     )
+
+
+# A run of capitalised words ("Gulf of Mexico", "Red No. 3"): a name a which/who question may ask for.
+_NAME = re.compile(r"[A-Z][\w'’.&-]*(?:\s+(?:(?:of|the|de|du|al|and|for|No\.)\s+)?[A-Z0-9][\w'’.&-]*)*")
+
+
+@lru_cache(maxsize=1)
+def _calendar_terms() -> frozenset[str]:
+    """Month and weekday names as terms: capitalised, but never the name a question asks for."""
+    days = "monday tuesday wednesday thursday friday saturday sunday"
+    return frozenset(terms(" ".join(MONTH_NUMBER) + " " + days))
+
+
+VOTERS = 20  # the best sentences whose names vote (about the sentences of the top passages)
+
+
+def names_in(text: str, asked: set[str]) -> set[str]:
+    """The names a sentence mentions that the question does not, as stemmed term keys (a capital
+    that only starts the sentence gives a common word, which spreads its votes thinly)."""
+    out = set()
+    for m in _NAME.finditer(text):
+        key = " ".join(t for t in terms(m.group()) if t not in asked and t not in _calendar_terms())
+        if key:
+            out.add(key)
+    return out
+
+
+def vote(question: str, scored: list[Scored], weight: float) -> list[Scored]:
+    """For a question that asks for a name (which / who / where), the names the best sentences
+    mention that the question does not vote, weighted by sentence score and counted once per
+    article: a name several pages give is likelier the answer. Each sentence then gains
+    ``weight`` times its best name's votes over the most any name won, and is sorted again."""
+    if not weight or not scored or not (question_types(question) & {"person", "place"} or focus_terms(question)):
+        return scored
+    asked = set(terms(question))
+    ballots: dict[str, dict[str, float]] = {}
+    for s in scored[:VOTERS]:
+        for name in names_in(s.sentence.text, asked):
+            per_article = ballots.setdefault(name, {})
+            per_article[s.sentence.article_id] = max(per_article.get(s.sentence.article_id, 0.0), s.score)
+    totals = {name: sum(v.values()) for name, v in ballots.items()}
+    top = max(totals.values(), default=0.0) or 1.0
+    out = []
+    for s in scored:
+        share = max((totals.get(n, 0.0) for n in names_in(s.sentence.text, asked)), default=0.0) / top
+        out.append(Scored(s.sentence, s.score + weight * share, s.support, s.cos, s.lex, s.typed, s.terms, s.vector))
+    return sorted(out, key=lambda x: x.score, reverse=True)
