@@ -179,6 +179,43 @@ def articles(ctx: click.Context, as_json: bool, **flags: Any) -> None:
 
 
 @main.command()
+@store_options
+@click.option("--repair", is_flag=True, help="Delete leftovers and embed again what an article lacks.")
+@click.option("--quick", is_flag=True, help="Skip re-reading every chunk and sentence at its offsets.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+@friendly_errors
+def check(ctx: click.Context, repair: bool, quick: bool, as_json: bool, **flags: Any) -> None:
+    """Verify the store: every article complete, nothing left over, every offset still true.
+
+    Exit status 1 if something is wrong (after --repair: if something is still wrong).
+    """
+    from caucasus_qa import integrity
+    from caucasus_qa.store import Store
+
+    store = Store(settings_from(ctx, **flags))
+    store.check_schema()
+    report = integrity.check(store, offsets=not quick)
+    if repair and not report.ok:
+        repaired = integrity.repair(store, report).repaired
+        report = integrity.check(store, offsets=not quick)
+        report.repaired = repaired
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        for line in report.repaired:
+            click.echo(f"repaired: {line}", err=True)
+        for finding in report.findings:
+            click.echo(f"problem: {finding}", err=True)
+        verdict = "ok" if report.ok else f"{len(report.findings)} problems: run `caucasus-qa check --repair`"
+        if report.findings and all(f.kind == "settings" for f in report.findings):
+            verdict = "the settings differ from the store's: use the store's settings, or `caucasus-qa ingest --reset`"
+        click.echo(f"{report.articles} articles, {report.chunks} chunks, "
+                   f"{report.sentence_records} sentence records: {verdict}")  # fmt: skip
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
 @click.argument("question", required=False)
 @store_options
 @answer_options

@@ -198,6 +198,16 @@ def _backfill_sentences(store: Store, unchanged: list, report: IngestReport) -> 
         store.persist()
 
 
+def reembed(store: Store, article_ids: list[str]) -> IngestReport:
+    """Chunk and embed these stored articles again from their stored text and metadata (the
+    record is the truth: ``caucasus-qa check --repair`` uses this for incomplete articles)."""
+    report = IngestReport()
+    docs = [to_document(a) for a in map(store.stored_article, article_ids) if a is not None]
+    report.updated = [d.id_ for d in docs]
+    _embed_batches(store, docs, report, progress=False)
+    return report
+
+
 def _source_file(source_path: str) -> Path | None:
     """The file an article was read from ("path" or "path:line" for JSONL), resolved."""
     if not source_path:
