@@ -109,3 +109,19 @@ def test_ask_on_empty_store_says_to_ingest(tmp_path):
 def test_ask_long_question_is_truncated_with_a_note(town_store):
     out = run_cli("ask", "--json", "festival " * 400, "--store", town_store)
     assert "question truncated to 2,000 characters" in json.loads(out.stdout)["notes"]
+
+
+def test_eval_weight_overrides_one_answer_weight_and_refuses_unknown_names(settings):
+    from caucasus_qa import Assistant
+    from caucasus_qa.cli import with_weights
+    from caucasus_qa.errors import ConfigError
+
+    qa = Assistant(settings=settings)
+    changed = with_weights(qa, ("vote=0.3", "cos = 0.4"))
+    assert (changed.extractive.weights.vote, changed.extractive.weights.cos) == (0.3, 0.4)
+    assert qa.extractive.weights.vote != 0.3 and with_weights(qa, ()) is qa
+    for bad in ("nope=1", "vote=high", "vote"):
+        with pytest.raises(ConfigError, match="NAME=NUMBER"):
+            with_weights(qa, (bad,))
+    out = run_cli("eval", "--weight", "nope=1", "--store", str(settings.store))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "NAME=NUMBER" in out.stderr

@@ -385,6 +385,13 @@ def serve(ctx: click.Context, host: str, port: int, share: bool, **flags: Any) -
 @click.option("--calibrate", is_flag=True, help="Also report the abstention threshold that fits this split best.")
 @click.option("--tune", is_flag=True, help="Grid-search the answer-scoring weights on this split and print them.")
 @click.option(
+    "--weight",
+    "weights",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Run with one answer-scoring weight changed (repeatable; names: extractive.Weights), to tune by hand.",
+)
+@click.option(
     "--sweep",
     is_flag=True,
     help="Measure chunk size x top-k on temporary stores of the corpus and print "
@@ -410,6 +417,7 @@ def eval_command(
     sweep: bool,
     kit: Path | None,
     undated: bool,
+    weights: tuple[str, ...],
     **flags: Any,
 ) -> None:
     """Run the eval set through the Python API and write report.md, report.json and plots.
@@ -425,7 +433,8 @@ def eval_command(
     if kit is not None:
         default = ctx.get_parameter_source("split") == click.core.ParameterSource.DEFAULT
         chosen = "all" if default else {"dev": "tune"}.get(split, split)
-        _realtimeqa(settings, kit, chosen, report_dir, limit, not undated, calibrate)
+        _realtimeqa(with_weights(Assistant(settings=settings), weights), kit, chosen, report_dir, limit,
+                    not undated, calibrate)  # fmt: skip
         return
     if split == "test" and (calibrate or tune or sweep):
         click.echo("warning: tuning on the test split makes its figures optimistic; use --split dev", err=True)
@@ -434,7 +443,7 @@ def eval_command(
 
         click.echo(sweep_report(settings, spread(load_questions(questions, split), limit), [settings.corpus]))
         return
-    qa = Assistant(settings=settings)
+    qa = with_weights(Assistant(settings=settings), weights)
     if tune:
         click.echo(tune_report(qa, load_questions(questions, split), progress=sys.stderr.isatty()))
         return
@@ -448,13 +457,36 @@ def eval_command(
     sys.exit(1 if missed else 0)
 
 
+def with_weights(qa: Any, pairs: tuple[str, ...]) -> Any:
+    """The assistant with answer-scoring weights changed ("vote=0.3"), or itself."""
+    from dataclasses import fields, replace
+
+    from caucasus_qa.errors import ConfigError
+    from caucasus_qa.extractive import Weights
+
+    names = {f.name for f in fields(Weights)}
+    changed: dict[str, float] = {}
+    for pair in pairs:
+        name, _, value = (part.strip() for part in pair.partition("="))
+        try:
+            if name not in names:
+                raise ValueError(name)
+            changed[name] = float(value)
+        except ValueError:
+            raise ConfigError(f"--weight {pair!r}: give NAME=NUMBER, NAME one of {', '.join(sorted(names))}") from None
+    return (
+        qa.using(extractive=replace(qa.extractive, weights=replace(qa.extractive.weights, **changed)))
+        if changed
+        else qa
+    )
+
+
 def _realtimeqa(
-    settings: Any, kit: Path, split: str, report_dir: Path | None, limit: int | None, dated: bool, calibrate: bool
+    qa: Any, kit: Path, split: str, report_dir: Path | None, limit: int | None, dated: bool, calibrate: bool
 ) -> None:
-    from caucasus_qa.assistant import Assistant
     from caucasus_qa.realtimeqa import evaluate, never_abstaining, text_summary, threshold_table
 
-    qa = Assistant(settings=settings)
+    settings = qa.settings
     if calibrate and split != "tune":
         click.echo("warning: calibrating on held-back weeks makes their figures optimistic; use --split tune", err=True)
     asked = never_abstaining(qa) if calibrate else qa

@@ -340,7 +340,7 @@ def tune(
     results = []
     combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     for combo in tqdm(combos, desc="Tuning", disable=not progress):
-        variant = qa.using(extractive=replace(base, weights={**base.weights, **combo}))
+        variant = qa.using(extractive=replace(base, weights=replace(base.weights, **combo)))
         threshold, balanced = calibrate(variant, questions)
         results.append((balanced, threshold, combo))
     return sorted(results, key=lambda r: r[0], reverse=True)

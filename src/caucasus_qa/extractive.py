@@ -138,6 +138,23 @@ class Scored:
     vector: np.ndarray | None = field(default=None, repr=False)
 
 
+@dataclass(frozen=True)
+class Weights:
+    """How a sentence's score is made (``_score_one``, ``vote``) and how the evidence score is
+    discounted. Chosen by `caucasus-qa eval --split dev --tune` (grid search, overall accuracy
+    0.892 on the five-article dev split; never tuned on its test split) unless noted."""
+
+    cos: float = 0.35  # cosine of sentence and question
+    lex: float = 0.5  # IDF-weighted share of the question's terms in the sentence
+    type: float = 0.05  # holds what the question asks for (number, date, person, place, reason)
+    passage: float = 0.08  # the retrieved passage's fused score
+    oov: float = 0.2  # evidence score lost per share of the question's weight found nowhere in the corpus
+    focus: float = 1.0  # extra IDF weight on the noun a which/what question asks about
+    novel: float = 0.1  # share of the sentence's terms the question does not have
+    untyped: float = 0.1  # lost by a when/how-many/why sentence without a date/number/reason (set by reason)
+    vote: float = 0.15  # cross-page name vote; RealTime QA tune weeks (0, 0.05, 0.15, 0.3 tried; docs/evaluation.md)
+
+
 @dataclass
 class ExtractiveAnswerer:
     """Scores sentences of the retrieved passages and quotes the best ones."""
@@ -148,22 +165,7 @@ class ExtractiveAnswerer:
     threshold: float  # settings.abstain_threshold
     max_sentences: int = 3
     runner_up: tuple[float, float] = (0.85, 0.92)  # share of the best score: other article, same article
-    # Chosen by `caucasus-qa eval --split dev --tune` (grid search, overall accuracy 0.892 on dev);
-    # never tuned on the test split. "untyped" came later, set by reason (dev accuracy unchanged);
-    # "vote" later still, on RealTime QA's tune weeks (0, 0.05, 0.15, 0.3 tried).
-    weights: dict[str, float] = field(
-        default_factory=lambda: {
-            "cos": 0.35,
-            "lex": 0.5,
-            "type": 0.05,
-            "passage": 0.08,
-            "oov": 0.2,
-            "focus": 1.0,
-            "novel": 0.1,
-            "untyped": 0.1,
-            "vote": 0.15,  # RealTime QA tune weeks, 1k-page store: gold strict 0.325 -> 0.350 (docs/evaluation.md)
-        }
-    )
+    weights: Weights = field(default_factory=lambda: Weights())
     name: str = "extractive"
 
     # -- scoring -----------------------------------------------------------------------
@@ -177,7 +179,7 @@ class ExtractiveAnswerer:
         names, focus = name_terms(question), focus_terms(question)
         oov = sum(v * (1.0 if t in names | focus else 0.5) for t, v in idf.items() if stats.df.get(t, 0) == 0) / total
         for t in focus & set(idf):
-            idf[t] *= 1 + self.weights["focus"]
+            idf[t] *= 1 + self.weights.focus
         total = sum(idf.values()) or 1.0
         wanted = question_types(question)
         seen: set[tuple[str, int]] = set()
@@ -230,14 +232,14 @@ class ExtractiveAnswerer:
         calendar = "date" in wanted and bool(_CALENDAR_DATE.search(sentence.text))
         w = self.weights
         score = (
-            w["cos"] * cos
-            + w["lex"] * (lex + 0.5 * meta)
-            + w["type"] * ((typed or not wanted) + calendar)
-            + w["passage"] * passage_score
-            + w["novel"] * novelty
+            w.cos * cos
+            + w.lex * (lex + 0.5 * meta)
+            + w.type * ((typed or not wanted) + calendar)
+            + w.passage * passage_score
+            + w.novel * novelty
         )
         if wanted & _REQUIRED and not any(SENTENCE_TYPES[t].search(sentence.text) for t in wanted & _REQUIRED):
-            score *= 1 - w["untyped"]  # "when…?" answered by a sentence without any date
+            score *= 1 - w.untyped  # "when…?" answered by a sentence without any date
         if sentence.is_heading:
             score *= 0.5
         elif sentence.text.rstrip("\"'”’») ").endswith("?"):
@@ -259,7 +261,7 @@ class ExtractiveAnswerer:
     def evidence_score(self, question: str, scored: list[Scored], oov: float) -> float:
         """What abstention is decided on, for every backend: the confidence of the ungated selection,
         less the share of the question's weight that occurs nowhere in the corpus."""
-        return self.confidence(question, self.select(scored, gate=False)) - self.weights["oov"] * oov
+        return self.confidence(question, self.select(scored, gate=False)) - self.weights.oov * oov
 
     def related(self, scored: list[Scored]) -> list[Citation]:
         """The closest sentences, shown with an abstention as related, not as an answer."""
@@ -367,7 +369,7 @@ class ExtractiveAnswerer:
             question, q_emb = focus, focus_emb
         scored, oov = self.score(question, np.asarray(q_emb), passages)
         confidence = self.evidence_score(question, scored, oov)
-        scored = vote(question, scored, self.weights["vote"])
+        scored = vote(question, scored, self.weights.vote)
         base: dict[str, Any] = dict(question=question, score=confidence, backend=self.name)
         if not scored or confidence < self.threshold:
             return Answer(text=ABSTAIN_TEXT, abstained=True, related=self.related(scored), **base)
