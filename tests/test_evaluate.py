@@ -150,6 +150,7 @@ def test_fast_eval_subset_writes_reports_and_gates(corpus_store, tmp_path):
     assert {p.name for p in run_dir.iterdir()} >= {"report.md", "report.json", "accuracy_and_abstention.png"}
     data = json.loads((run_dir / "report.json").read_text())
     assert data["summary"]["verbatim_citations"] == 1.0 and data["summary"]["questions"] == 12
+    assert "'cos':" in data["settings"]["weights"] and data["threshold"] == 0.36
     assert "## By category" in (run_dir / "report.md").read_text()
     failing = run_cli(*common, "--limit", "4", "--min-accuracy", "1.01")
     assert failing.returncode == 1 and "missed: accuracy" in failing.stderr

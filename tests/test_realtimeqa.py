@@ -111,6 +111,7 @@ def test_eval_realtimeqa_ingests_the_kit_into_an_empty_store_and_reports_each_gr
     gold = report["summary"]["tune"]["gold"]
     assert gold["gold_page_top5"] == 1.0 and gold["cited_a_gold_page"] == 1.0
     assert report["summary"]["tune"]["all"]["verbatim_quotes"] == 1.0
+    assert "'vote': 0.15" in report["settings"]["weights"]  # the weights the run (and any threshold) used
     assert "| strict accuracy (first sentence or its quote) |" in next(reports.glob("*/report.md")).read_text()
     again = run_cli("eval", "--realtimeqa", str(kit), "--store", str(store), "--report", str(reports), "--split",
                     "test", timeout=600)  # fmt: skip

@@ -346,6 +346,13 @@ def tune(
     return sorted(results, key=lambda r: r[0], reverse=True)
 
 
+def run_settings(qa: Any) -> dict[str, str]:
+    """What a report records of the run: the settings and the answer-scoring weights, so that a
+    threshold calibrated in it is kept with the parameters it was calibrated for."""
+    settings = {k: str(v) for k, v in vars(qa.settings).items() if not k.startswith("_")}
+    return {**settings, "weights": str(asdict(qa.extractive.weights))}
+
+
 # -- thresholds ----------------------------------------------------------------------------
 GATES = {
     "min_accuracy": ("accuracy", 1),
@@ -610,7 +617,7 @@ def evaluate(
     calibrated = calibrate(qa, questions) if calibrate_threshold else None
     records = run(qa, questions, progress)
     run_name = datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{split}"
-    settings = {k: str(v) for k, v in vars(qa.settings).items() if not k.startswith("_")}
+    settings = run_settings(qa)
     report = Report(
         run=run_name,
         split=split,

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from caucasus_qa.errors import ConfigError
+from caucasus_qa.evaluate import run_settings
 
 TUNE_WEEKS = 26  # issue 2.3: weeks 1-26 tune, weeks 27-52 are held back
 TOP_PAGES = 5  # "a gold page in the top 5" (issue 2.3)
@@ -342,7 +343,7 @@ def evaluate(
     run = datetime.now().strftime("%Y%m%d-%H%M%S") + f"-realtimeqa-{split}"
     report = KitReport(
         run, str(qa.settings.chroma_url or qa.settings.store), len(texts), sum(1 for _ in kit_lines(kit)),
-        table(records), records, {k: str(v) for k, v in vars(qa.settings).items()}, time.perf_counter() - started,
+        table(records), records, run_settings(qa), time.perf_counter() - started,
         dated=dated,
     )  # fmt: skip
     return write(report, (report_dir or Path("eval/reports")) / run)
