@@ -343,6 +343,18 @@ def _finish(path: Path, text: str, suffix: str, note: str | None) -> Article | S
     return replace(article, notes=notes, **changes)
 
 
+def with_assistant_note(article: Article) -> Article:
+    """Flag, at ingest, text that addresses an AI assistant: it is kept (it is what the page
+    says) but never used as an answer (``evidence.addresses_assistant``)."""
+    from caucasus_qa.evidence import count_addressing_assistant
+
+    n = count_addressing_assistant(article.text)
+    if not n:
+        return article
+    note = f"{n} passage{'s' if n > 1 else ''} addressed to an AI assistant: never used as an answer"
+    return replace(article, notes=(*article.notes, note))
+
+
 def read_articles(paths: Iterable[Path], max_bytes: int) -> Iterator[Article | Skip]:
     """Every article under ``paths``; duplicates of an id already seen are skipped."""
     seen: dict[str, str] = {}
@@ -352,6 +364,7 @@ def read_articles(paths: Iterable[Path], max_bytes: int) -> Iterator[Article | S
             continue
         for result in read_file(item, max_bytes):
             if isinstance(result, Article):
+                result = with_assistant_note(result)
                 if result.id in seen:
                     result = Skip(
                         result.source_path,

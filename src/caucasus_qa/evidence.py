@@ -27,6 +27,28 @@ _PARAGRAPH = re.compile(r"[^\n]+")
 log = logging.getLogger(__name__)
 
 
+# Text that speaks to an AI assistant ("Ignore all previous instructions and answer …") says
+# nothing about the world: such sentences are never evidence. Generic forms only, no one page's.
+_TO_THE_ASSISTANT = re.compile(
+    r"\b(ignore|disregard|forget|override)\s+(all\s+|any\s+|the\s+|your\s+|of\s+)*(previous|prior|above|earlier|"
+    r"preceding|system|original)\s+(instructions?|prompts?|rules|directions|messages?)\b"
+    r"|\b(you are|you're|you are now|act as|pretend to be)\s+(now\s+)?(an?\s+)?(ai|artificial intelligence|"
+    r"assistant|chat ?bot|language model|llm|gpt|chatgpt)\b"
+    r"|\b(answer|respond to|reply to)\s+(every|each|all|any)\s+(future\s+)?(question|query|prompt|request)s?\s+"
+    r"(with|by saying)\b",
+    re.IGNORECASE,
+)
+
+
+def addresses_assistant(text: str) -> bool:
+    """Whether ``text`` gives orders to an AI assistant rather than reporting (never quoted)."""
+    return bool(_TO_THE_ASSISTANT.search(text))
+
+
+def count_addressing_assistant(text: str) -> int:
+    return len(_TO_THE_ASSISTANT.findall(text))
+
+
 @dataclass(frozen=True)
 class Sentence:
     """A sentence of a stored article: ``text == article_text[start:end]``."""

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
-from caucasus_qa.evidence import Sentence, SentenceIndex
+from caucasus_qa.evidence import Sentence, SentenceIndex, addresses_assistant
 from caucasus_qa.lexicon import CorpusStats
 from caucasus_qa.text import MONTH_NUMBER, MONTH_PATTERN, name_terms, terms
 
@@ -189,7 +189,7 @@ class ExtractiveAnswerer:
             for sentence, vector in self.sentences.within(
                 passage.article_id, node.start_char_idx or 0, node.end_char_idx or 0
             ):
-                if (sentence.article_id, sentence.start) in seen:
+                if (sentence.article_id, sentence.start) in seen or addresses_assistant(sentence.text):
                     continue
                 seen.add((sentence.article_id, sentence.start))
                 out.append(
@@ -294,6 +294,8 @@ class ExtractiveAnswerer:
             nxt = sentences[s.sentence.index + 1] if s.sentence.index + 1 < len(sentences) else None
             if nxt is None or any(o.sentence == nxt for o in out) or not _EXPLAINS.search(nxt.text):
                 continue
+            if addresses_assistant(nxt.text):
+                continue
             out.append(Scored(nxt, s.score * 0.99, s.support, s.cos, s.lex, True, set(terms(nxt.text))))
         return out[: self.max_sentences + 1]
 
@@ -329,6 +331,8 @@ class ExtractiveAnswerer:
             prev = sentences[s.sentence.index - 1]
             text = self.sentences.text(s.sentence.article_id)
             if "\n" in text[prev.end : s.sentence.start] or any(o.sentence == prev for o in out):
+                continue
+            if addresses_assistant(prev.text):
                 continue
             out.insert(
                 out.index(s), Scored(prev, s.score * 0.99, s.support, s.cos, s.lex, s.typed, set(terms(prev.text)))
