@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import write
+from conftest import run_cli, write
 
 from caucasus_qa.evidence import addresses_assistant
 
@@ -53,6 +53,8 @@ def test_an_injected_order_is_flagged_at_ingest_and_never_the_answer(settings, t
     ingest(settings, [tmp_path / "c"])
     notes = Store(settings).stored_article("fooland").notes
     assert any("addressed to an AI assistant" in n for n in notes)
+    listed = run_cli("articles", "--store", str(settings.store))
+    assert "note: 1 passage addressed to an AI assistant: never used as an answer" in listed.stdout
     answer = Assistant(settings=settings).ask("What is the capital of Fooland?")
     shown = [c.quote for c in answer.citations + answer.related]
     assert shown and not any("Zedtown" in q for q in shown) and "Zedtown" not in answer.text

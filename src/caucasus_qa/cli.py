@@ -159,7 +159,7 @@ def articles(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     from caucasus_qa.store import Store
 
     store = Store(settings_from(ctx, **flags))
-    keys = ("title", "outlet", "published", "author", "url", "date_note")
+    keys = ("title", "outlet", "published", "author", "url", "date_note", "notes")
     # the catalog holds metadata only: listing never reads the articles' text
     rows = [{"id": r["id"], "chunks": int(r.get("chunks", 0)), **{k: r.get(k) for k in keys}} for r in store.catalog()]
     if as_json:
@@ -175,6 +175,7 @@ def articles(ctx: click.Context, as_json: bool, **flags: Any) -> None:
             f"{row['id']}  {row['title'] or '(untitled)'}\n    {row['outlet'] or 'outlet unknown'}, "
             f"{date}{', by ' + row['author'] if row['author'] else ''}; {row['chunks']} chunks"
             + (f"\n    note: {row['date_note']}" if row["date_note"] else "")
+            + "".join(f"\n    note: {n}" for n in (row["notes"] or "").split("; ") if n)
         )
 
 

@@ -46,7 +46,8 @@ def addresses_assistant(text: str) -> bool:
 
 
 def count_addressing_assistant(text: str) -> int:
-    return len(_TO_THE_ASSISTANT.findall(text))
+    """How many sentences of ``text`` do (split roughly: for a note at ingest, not for quoting)."""
+    return sum(1 for part in re.split(r"(?<=[.!?])\s+|\n+", text) if _TO_THE_ASSISTANT.search(part))
 
 
 @dataclass(frozen=True)
