@@ -338,3 +338,46 @@ def test_a_schema_2_store_s_sentence_vectors_are_packed_without_re_embedding(set
     assert f"{settings.collection}-sentences" not in [c.name for c in migrated.client.list_collections()]
     after = Assistant(settings=settings).ask(question)
     assert after.text == before.text and [c.quote for c in after.citations] == [c.quote for c in before.citations]
+
+
+def test_new_metadata_alone_is_stored_in_place_and_a_removed_date_is_gone(settings, tmp_path):
+    import json
+
+    body = ("Workers repaired the harbour wall in Quelltown after the winter storms. "
+            "The council said the northern section would reopen to walkers in May.")  # fmt: skip
+    line = {"id": "a1", "title": "Harbour wall repaired", "text": body, "outlet": "Quell Post",
+            "published": "2024-03-01"}  # fmt: skip
+    path = write(tmp_path / "c" / "news.jsonl", json.dumps(line) + "\n")
+    ingest(settings, [path])
+    store = Store(settings)
+    chunk_ids = store.chunk_ids("a1")
+    vectors = store.collection.get(ids=chunk_ids, include=["embeddings"])["embeddings"].tolist()
+    line = {k: v for k, v in line.items() if k != "published"} | {"outlet": "Quell Times"}
+    write(path, json.dumps(line) + "\n")
+    report = ingest(settings, [path])
+    assert report.updated == ["a1"] and report.relabelled == 1
+    assert report.chunks_embedded == report.sentences_embedded == 0 and "in place" in report.notes[0]
+    store = Store(settings)
+    record = store.article("a1").metadata
+    assert record["outlet"] == "Quell Times" and "published" not in record  # unknown stays unknown
+    chunk_meta = store.collection.get(ids=chunk_ids, include=["metadatas"])["metadatas"]
+    assert all(m["outlet"] == "Quell Times" and "published" not in m for m in chunk_meta)
+    assert store.chunks("a1")[0].metadata["outlet"] == "Quell Times"
+    assert store.collection.get(ids=chunk_ids, include=["embeddings"])["embeddings"].tolist() == vectors
+    assert ingest(settings, [path]).unchanged == ["a1"]
+    write(path, json.dumps(line | {"title": "Harbour wall reopens"}) + "\n")  # the title is embedded
+    assert ingest(settings, [path]).chunks_embedded > 0
+
+
+def test_an_update_that_drops_a_field_removes_it_from_the_record(settings, tmp_path):
+    import json
+
+    line = {"id": "b1", "text": "The ferry to Quell island resumed service on Monday after repairs.",
+            "author": "Dana Roe", "published": "2024-04-02"}  # fmt: skip
+    path = write(tmp_path / "c" / "news.jsonl", json.dumps(line) + "\n")
+    ingest(settings, [path])
+    line = {"id": "b1", "text": line["text"] + " Tickets cost the same as last year."}
+    write(path, json.dumps(line) + "\n")
+    assert ingest(settings, [path]).chunks_embedded > 0
+    record = Store(settings).article("b1").metadata
+    assert "author" not in record and "published" not in record

@@ -40,6 +40,7 @@ class IngestReport:
     skipped: list[Skip] = field(default_factory=list)
     chunks_embedded: int = 0
     sentences_embedded: int = 0
+    relabelled: int = 0  # updated articles whose new metadata needed no new vectors
     chunks_total: int = 0
     articles_total: int = 0
     seconds: float = 0.0
@@ -143,19 +144,31 @@ def _pipeline(store: Store):
 
 
 def _classify(store: Store, docs: Sequence, report: IngestReport) -> list:
-    """Sort documents into added / updated / unchanged by the stored content hashes."""
+    """Sort documents into added / updated / unchanged by the stored content hashes. An update
+    of metadata alone (not the text or title, which are embedded) is stored in place here."""
+    from caucasus_qa.store import embedded_hash
+
     todo = []
     stored = store.hashes([d.id_ for d in docs])
+    changed = [d for d in docs if stored.get(d.id_) not in (None, d.hash)]
+    embedded = store.embedded_hashes([d.id_ for d in changed])
     for doc in docs:
         known = stored.get(doc.id_)
         if known is None:
             report.added.append(doc.id_)
-        elif known != doc.hash:
-            report.updated.append(doc.id_)
-        else:
+        elif known == doc.hash:
             report.unchanged.append(doc.id_)
             continue
+        else:
+            report.updated.append(doc.id_)
+            if embedded.get(doc.id_) == embedded_hash(doc):
+                store.relabel(doc)
+                report.relabelled += 1
+                continue
         todo.append(doc)
+    if report.relabelled:
+        store.persist()
+        report.notes.append(f"updated the metadata of {report.relabelled} articles in place (nothing re-embedded)")
     return todo
 
 

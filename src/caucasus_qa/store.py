@@ -275,7 +275,9 @@ class Store:
     def put_article(self, doc: Any, chunks: int) -> None:
         """Store an article's cleaned text and metadata, last of its records: an article with a
         record has all its chunks and sentences (a killed ingest redoes the rest)."""
-        meta = {**doc.metadata, "hash": doc.hash, "chunks": chunks}
+        meta = {**doc.metadata, "hash": doc.hash, "embedded_hash": embedded_hash(doc), "chunks": chunks}
+        old = self.article_collection.get(ids=[doc.id_], include=["metadatas"])["metadatas"] or [{}]
+        meta = replacing(old[0] or {}, meta)
         self.article_collection.upsert(ids=[doc.id_], documents=[doc.text], metadatas=[meta], embeddings=[[0.0]])
         self._articles.pop(doc.id_, None)
 
@@ -287,6 +289,37 @@ class Store:
             ids += page
             if len(page) < self.max_batch:
                 return sorted(ids)
+
+    def relabel(self, doc: Any) -> None:
+        """Store new metadata for an article whose embedded content (text and title) is unchanged:
+        its record and its chunks' metadata are rewritten, no vector is touched."""
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+        old = self.article(doc.id_)
+        nodes = self.chunks(doc.id_)
+        for node in nodes:
+            node.metadata = dict(doc.metadata)
+            node.excluded_embed_metadata_keys = list(doc.excluded_embed_metadata_keys)
+            node.excluded_llm_metadata_keys = list(doc.excluded_llm_metadata_keys)
+        for start in range(0, len(nodes), self.max_batch):
+            batch = nodes[start : start + self.max_batch]
+            ids = [n.node_id for n in batch]
+            stored = self.collection.get(ids=ids, include=["metadatas"])
+            before = dict(zip(stored["ids"], stored["metadatas"] or []))
+            fresh = [node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in batch]
+            metadatas = [replacing(before.get(n.node_id) or {}, m) for n, m in zip(batch, fresh)]
+            self.collection.update(ids=ids, metadatas=metadatas)
+        self.put_article(doc, int(old.metadata.get("chunks", len(nodes))))
+
+    def embedded_hashes(self, article_ids: list[str]) -> dict[str, str]:
+        """The hash of what was embedded (text and title) per stored article; computed from the
+        record for articles stored before it was recorded."""
+        out: dict[str, str] = {}
+        for article_id in article_ids:
+            doc = self.article(article_id)
+            if doc is not None:
+                out[article_id] = doc.metadata.get("embedded_hash") or _record_embedded_hash(self, article_id)
+        return out
 
     def hashes(self, article_ids: list[str]) -> dict[str, str]:
         """The content hash stored for each of these articles that is stored."""
@@ -422,3 +455,27 @@ def unpack(record: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
     spans = np.frombuffer(base64.b64decode(record["spans"]), dtype="<i4").reshape(n, 2)
     vectors = np.frombuffer(base64.b64decode(record["vectors"]), dtype="<f2").reshape(n, dim).astype(np.float32)
     return [{"index": i, "start": int(a), "end": int(b)} for i, (a, b) in enumerate(spans)], vectors
+
+
+def embedded_hash(doc: Any) -> str:
+    """What chunk and sentence vectors depend on: the text as embedded (with the title, the one
+    metadata key embedded). Equal hashes mean new metadata needs no new vectors."""
+    import hashlib
+
+    from llama_index.core.schema import MetadataMode
+
+    return hashlib.sha256(doc.get_content(metadata_mode=MetadataMode.EMBED).encode("utf-8")).hexdigest()
+
+
+def _record_embedded_hash(store: Store, article_id: str) -> str:
+    from caucasus_qa.ingestion import to_document
+
+    article = store.stored_article(article_id)
+    return embedded_hash(to_document(article)) if article is not None else ""
+
+
+def replacing(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` as a Chroma metadata update that replaces ``old``: Chroma merges an update or
+    upsert into the stored metadata, so keys that are gone are sent as None (deleted). Without
+    this, a date removed from an article would stay on its record."""
+    return {**{k: None for k in old if k not in new}, **new}
