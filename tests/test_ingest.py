@@ -367,6 +367,10 @@ def test_new_metadata_alone_is_stored_in_place_and_a_removed_date_is_gone(settin
     assert ingest(settings, [path]).unchanged == ["a1"]
     write(path, json.dumps(line | {"title": "Harbour wall reopens"}) + "\n")  # the title is embedded
     assert ingest(settings, [path]).chunks_embedded > 0
+    Store(settings).sentence_collection.delete(ids=["a1"])  # incomplete: new metadata must not hide that
+    write(path, json.dumps(line | {"title": "Harbour wall reopens", "outlet": "Quell Post"}) + "\n")
+    again = ingest(settings, [path])
+    assert again.relabelled == 0 and again.sentences_embedded > 0
 
 
 def test_an_update_that_drops_a_field_removes_it_from_the_record(settings, tmp_path):

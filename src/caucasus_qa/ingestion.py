@@ -161,8 +161,7 @@ def _classify(store: Store, docs: Sequence, report: IngestReport) -> list:
             continue
         else:
             report.updated.append(doc.id_)
-            if embedded.get(doc.id_) == embedded_hash(doc):
-                store.relabel(doc)
+            if embedded.get(doc.id_) == embedded_hash(doc) and store.relabel(doc):
                 report.relabelled += 1
                 continue
         todo.append(doc)

@@ -290,13 +290,16 @@ class Store:
             if len(page) < self.max_batch:
                 return sorted(ids)
 
-    def relabel(self, doc: Any) -> None:
+    def relabel(self, doc: Any) -> bool:
         """Store new metadata for an article whose embedded content (text and title) is unchanged:
-        its record and its chunks' metadata are rewritten, no vector is touched."""
+        its record and its chunks' metadata are rewritten, no vector is touched. False (nothing
+        done) if the stored article is incomplete: then it must be embedded again."""
         from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
         old = self.article(doc.id_)
         nodes = self.chunks(doc.id_)
+        if old is None or len(nodes) != int(old.metadata.get("chunks", -1)) or self.without_sentences([doc.id_]):
+            return False
         for node in nodes:
             node.metadata = dict(doc.metadata)
             node.excluded_embed_metadata_keys = list(doc.excluded_embed_metadata_keys)
@@ -309,7 +312,8 @@ class Store:
             fresh = [node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in batch]
             metadatas = [replacing(before.get(n.node_id) or {}, m) for n, m in zip(batch, fresh)]
             self.collection.update(ids=ids, metadatas=metadatas)
-        self.put_article(doc, int(old.metadata.get("chunks", len(nodes))))
+        self.put_article(doc, len(nodes))
+        return True
 
     def embedded_hashes(self, article_ids: list[str]) -> dict[str, str]:
         """The hash of what was embedded (text and title) per stored article; computed from the
