@@ -385,3 +385,34 @@ def test_an_update_that_drops_a_field_removes_it_from_the_record(settings, tmp_p
     assert ingest(settings, [path]).chunks_embedded > 0
     record = Store(settings).article("b1").metadata
     assert "author" not in record and "published" not in record
+
+
+def test_an_update_interrupted_before_its_record_never_cuts_the_old_text_with_new_offsets(
+    settings, tmp_path, monkeypatch
+):
+    from caucasus_qa import Assistant, integrity
+    from caucasus_qa.answer import verify
+
+    corpus = make_corpus(tmp_path / "c", n=2)
+    ingest(settings, [corpus])
+    store = Store(settings)
+    article_id = store.article_ids()[0]
+    old_text = store.article(article_id).text
+    source = next(p for p in corpus.iterdir() if p.stem == article_id)
+    source.write_text(source.read_text() + "\n\nA late paragraph says the ferry will also stop at Quell island.")
+
+    def killed(self, doc, chunks):
+        raise KeyboardInterrupt  # as a kill after the chunks and sentences, before the record
+
+    monkeypatch.setattr(Store, "put_article", killed)
+    with pytest.raises(KeyboardInterrupt):
+        ingest(settings, [corpus])
+    monkeypatch.undo()
+    store = Store(settings)
+    assert store.article(article_id).text == old_text  # the record is the old version's
+    assert store.sentence_records(article_id)[0] == []  # written for the new text: never used on the old one
+    assert not integrity.check(store).ok
+    answer = Assistant(settings=settings).ask("What happened with the harbour bridge?")
+    assert all(verify(c, store.article(c.article_id).text) for c in answer.citations)
+    again = ingest(settings, [corpus])
+    assert again.updated == [article_id] and integrity.check(Store(settings)).ok

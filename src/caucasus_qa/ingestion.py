@@ -117,6 +117,7 @@ def embed_sentences(store: Store, docs: Sequence, embed: Any) -> int:
     from caucasus_qa.evidence import split_sentences
 
     split = {doc.id_: split_sentences(doc.id_, doc.text) for doc in docs}
+    texts = {doc.id_: doc.text for doc in docs}
     # News pages repeat lines (promos, bylines, datelines): about 7% of a batch's sentences in
     # the RealTime QA kit. Each distinct text is embedded once.
     unique = list(dict.fromkeys(s.text for sentences in split.values() for s in sentences))
@@ -124,7 +125,8 @@ def embed_sentences(store: Store, docs: Sequence, embed: Any) -> int:
     vectors = np.asarray(embed.get_text_embedding_batch(unique) if unique else [], dtype=np.float32)
     for article_id, sentences in split.items():
         spans = [(s.start, s.end) for s in sentences]
-        store.put_sentences(article_id, spans, vectors[[row[s.text] for s in sentences]] if sentences else vectors[:0])
+        chosen = vectors[[row[s.text] for s in sentences]] if sentences else vectors[:0]
+        store.put_sentences(article_id, spans, chosen, text=texts[article_id])
     return len(unique)
 
 
@@ -187,12 +189,12 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: Pro
     with tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not bar_on, leave=False) as bar:
         for start in range(0, len(todo), size):
             batch = todo[start : start + size]
-            store.forget([d.id_ for d in batch])  # old chunks of updated articles, leftovers of a killed run
-            nodes = pipeline.run(documents=batch)
+            nodes = pipeline.run(documents=batch)  # same ids as before for the same text: overwritten
             report.sentences_embedded += embed_sentences(store, batch, _embedder(store))
             per_article = Counter(n.ref_doc_id for n in nodes)
             for doc in batch:  # last: an article with a record has all its chunks and sentences
                 store.put_article(doc, per_article[doc.id_])
+            store.forget_except([d.id_ for d in batch], {n.node_id for n in nodes})  # what they no longer have
             store.persist()
             report.chunks_embedded += len(nodes)
             bar.update(len(batch))

@@ -88,15 +88,35 @@ def _batched_store_class() -> type:
     from pydantic import PrivateAttr
 
     class BatchedChromaVectorStore(ChromaVectorStore):
-        """ChromaVectorStore whose ``add`` stays below Chroma's maximum batch size: its own limit
-        (41,665 records in llama-index-vector-stores-chroma 0.5) is far above Chroma's 5,461."""
+        """ChromaVectorStore whose ``add`` stays below Chroma's maximum batch size (its own limit,
+        41,665 records in llama-index-vector-stores-chroma 0.5, is far above Chroma's 5,461) and
+        *replaces* records with the same ids: its ``collection.add`` keeps an existing record and
+        drops the new one, so an updated article's chunks would keep their old text. The rows are
+        built as LlamaIndex builds them."""
 
         _max_batch: int = PrivateAttr(default=5000)
 
         def add(self, nodes: Sequence[Any], **kwargs: Any) -> list[str]:
+            from llama_index.core.schema import MetadataMode
+            from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
             ids: list[str] = []
             for start in range(0, len(nodes), self._max_batch):
-                ids += super().add(list(nodes[start : start + self._max_batch]), **kwargs)
+                batch = list(nodes[start : start + self._max_batch])
+                batch_ids = [n.node_id for n in batch]
+                old = self._collection.get(ids=batch_ids, include=["metadatas"])
+                before = {i: dict(m or {}) for i, m in zip(old["ids"], old["metadatas"] or [])}
+                fresh = [node_to_metadata_dict(n, remove_text=True, flat_metadata=self.flat_metadata) for n in batch]
+                self._collection.upsert(
+                    ids=batch_ids,
+                    embeddings=[n.get_embedding() for n in batch],
+                    metadatas=[
+                        replacing(before.get(i) or {}, {k: "" if v is None else v for k, v in m.items()})
+                        for i, m in zip(batch_ids, fresh)
+                    ],  # fmt: skip
+                    documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in batch],
+                )
+                ids += batch_ids
             return ids
 
     return BatchedChromaVectorStore
@@ -202,14 +222,23 @@ class Store:
         return self._open_records(f"{self.settings.collection}-sentence-vectors")
 
     # -- sentences ----------------------------------------------------------------------
-    def put_sentences(self, article_id: str, spans: list[tuple[int, int]], vectors: Any) -> None:
-        """Replace an article's sentences: ``spans`` are (start, end) offsets in its text."""
-        self.sentence_collection.upsert(ids=[article_id], metadatas=[pack(spans, vectors)], embeddings=[[0.0]])
+    def put_sentences(self, article_id: str, spans: list[tuple[int, int]], vectors: Any, text: str = "") -> None:
+        """Replace an article's sentences: ``spans`` are (start, end) offsets in ``text``."""
+        record = {**pack(spans, vectors), "text_hash": text_hash(text)} if text else pack(spans, vectors)
+        self.sentence_collection.upsert(ids=[article_id], metadatas=[record], embeddings=[[0.0]])
 
     def sentence_records(self, article_id: str) -> tuple[list[dict[str, Any]], Any]:
-        """An article's sentence offsets (in reading order) and their vectors, as stored."""
+        """An article's sentence offsets (in reading order) and their vectors, as stored; none if
+        they were written for another text than the stored one (an update interrupted between
+        its sentences and its record: its offsets would cut the old text in the wrong places)."""
         got = self.sentence_collection.get(ids=[article_id], include=["metadatas"])
-        return unpack(got["metadatas"][0]) if got["ids"] else unpack({})
+        record = got["metadatas"][0] if got["ids"] else {}
+        written_for = (record or {}).get("text_hash")
+        if written_for:
+            doc = self.article(article_id)
+            if doc is None or text_hash(doc.text) != written_for:
+                return unpack({})
+        return unpack(record or {})
 
     def without_sentences(self, article_ids: list[str]) -> list[str]:
         """Which of these stored articles have no sentence vectors yet (stores built before them)."""
@@ -240,7 +269,9 @@ class Store:
                     break
             if metadatas:  # else it never had sentences: the next ingest of its file embeds them
                 rows = sorted(zip(metadatas, vectors), key=lambda r: r[0]["index"])
-                self.put_sentences(article_id, [(m["start"], m["end"]) for m, _ in rows], [v for _, v in rows])
+                doc = self.article(article_id)
+                spans = [(m["start"], m["end"]) for m, _ in rows]
+                self.put_sentences(article_id, spans, [v for _, v in rows], text=doc.text if doc is not None else "")
                 moved += 1
         self.client.delete_collection(legacy_name)
         return moved
@@ -403,6 +434,17 @@ class Store:
         self.article_collection.delete(ids=[article_id])
         self._articles.pop(article_id, None)
 
+    def forget_except(self, article_ids: list[str], keep: set[str]) -> None:
+        """Delete these articles' chunks that are not in ``keep`` (chunks an updated article no
+        longer has, leftovers of a killed run): called after the new ones and the record are
+        written, so an update interrupted earlier still leaves the old version answerable."""
+        for start in range(0, len(article_ids), self.max_batch):
+            batch = article_ids[start : start + self.max_batch]
+            found = self.collection.get(where={"document_id": {"$in": batch}}, include=[])["ids"]
+            stale = [i for i in found if i not in keep]
+            for i in range(0, len(stale), self.max_batch):
+                self.collection.delete(ids=stale[i : i + self.max_batch])
+
     def forget(self, article_ids: list[str]) -> None:
         """Delete these articles' chunk and sentence vectors (before they are written again, or
         left by an interrupted run for articles that have no record)."""
@@ -483,3 +525,9 @@ def replacing(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     upsert into the stored metadata, so keys that are gone are sent as None (deleted). Without
     this, a date removed from an article would stay on its record."""
     return {**{k: None for k in old if k not in new}, **new}
+
+
+def text_hash(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
