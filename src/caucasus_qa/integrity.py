@@ -14,8 +14,6 @@ from typing import Any
 
 from caucasus_qa.store import Store
 
-PAGE = 2000  # records read per Chroma call while checking (below its maximum batch size)
-
 
 @dataclass
 class Finding:
@@ -54,19 +52,10 @@ class CheckReport:
         }
 
 
-def _all_ids(collection: Any) -> list[str]:
-    ids: list[str] = []
-    while True:
-        page = collection.get(include=[], limit=PAGE, offset=len(ids))["ids"]
-        ids += page
-        if len(page) < PAGE:
-            return ids
-
-
 def _chunks_by_article(store: Store) -> dict[str, list[int]]:
     """Chunk numbers per article id, from the chunk ids ("<article>#<n>")."""
     found: dict[str, list[int]] = defaultdict(list)
-    for chunk_id in _all_ids(store.collection):
+    for chunk_id in store.all_ids(store.collection):
         article_id, _, n = chunk_id.rpartition("#")
         found[article_id].append(int(n) if n.isdigit() else -1)
     return found
@@ -101,7 +90,7 @@ def check(store: Store, offsets: bool = True) -> CheckReport:
     """Everything wrong with the store; ``offsets`` also re-reads every chunk and sentence span."""
     articles = {a: int(store.article(a).metadata.get("chunks", 0)) for a in store.article_ids()}
     chunks = _chunks_by_article(store)
-    sentence_ids = set(_all_ids(store.sentence_collection))
+    sentence_ids = set(store.all_ids(store.sentence_collection))
     report = CheckReport(len(articles), sum(len(v) for v in chunks.values()), len(sentence_ids))
     report.findings += _settings_findings(store)
     for article_id, numbers in sorted(chunks.items()):
@@ -127,10 +116,11 @@ def repair(store: Store, report: CheckReport) -> CheckReport:
     from caucasus_qa.ingestion import reembed
 
     articles = set(store.article_ids())
+    chunks = _chunks_by_article(store)
     for f in report.findings:
         if f.kind == "orphan-chunks":
             count = int(store.article(f.article_id).metadata.get("chunks", 0)) if f.article_id in articles else 0
-            numbers = _chunks_by_article(store).get(f.article_id, [])
+            numbers = chunks.get(f.article_id, [])
             store.collection.delete(ids=[f"{f.article_id}#{n}" for n in numbers if not 0 <= n < count])
         elif f.kind == "orphan-sentences":
             store.sentence_collection.delete(ids=[f.article_id])

@@ -28,12 +28,12 @@ from caucasus_qa.settings import Settings
 SCHEMA_VERSION = 3  # 2: articles and sentences in Chroma (was a docstore file); 3: sentences packed
 SENTENCE_DTYPE = "float16"  # packed sentence vectors: half the bytes; scores move by < 0.001 (unit vectors)
 LEGACY_BLOCK = 1024  # sentence ids asked for at once when packing a schema-2 store
-ARTICLE_CACHE = 4096
+ARTICLE_CACHE = 4096  # article records kept in memory per process (quotes are checked against them)
 # Chroma's local store rescans a collection's unsynced log on every write, and keeps up to
 # ``sync_threshold`` records there (default 1,000). Whole articles and packed sentences are large
 # records: at the default, writing 500 of 77 KB took 78 s (quadratic); at 10, 9 s (measured,
 # Chroma 1.5.9). Their one-dimensional placeholder index costs next to nothing to sync.
-RECORD_SYNC_THRESHOLD = 10  # article records kept in memory per process (quotes are checked against them)
+RECORD_SYNC_THRESHOLD = 10
 
 
 def _chroma_settings():
@@ -104,16 +104,13 @@ def _batched_store_class() -> type:
             for start in range(0, len(nodes), self._max_batch):
                 batch = list(nodes[start : start + self._max_batch])
                 batch_ids = [n.node_id for n in batch]
-                old = self._collection.get(ids=batch_ids, include=["metadatas"])
-                before = {i: dict(m or {}) for i, m in zip(old["ids"], old["metadatas"] or [])}
                 fresh = [node_to_metadata_dict(n, remove_text=True, flat_metadata=self.flat_metadata) for n in batch]
                 self._collection.upsert(
                     ids=batch_ids,
                     embeddings=[n.get_embedding() for n in batch],
-                    metadatas=[
-                        replacing(before.get(i) or {}, {k: "" if v is None else v for k, v in m.items()})
-                        for i, m in zip(batch_ids, fresh)
-                    ],  # fmt: skip
+                    metadatas=replacing_stored(
+                        self._collection, batch_ids, [{k: "" if v is None else v for k, v in m.items()} for m in fresh]
+                    ),
                     documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in batch],
                 )
                 ids += batch_ids
@@ -307,19 +304,22 @@ class Store:
         """Store an article's cleaned text and metadata, last of its records: an article with a
         record has all its chunks and sentences (a killed ingest redoes the rest)."""
         meta = {**doc.metadata, "hash": doc.hash, "embedded_hash": embedded_hash(doc), "chunks": chunks}
-        old = self.article_collection.get(ids=[doc.id_], include=["metadatas"])["metadatas"] or [{}]
-        meta = replacing(old[0] or {}, meta)
-        self.article_collection.upsert(ids=[doc.id_], documents=[doc.text], metadatas=[meta], embeddings=[[0.0]])
+        metadatas = replacing_stored(self.article_collection, [doc.id_], [meta])
+        self.article_collection.upsert(ids=[doc.id_], documents=[doc.text], metadatas=metadatas, embeddings=[[0.0]])
         self._articles.pop(doc.id_, None)
 
     def article_ids(self) -> list[str]:
         """Ids of stored articles, sorted."""
+        return sorted(self.all_ids(self.article_collection))
+
+    def all_ids(self, collection: Any) -> list[str]:
+        """Every record id of one of the store's collections, read a page at a time."""
         ids: list[str] = []
         while True:
-            page = self.article_collection.get(include=[], limit=self.max_batch, offset=len(ids))["ids"]
+            page = collection.get(include=[], limit=self.max_batch, offset=len(ids))["ids"]
             ids += page
             if len(page) < self.max_batch:
-                return sorted(ids)
+                return ids
 
     def relabel(self, doc: Any) -> bool:
         """Store new metadata for an article whose embedded content (text and title) is unchanged:
@@ -338,11 +338,8 @@ class Store:
         for start in range(0, len(nodes), self.max_batch):
             batch = nodes[start : start + self.max_batch]
             ids = [n.node_id for n in batch]
-            stored = self.collection.get(ids=ids, include=["metadatas"])
-            before = dict(zip(stored["ids"], stored["metadatas"] or []))
             fresh = [node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in batch]
-            metadatas = [replacing(before.get(n.node_id) or {}, m) for n, m in zip(batch, fresh)]
-            self.collection.update(ids=ids, metadatas=metadatas)
+            self.collection.update(ids=ids, metadatas=replacing_stored(self.collection, ids, fresh))
         self.put_article(doc, len(nodes))
         return True
 
@@ -437,7 +434,7 @@ class Store:
     def forget_except(self, article_ids: list[str], keep: set[str]) -> None:
         """Delete these articles' chunks that are not in ``keep`` (chunks an updated article no
         longer has, leftovers of a killed run): called after the new ones and the record are
-        written, so an update interrupted earlier still leaves the old version answerable."""
+        written, so a run interrupted earlier has deleted nothing the stored record counts."""
         for start in range(0, len(article_ids), self.max_batch):
             batch = article_ids[start : start + self.max_batch]
             found = self.collection.get(where={"document_id": {"$in": batch}}, include=[])["ids"]
@@ -446,8 +443,7 @@ class Store:
                 self.collection.delete(ids=stale[i : i + self.max_batch])
 
     def forget(self, article_ids: list[str]) -> None:
-        """Delete these articles' chunk and sentence vectors (before they are written again, or
-        left by an interrupted run for articles that have no record)."""
+        """Delete these articles' chunk and sentence vectors (``delete_article``)."""
         for start in range(0, len(article_ids), self.max_batch):
             batch = article_ids[start : start + self.max_batch]
             self.collection.delete(where={"document_id": {"$in": batch}})
@@ -518,6 +514,14 @@ def _record_embedded_hash(store: Store, article_id: str) -> str:
 
     article = store.stored_article(article_id)
     return embedded_hash(to_document(article)) if article is not None else ""
+
+
+def replacing_stored(collection: Any, ids: list[str], metadatas: list[dict[str, Any]]) -> list[Any]:
+    """``metadatas`` for these ids as an update that replaces what ``collection`` stores (see
+    ``replacing``): one read of the stored records."""
+    got = collection.get(ids=ids, include=["metadatas"])
+    before = {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"] or [])}
+    return [replacing(before.get(i, {}), m) for i, m in zip(ids, metadatas)]
 
 
 def replacing(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
