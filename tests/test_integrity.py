@@ -56,3 +56,16 @@ def test_the_command_exits_1_on_a_fault_and_0_once_repaired(settings, tmp_path):
     assert fixed.returncode == 0, fixed.stderr
     report = json.loads(fixed.stdout)
     assert report["ok"] and len(report["repaired"]) == 1 and report["sentence_records"] == 2
+
+
+def test_sentence_vectors_cut_from_another_text_are_found_and_repaired(settings, tmp_path):
+    ingest(settings, [make_corpus(tmp_path / "c", n=2)])
+    store = Store(settings)
+    article_id = store.article_ids()[0]
+    spans = [(r["start"], r["end"]) for r in store.sentence_records(article_id)[0]]
+    vectors = store.sentence_records(article_id)[1]
+    store.put_sentences(article_id, spans, vectors, text="an updated text that was never stored")
+    found = integrity.check(store)
+    assert [(f.kind, f.article_id) for f in found.findings] == [("bad-offsets", article_id)]
+    integrity.repair(store, found)
+    assert integrity.check(Store(settings)).ok

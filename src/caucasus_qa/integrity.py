@@ -83,6 +83,8 @@ def _offset_findings(store: Store, article_id: str) -> list[Finding]:
     out = [Finding("bad-offsets", article_id, f"chunk {c} is not at its offsets in the article") for c in bad]
     if spans or len(vectors) != len(records):
         out.append(Finding("bad-offsets", article_id, f"{len(spans)} sentence spans outside the article"))
+    elif text.strip() and not records:  # a record exists (checked by the caller) but not for this text
+        out.append(Finding("bad-offsets", article_id, "sentence vectors were cut from another text"))
     return out
 
 
