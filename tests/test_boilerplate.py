@@ -242,3 +242,16 @@ def test_seed_pages_lose_chrome_and_keep_paragraphs(name, gone, exclude):
     assert sentences, "the raw page has article sentences"
     missing = [s for s in sentences if s not in text]
     assert not missing
+
+
+def test_a_line_longer_than_any_chrome_is_article_text_and_many_markers_keep_the_body():
+    from caucasus_qa.boilerplate import CHROME_MAX_CHARS
+
+    long_promo = "Read more: " + " ".join(PARAGRAPHS) * (CHROME_MAX_CHARS // len(" ".join(PARAGRAPHS)) + 1)
+    assert len(long_promo) > CHROME_MAX_CHARS and chrome_kind(long_promo) is None
+    assert chrome_kind(long_promo[:200]) == "promo"
+    # a thousand paragraphs, each followed by a share bar (a marker count per marker was quadratic):
+    # the body runs on until little prose follows (the last fifth), the bars go
+    body = "\n\n".join(f"Part {i}. {p}\n\nShare on Facebook" for i in range(250) for p in PARAGRAPHS)
+    page = clean_page("Council closes harbour bridge for repairs\n\n" + body)
+    assert page.text.count(PARAGRAPHS[0]) == 200 and "Share on Facebook" not in page.text
