@@ -127,6 +127,29 @@ def test_markup_from_articles_is_inert(page):
     assert page.dialogs == []
 
 
+def test_markup_typed_as_a_question_is_shown_as_text(page):
+    question = '<img src=x onerror="alert(1)"> [go](javascript:alert(2)) <script>alert(3)</script> festival?'
+    ask(page, question)
+    page.locator("#cqa-chat").get_by_text("onerror", exact=False).first.wait_for(timeout=60000)
+    page.wait_for_timeout(1000)
+    assert page.locator("#cqa-chat img, #cqa-chat script, a[href^='javascript']").count() == 0
+    assert page.dialogs == []
+
+
+def test_every_response_carries_the_security_headers(server):
+    import urllib.request
+
+    from caucasus_qa.guard import SECURITY_HEADERS
+
+    for path in ("", "gradio_api/info", "no-such-page"):
+        try:
+            response = urllib.request.urlopen(server["url"] + path, timeout=30)
+        except urllib.error.HTTPError as exc:  # a 404 carries them too
+            response = exc
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers.get(name.decode()) == value.decode(), (path, name)
+
+
 def test_clear_chat_and_examples(page):
     page.locator("#cqa-clear").click()
     assert "unavoidable" not in page.locator("#cqa-chat").inner_text()

@@ -70,14 +70,20 @@ class Skip:
 
 
 def discover(paths: Iterable[Path]) -> Iterator[Path | Skip]:
-    """Expand folders (recursively, sorted) into files; missing paths become skips."""
+    """Expand folders (recursively, sorted) into files; missing paths become skips. A link in a
+    folder that leads out of it is skipped: ingesting a folder never reads files elsewhere (a path
+    named directly is read wherever it leads: the user chose it)."""
     for path in paths:
         if path.is_dir():
+            root = path.resolve()
             for child in sorted(p for p in path.rglob("*") if p.is_file() or p.is_symlink()):
                 rel = child.relative_to(path)
                 if any(part.startswith(".") for part in rel.parts):
                     continue
                 if child.name.endswith(SIDECAR_SUFFIX) or child.name == MANIFEST:
+                    continue
+                if child.is_symlink() and root not in child.resolve().parents:
+                    yield Skip(str(child), "link to a file outside the folder: give that file itself to ingest it")
                     continue
                 yield child
         elif path.exists() or path.is_symlink():
@@ -356,8 +362,10 @@ def with_assistant_note(article: Article) -> Article:
 
 
 def read_articles(paths: Iterable[Path], max_bytes: int) -> Iterator[Article | Skip]:
-    """Every article under ``paths``; duplicates of an id already seen are skipped."""
+    """Every article under ``paths``; duplicates of an id already seen are skipped, and so is a
+    second copy of the same text (a page scraped twice would be cited twice)."""
     seen: dict[str, str] = {}
+    texts: dict[str, str] = {}
     for item in discover(paths):
         if isinstance(item, Skip):
             yield item
@@ -370,6 +378,11 @@ def read_articles(paths: Iterable[Path], max_bytes: int) -> Iterator[Article | S
                         result.source_path,
                         f"article id {result.id!r} already comes from {seen[result.id]}: rename one of the files",
                     )
+                elif result.text in texts:
+                    result = Skip(
+                        result.source_path, f"same text as article {texts[result.text]!r}: stored once", failed=False
+                    )
                 else:
                     seen[result.id] = result.source_path
+                    texts[result.text] = result.id
             yield result

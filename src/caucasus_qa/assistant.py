@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from functools import cached_property
@@ -32,17 +33,26 @@ from caucasus_qa.store import Store
 
 MAX_QUESTION_CHARS = 2000
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")  # terminal colour/title codes
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _invisible(ch: str) -> bool:
+    """Zero-width, bidi and other format characters (Cf) and lone surrogates (Cs): dropped, so
+    "wh\u200bat" reads "what" and a surrogate cannot reach the tokenizer."""
+    return unicodedata.category(ch) in ("Cf", "Cs")
 
 
 def clean_question(question: str) -> tuple[str, list[str]]:
-    """Strip control characters and extra spaces; refuse empty, truncate over-long questions."""
+    """Strip control, invisible and bidi characters and extra spaces; refuse empty, truncate
+    over-long questions."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
-    text = " ".join(_CONTROL.sub(" ", _ANSI.sub("", question)).split())
+    head = question[: 4 * MAX_QUESTION_CHARS]  # cleaning all of a 100k-character paste is wasted work
+    visible = "".join(ch for ch in head if not _invisible(ch))
+    text = " ".join(_CONTROL.sub(" ", _ANSI.sub("", unicodedata.normalize("NFKC", visible))).split())
     if not text:
         raise QuestionError('empty question: ask something, e.g. caucasus-qa ask "Who mediated the agreement?"')
-    if len(text) > MAX_QUESTION_CHARS:
+    if len(text) > MAX_QUESTION_CHARS or len(question) > len(head):
         return text[:MAX_QUESTION_CHARS], [f"question truncated to {MAX_QUESTION_CHARS:,} characters"]
     return text, []
 
@@ -257,6 +267,7 @@ class Assistant:
 
         text, notes = clean_question(question)
         day = as_date(as_of)
+        self._check_top_k(top_k)
         self._ready()
         standalone, focus = self._standalone(text, history)
         engine = self._extractive_engine if backend == "extractive" else self.query_engine
@@ -268,6 +279,10 @@ class Assistant:
                 raise
             answer, _ = self._extractive_engine.answer(standalone, top_k=top_k, focus=focus, as_of=day)
             yield self._finish(answer, text, standalone, notes + [f"{exc}; answered extractively instead"])
+
+    def _check_top_k(self, top_k: int | None) -> None:
+        if top_k is not None and not (isinstance(top_k, int) and 1 <= top_k <= self.settings.candidates):
+            raise QuestionError(f"top_k must be a whole number from 1 to {self.settings.candidates} (candidates)")
 
     @staticmethod
     def _finish(answer: Answer, text: str, standalone: str, notes: list[str]) -> Answer:
@@ -303,6 +318,7 @@ class Assistant:
         """Scored passages (LlamaIndex ``NodeWithScore`` with ``.dense`` and ``.bm25``)."""
         text, _ = clean_question(question)
         day = as_date(as_of)
+        self._check_top_k(top_k)
         self._ready()
         retriever = self.retriever.dated(day)
         if top_k is not None:

@@ -20,7 +20,7 @@ from caucasus_qa import offline
 
 offline.apply()
 
-from caucasus_qa.errors import CaucasusQAError  # noqa: E402
+from caucasus_qa.errors import explain  # noqa: E402
 from caucasus_qa.settings import BACKENDS, BUNDLED_MODEL, JUDGES, Settings, load_settings  # noqa: E402
 
 
@@ -76,14 +76,18 @@ def friendly_errors(func: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except CaucasusQAError as exc:
-            if os.environ.get("CAUCASUS_QA_DEBUG"):
-                raise
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted: what was stored so far is kept; run the same command again to finish", err=True)
             sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit):
+            raise
+        except Exception as exc:  # every failure is one line; the traceback only on request
+            if os.environ.get("CAUCASUS_QA_DEBUG"):
+                raise
+            known = explain(exc)
+            message = str(known) if known else f"unexpected {type(exc).__name__}: {exc} (CAUCASUS_QA_DEBUG=1 shows it)"
+            click.echo(f"error: {' '.join(message.split())}", err=True)
+            sys.exit(known.exit_code if known else 1)
 
     return wrapper
 

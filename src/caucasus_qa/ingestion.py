@@ -21,7 +21,7 @@ from typing import Any
 
 from caucasus_qa import offline
 from caucasus_qa.articles import Article, Skip, read_articles
-from caucasus_qa.errors import CaucasusQAError, StoreError
+from caucasus_qa.errors import CaucasusQAError, StoreError, explain
 from caucasus_qa.lexicon import save_for as save_lexicon
 from caucasus_qa.settings import Settings
 from caucasus_qa.store import Store
@@ -330,9 +330,11 @@ class IngestJob:
             self.report = run(self._progress)
         except CaucasusQAError as exc:
             self.error = str(exc)
-        except Exception as exc:  # an unexpected failure must not vanish with its thread
-            self.error = f"ingest failed ({type(exc).__name__}: {exc}); see the server log"
-            raise
+        except Exception as exc:  # a disk full or a store gone is one line; a bug is logged, not lost
+            known = explain(exc)
+            self.error = str(known) if known else f"ingest failed ({type(exc).__name__}); see the server log"
+            if known is None:
+                raise
 
     @property
     def running(self) -> bool:

@@ -148,6 +148,17 @@ class Settings:
         default=10.0,
         metadata={"doc": "Larger files (MB) are skipped by `ingest` and refused by the chat's upload box."},
     )
+    upload_files: int = field(
+        default=100,
+        metadata={"doc": "Most files one click of the chat's Ingest button takes (more are refused)."},
+    )
+    upload_mb_per_hour: float = field(
+        default=500.0,
+        metadata={
+            "doc": "Most MB each user (login name, else address) may upload to the chat per hour; "
+            "a year of a news desk's coverage (13.7k pages) is about 125 MB of text."
+        },
+    )
     batch_docs: int = field(
         default=64,
         metadata={"doc": "Most articles embedded per batch; each finished batch is kept if an ingest is stopped."},
@@ -177,8 +188,8 @@ class Settings:
             )
         if self.llm_deadline_s < 0:
             raise ConfigError("llm_deadline_s must be 0 (no deadline) or a number of seconds")
-        if self.max_file_mb <= 0:
-            raise ConfigError("max_file_mb must be positive")
+        if self.max_file_mb <= 0 or self.upload_mb_per_hour <= 0 or self.upload_files < 1:
+            raise ConfigError("max_file_mb, upload_mb_per_hour and upload_files must be positive")
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from caucasus_qa import offline
 from caucasus_qa.articles import Article
-from caucasus_qa.errors import StoreError, StoreMismatchError
+from caucasus_qa.errors import StoreError, StoreMismatchError, explain
 from caucasus_qa.settings import Settings
 
 SCHEMA_VERSION = 3  # 2: articles and sentences in Chroma (was a docstore file); 3: sentences packed
@@ -72,6 +72,14 @@ def connect(settings: Settings):
         raise StoreError(
             f"cannot open the store at {settings.store}: {exc.strerror or exc}; choose another folder with --store DIR"
         ) from None
+    except Exception as exc:  # a damaged database file: say so in one line, not as a Rust traceback
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        # Chroma caches the half-started client per path: forget it, or every later open in this
+        # process (a notebook retrying) fails with an AttributeError instead of this message
+        SharedSystemClient._identifier_to_system.pop(str(settings.store / "chroma"), None)
+        known = explain(exc)
+        raise (known or StoreError(f"cannot open the store at {settings.store}: {exc}")) from None
 
 
 def write_batched(collection: Any, size: int, **columns: list) -> None:

@@ -23,7 +23,8 @@ from caucasus_qa import offline
 from caucasus_qa.answer import ABSTAIN_TEXT, CONFLICT_TEXT, Answer, Citation, escape_markdown
 from caucasus_qa.articles import HTML_TYPES, TEXT_TYPES
 from caucasus_qa.conversation import turn
-from caucasus_qa.errors import CaucasusQAError, ConfigError
+from caucasus_qa.errors import ConfigError
+from caucasus_qa.guard import SecurityHeaders, UploadQuota, user_error, who
 
 ARTICLES_PAGE = 50  # rows per page of the Articles tab
 UPLOAD_TYPES = sorted((TEXT_TYPES | HTML_TYPES) - {".markdown"})
@@ -166,9 +167,14 @@ def default_examples(qa: Any, path: Path) -> list[str]:
 # -- handlers ---------------------------------------------------------------------------------
 @dataclass
 class Handlers:
-    """What the app's events call; each is a method so the layout below stays a layout."""
+    """What the app's events call; each is a method so the layout below stays a layout. None of
+    them raises: a failure becomes one line for the user (:func:`~caucasus_qa.guard.user_error`)."""
 
     qa: Any
+    quota: UploadQuota | None = None
+
+    def __post_init__(self) -> None:
+        self.quota = self.quota or UploadQuota(self.qa.settings.upload_mb_per_hour)
 
     def panel(self, answer: Answer | None) -> str:
         return sources_html(answer, self.qa.article_text)
@@ -189,8 +195,8 @@ class Handlers:
             for answer in stream:
                 drafts += 1
                 yield show(chat_text(answer), self.panel(answer), asked)
-        except CaucasusQAError as exc:
-            yield show(f"⚠️ {escape_markdown(str(exc))}", "", asked)
+        except Exception as exc:  # a known failure in one line; anything else a request id, never a trace
+            yield show(f"⚠️ {escape_markdown(user_error(exc))}", "", asked)
             return
         if answer is None:  # the stream always ends with a final answer
             return
@@ -207,7 +213,10 @@ class Handlers:
 
     def articles_page(self, query: str, page: float | None) -> tuple[list[list[Any]], str, int]:
         """One page of the stored articles whose title, outlet, author or date holds ``query``."""
-        matches, total = self.qa.catalog(query or "", 0, sys.maxsize)  # one filtering pass, then the page
+        try:
+            matches, total = self.qa.catalog(query or "", 0, sys.maxsize)  # one filtering pass, then the page
+        except Exception as exc:
+            return [], escape_markdown(f"⚠️ {user_error(exc)}"), 1
         pages = max(1, math.ceil(total / ARTICLES_PAGE))
         number = min(max(1, int(page or 1)), pages)
         rows = matches[(number - 1) * ARTICLES_PAGE : number * ARTICLES_PAGE]
@@ -215,19 +224,25 @@ class Handlers:
                   r.get("chunks", 0)] for r in rows]  # fmt: skip
         return table, f"{total:,} articles · page {number} of {pages}", number
 
-    def start_ingest(self, files: list[str] | None) -> str:
-        """Copy uploads into the corpus and start ingesting them in the background."""
+    def start_ingest(self, files: list[str] | None, request: Any = None) -> str:
+        """Copy uploads into the corpus and start ingesting them in the background, within the
+        per-click file count and the per-user hourly quota."""
+        settings = self.qa.settings
         if not files:
             return "Choose .txt, .md or .html files first."
-        max_bytes = int(self.qa.settings.max_file_mb * 1e6)
-        kept, refused = store_uploads(files, self.qa.settings.corpus / "uploads", max_bytes)
-        lines = [f"refused: {r}" for r in refused]
-        if kept:
-            try:
+        if len(files) > settings.upload_files:
+            return escape_markdown(f"refused: {len(files)} files in one go; upload at most {settings.upload_files}")
+        try:
+            over = self.quota.take(who(request), sum(os.path.getsize(f) for f in files))  # type: ignore[union-attr]
+            if over:
+                return escape_markdown(f"refused: {over}")
+            kept, refused = store_uploads(files, settings.corpus / "uploads", int(settings.max_file_mb * 1e6))
+            lines = [f"refused: {r}" for r in refused]
+            if kept:
                 self.qa.ingest_in_background(kept)
                 lines.append(f"ingesting {len(kept)} file(s); you can keep asking questions meanwhile")
-            except CaucasusQAError as exc:
-                lines.append(str(exc))
+        except Exception as exc:
+            lines = [user_error(exc)]
         return "\n\n".join(escape_markdown(line) for line in lines)
 
     def ingest_status(self, query: str, page: float | None, seen: str) -> tuple:
@@ -268,8 +283,8 @@ class Handlers:
         """Answer a question: the answer text and its citations as JSON (same as `ask --json`)."""
         try:
             return self.qa.ask(question).to_dict()
-        except CaucasusQAError as exc:
-            return {"question": question, "error": str(exc)}
+        except Exception as exc:
+            return {"question": question, "error": user_error(exc)}
 
 
 # -- the app ----------------------------------------------------------------------------------
@@ -358,7 +373,14 @@ def _articles_tab(gr: Any, handlers: Handlers) -> tuple[Any, Any]:
     page.submit(handlers.articles_page, [search, page], **show)
     prev.click(lambda q, p: handlers.articles_page(q, (p or 1) - 1), [search, page], **show)
     nxt.click(lambda q, p: handlers.articles_page(q, (p or 1) + 1), [search, page], **show)
-    add.click(handlers.start_ingest, upload, status, api_visibility="private", concurrency_limit=1)
+
+    def ingest_click(files: list[str] | None, request: Any) -> str:
+        return handlers.start_ingest(files, request)
+
+    # a real annotation object (this module defers them as strings) marks the parameter that Gradio
+    # fills with the request: the upload quota is per user
+    ingest_click.__annotations__["request"] = gr.Request
+    add.click(ingest_click, upload, status, api_visibility="private", concurrency_limit=1)
     gr.Timer(1.0).tick(handlers.ingest_status, [search, page, seen], [status, table, label, page, seen],
                        api_visibility="private", show_progress="hidden")  # fmt: skip
     return table, (search, page, label)
@@ -376,6 +398,8 @@ def auth_from_env() -> tuple[str, str] | None:
 
 def launch(qa: Any, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs: Any):
     """Start the app: loopback only unless ``host`` says otherwise; a public link only with ``share``."""
+    from starlette.middleware import Middleware
+
     app = build_app(qa)
     app.queue(default_concurrency_limit=4)
     return app.launch(
@@ -388,6 +412,7 @@ def launch(qa: Any, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
         max_file_size=f"{int(qa.settings.max_file_mb)}mb",
         ssr_mode=False,
         show_error=False,
+        app_kwargs={"middleware": [Middleware(SecurityHeaders)]},
         footer_links=["api"],
         **kwargs,
     )
