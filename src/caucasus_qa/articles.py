@@ -361,11 +361,16 @@ def with_assistant_note(article: Article) -> Article:
     return replace(article, notes=(*article.notes, note))
 
 
+def _copy_key(article: Article) -> tuple:
+    return (article.text, article.title, article.outlet, article.published, article.author, article.url)
+
+
 def read_articles(paths: Iterable[Path], max_bytes: int) -> Iterator[Article | Skip]:
     """Every article under ``paths``; duplicates of an id already seen are skipped, and so is a
-    second copy of the same text (a page scraped twice would be cited twice)."""
+    second copy of the same article (same text and metadata: a file saved twice would be cited
+    twice). A syndicated copy under another outlet, URL or date is another publication: kept."""
     seen: dict[str, str] = {}
-    texts: dict[str, str] = {}
+    texts: dict[tuple, str] = {}
     for item in discover(paths):
         if isinstance(item, Skip):
             yield item
@@ -378,11 +383,13 @@ def read_articles(paths: Iterable[Path], max_bytes: int) -> Iterator[Article | S
                         result.source_path,
                         f"article id {result.id!r} already comes from {seen[result.id]}: rename one of the files",
                     )
-                elif result.text in texts:
+                elif _copy_key(result) in texts:
                     result = Skip(
-                        result.source_path, f"same text as article {texts[result.text]!r}: stored once", failed=False
+                        result.source_path,
+                        f"same text as article {texts[_copy_key(result)]!r}: stored once",
+                        failed=False,
                     )
                 else:
                     seen[result.id] = result.source_path
-                    texts[result.text] = result.id
+                    texts[_copy_key(result)] = result.id
             yield result

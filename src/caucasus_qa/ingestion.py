@@ -11,6 +11,8 @@ the next run completes without duplicates. Nothing is rewritten whole: each batc
 from __future__ import annotations
 
 import math
+import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -176,6 +178,20 @@ def _classify(store: Store, docs: Sequence, report: IngestReport) -> list:
 Progress = bool | Callable[[int, int], None]  # a bar on stderr, or a callback given (done, total) articles
 
 
+STOP_POINTS = ("embedding", "vectors", "sentences", "records")
+
+
+def stop_at(point: str, offset: int) -> None:
+    """Fault injection for the kill -9 tests (docs/reliability.md): with CAUCASUS_QA_STOP_AT set to
+    ``point``, the ingest announces it on stderr at that point of its second batch and waits there
+    to be killed. "embedding": before the batch's vectors (nothing of it written); "vectors": its
+    chunks written, nothing else; "sentences": chunks and sentence vectors, no records; "records":
+    one article record written, the batch's others not. Otherwise one lookup per batch."""
+    if os.environ.get("CAUCASUS_QA_STOP_AT") == point and offset > 0:
+        print(f"stopped at {point}", file=sys.stderr, flush=True)
+        time.sleep(3600)
+
+
 def _embed_batches(store: Store, todo: list, report: IngestReport, progress: Progress) -> None:
     from tqdm.auto import tqdm
 
@@ -189,11 +205,15 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: Pro
     with tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not bar_on, leave=False) as bar:
         for start in range(0, len(todo), size):
             batch = todo[start : start + size]
+            stop_at("embedding", start)
             nodes = pipeline.run(documents=batch)  # same ids as before for the same text: overwritten
+            stop_at("vectors", start)
             report.sentences_embedded += embed_sentences(store, batch, _embedder(store))
+            stop_at("sentences", start)
             per_article = Counter(n.ref_doc_id for n in nodes)
             for doc in batch:  # last: an article with a record has all its chunks and sentences
                 store.put_article(doc, per_article[doc.id_])
+                stop_at("records", start if doc is batch[0] else 0)
             store.forget_except([d.id_ for d in batch], {n.node_id for n in nodes})  # what they no longer have
             store.persist()
             report.chunks_embedded += len(nodes)
