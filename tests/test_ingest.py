@@ -105,7 +105,7 @@ def test_sync_keeps_articles_whose_file_is_now_bad(settings, tmp_path):
 
 
 def test_sync_only_touches_articles_from_the_paths_given(settings, tmp_path):
-    corpus, other = make_corpus(tmp_path / "c"), make_corpus(tmp_path / "o", n=1)
+    corpus, other = make_corpus(tmp_path / "c"), make_corpus(tmp_path / "o", n=1, paragraphs=2)
     (other / "story000.txt").rename(other / "elsewhere.txt")
     ingest(settings, [corpus, other])
     report = ingest(settings, [corpus / "story001.txt"], sync=True)  # one file named: the rest still exist

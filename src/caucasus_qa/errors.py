@@ -36,7 +36,8 @@ class QuestionError(CaucasusQAError):
 
 _OS_HINTS = {
     errno.ENOSPC: "the disk is full: free some space and run the same command again (what was stored is kept)",
-    errno.EROFS: "the store's folder is read-only: answering still works; to ingest, use a writable --store DIR",
+    errno.EROFS: "the store's folder is read-only, and Chroma writes even to open it for reading: make it "
+    "writable, or copy it (cp -r) and pass the copy as --store DIR; nothing in it was changed",
     errno.EACCES: "permission denied: run as a user who may write the store's folder, or use another --store DIR",
 }
 
@@ -58,6 +59,11 @@ def explain(exc: BaseException) -> CaucasusQAError | None:
             "the store is damaged (its database file cannot be read): restore the store folder from a backup, "
             "or delete it and run `caucasus-qa ingest` to rebuild it"
         )
-    if type(exc).__module__.startswith(("chromadb", "httpx", "httpcore", "sqlite3")):
+    if type(exc).__module__.startswith(("httpx", "httpcore")):
+        return StoreError(
+            f"cannot reach the Chroma server ({type(exc).__name__}): start it again (`chroma run`); "
+            "answering resumes by itself once it is back"
+        )
+    if type(exc).__module__.startswith(("chromadb", "sqlite3")):
         return StoreError(f"the store failed ({type(exc).__name__}: {str(exc)[:200]}): run `caucasus-qa check`")
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import sys
 import threading
 import time
@@ -178,6 +179,28 @@ def _classify(store: Store, docs: Sequence, report: IngestReport) -> list:
 Progress = bool | Callable[[int, int], None]  # a bar on stderr, or a callback given (done, total) articles
 
 
+# Free disk a batch needs before it starts. Chroma fails a write on a full disk midway and then
+# cannot even answer until space is freed (its log cannot be applied), so an ingest stops first.
+# A store takes ~60 bytes of disk per byte of article text (150 kit pages: 78 MB for 1.3 MB of
+# text, scripts/ab_ingest.py); 100x leaves room, and Chroma's compaction wants scratch space.
+DISK_PER_TEXT_BYTE = 100
+DISK_RESERVE_MB = 20
+
+
+def check_space(store: Store, batch: Sequence) -> None:
+    """Refuse to start a batch the disk may not hold (embedded stores; a server has its own disk)."""
+    if store.settings.chroma_url:
+        return
+    free = shutil.disk_usage(store.settings.store).free
+    need = DISK_RESERVE_MB * 1_000_000 + DISK_PER_TEXT_BYTE * sum(len(d.text.encode("utf-8")) for d in batch)
+    if free < need:
+        raise StoreError(
+            f"the disk is nearly full ({free / 1e6:.0f} MB free where {store.settings.store} is; the next "
+            f"{len(batch)} articles need about {need / 1e6:.0f} MB): free some space and run the same command "
+            "again (what was stored is kept and answers)"
+        )
+
+
 STOP_POINTS = ("embedding", "vectors", "sentences", "records")
 
 
@@ -205,6 +228,7 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: Pro
     with tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not bar_on, leave=False) as bar:
         for start in range(0, len(todo), size):
             batch = todo[start : start + size]
+            check_space(store, batch)
             stop_at("embedding", start)
             nodes = pipeline.run(documents=batch)  # same ids as before for the same text: overwritten
             stop_at("vectors", start)

@@ -131,11 +131,15 @@ def save(lexicon: Lexicon, path: Path) -> None:
     """Write the lexicon to ``path`` (a fresh folder), then remove other versions beside it."""
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    (tmp / "stats.json").write_text(json.dumps({"n": lexicon.stats.n, "df": lexicon.stats.df}), encoding="utf-8")
-    if lexicon.bm25 is not None:
-        lexicon.bm25.bm25.save(str(tmp / "bm25"))
-        (tmp / "ids.json").write_text(json.dumps(lexicon.bm25.ids), encoding="utf-8")
+    try:
+        tmp.mkdir(parents=True)
+        (tmp / "stats.json").write_text(json.dumps({"n": lexicon.stats.n, "df": lexicon.stats.df}), encoding="utf-8")
+        if lexicon.bm25 is not None:
+            lexicon.bm25.bm25.save(str(tmp / "bm25"))
+            (tmp / "ids.json").write_text(json.dumps(lexicon.bm25.ids), encoding="utf-8")
+    except OSError:  # a full disk: leave no half-written folder behind (the old version stays)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.rmtree(path, ignore_errors=True)
     try:
         tmp.rename(path)

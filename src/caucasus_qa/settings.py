@@ -248,6 +248,7 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     values.pop("config", None)  # CAUCASUS_QA_CONFIG names the file, it is not a setting
     values.pop("auth", None)  # CAUCASUS_QA_AUTH belongs to the UI login
     values.pop("debug", None)
+    values.pop("stop_at", None)  # fault injection for the kill -9 tests (ingestion.stop_at)
     _check_keys(values, "environment")
     return {k: _coerce(k, v, f"{ENV_PREFIX}{k.upper()}") for k, v in values.items()}
 

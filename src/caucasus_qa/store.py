@@ -82,6 +82,21 @@ def connect(settings: Settings):
         raise (known or StoreError(f"cannot open the store at {settings.store}: {exc}")) from None
 
 
+def is_unreachable(exc: BaseException) -> bool:
+    """A connection that failed or broke (httpx, as the Chroma client uses it), not a refusal."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"ConnectError", "ConnectTimeout", "RemoteProtocolError", "ReadError", "ReadTimeout"}) or (
+        "connection refused" in str(exc).lower()
+    )
+
+
+def server_down(url: str, exc: BaseException) -> StoreError:
+    return StoreError(
+        f"cannot reach the Chroma server at {url} ({type(exc).__name__}): start it again (`chroma run`); "
+        "answering resumes by itself once it is back"
+    )
+
+
 def write_batched(collection: Any, size: int, **columns: list) -> None:
     """Upsert in batches of at most ``size`` records, the Chroma client's maximum batch size
     (5,461 in Chroma 1.5, embedded and server alike): one larger call is refused, writing nothing."""
@@ -149,7 +164,9 @@ class Store:
         """Notice writes by another process (or another Store): True if the store changed."""
         try:
             current = self.client.get_collection(self.article_collection.name, embedding_function=None)
-        except Exception as exc:  # collection deleted by a reset elsewhere, server gone
+        except Exception as exc:  # server gone, or the collection deleted by a reset elsewhere
+            if self.settings.chroma_url and is_unreachable(exc):
+                raise server_down(self.settings.chroma_url, exc) from None
             raise StoreError(f"the store changed under this process ({type(exc).__name__}): open it again") from None
         version = int((current.metadata or {}).get("version", 0))
         if version == self.version:
