@@ -200,3 +200,39 @@ def test_a_chroma_server_that_dies_is_named_and_used_again_when_back_without_a_r
         if serve is not None:
             serve.terminate()
             serve.wait(timeout=30)
+
+
+# -- an embedded store read by one process while another ingests ----------------------------
+def test_a_reader_process_is_told_to_wait_during_another_process_s_ingest_then_sees_its_articles(tmp_path):
+    """Chroma's embedded client is not process-safe: a long-lived reader (the chat, a notebook)
+    whose store another process wrote failed with "Error finding id" until restarted."""
+    from test_answers import TOWN
+
+    from caucasus_qa import Assistant
+    from caucasus_qa.errors import StoreError
+
+    store_dir = tmp_path / "s"
+    ingest(load_settings(store=store_dir), [TOWN])
+    qa = Assistant(settings=load_settings(store=store_dir))
+    ferry = "How often will the ferry run on weekdays?"
+    before = qa.ask(ferry).to_dict()["citations"]
+    corpus = make_corpus(tmp_path / "c", n=N, paragraphs=3)
+    kill_at("sentences", corpus, store_dir)  # leaves its pid file: a dead ingest does not block
+    assert qa.ask(ferry).to_dict()["citations"] == before
+
+    env = {**os.environ, "CAUCASUS_QA_STOP_AT": "records"}
+    cmd = [str(VENV_BIN / "caucasus-qa"), "ingest", str(corpus), "--store", str(store_dir)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = b""
+    while b"stopped at records" not in seen:
+        assert proc.poll() is None, seen
+        seen += proc.stderr.read1(256)
+    with pytest.raises(StoreError, match=rf"another process \(pid {proc.pid}\) is ingesting into this store"):
+        qa.ask(ferry)
+    proc.kill()
+    proc.wait(timeout=30)
+
+    assert subprocess.run(cmd, capture_output=True, timeout=600).returncode == 0  # finished by another process
+    assert qa.ask(ferry).to_dict()["citations"] == before  # same process, no restart
+    new = qa.retrieve("News about the rail strike 12", top_k=3)
+    assert "story012" in [n.node.ref_doc_id for n in new]

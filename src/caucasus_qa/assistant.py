@@ -230,6 +230,13 @@ class Assistant:
 
     # -- the verbs --------------------------------------------------------------------
     def _ready(self) -> None:
+        busy = self.store.ingesting_elsewhere()
+        if busy:  # Chroma's embedded store cannot be read by one process while another writes it
+            raise StoreError(
+                f"another process (pid {busy}) is ingesting into this store: answers resume when it finishes. "
+                "To answer during ingests, add articles through this process (the chat's upload box) "
+                "or share a Chroma server (`chroma run`, then --chroma-url)"
+            )
         self.store.refresh()
         if not len(self.store):  # a count, not a listing: this runs on every question
             self.store.check_schema()

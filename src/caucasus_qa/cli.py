@@ -586,6 +586,22 @@ def bench_scale(
     click.echo(scale_benchmark(load_settings(config=ctx.obj.get("config")), kit, chosen, questions, keep))
 
 
+@bench.command("load")
+@click.option("--kit", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True,
+              help="The RealTime QA kit folder, e.g. ../shared/benchmarks/realtimeqa.")  # fmt: skip
+@click.option("--articles", type=int, default=500, show_default=True, help="Kit pages ingested during the load.")
+@click.option("--clients", type=int, default=50, show_default=True, help="Concurrent chat API clients.")
+@click.option("--readers", type=int, default=4, show_default=True, help="Python API reader processes.")
+@click.pass_context
+@friendly_errors
+def bench_load(ctx: click.Context, kit: Path, articles: int, clients: int, readers: int) -> None:
+    """Questions through the chat API and the Python API while an ingest runs: errors, unverified
+    quotes, changed answers, latency. Run it alone (it starts serve, an ingest and readers)."""
+    from caucasus_qa.load import load_benchmark
+
+    click.echo(load_benchmark(load_settings(config=ctx.obj.get("config")), kit, articles, clients, readers))
+
+
 @bench.command("retrieval")
 @click.option(
     "--beir",

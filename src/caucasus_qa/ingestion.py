@@ -27,7 +27,7 @@ from caucasus_qa.articles import Article, Skip, read_articles
 from caucasus_qa.errors import CaucasusQAError, StoreError, explain
 from caucasus_qa.lexicon import save_for as save_lexicon
 from caucasus_qa.settings import Settings
-from caucasus_qa.store import Store
+from caucasus_qa.store import INGEST_PID, Store
 
 TOKENIZER = "cl100k_base"
 
@@ -314,9 +314,12 @@ def ingest(
         lock.acquire(timeout=0)
     except Timeout:
         raise StoreError(f"another ingest is writing to {settings.store}: wait for it to finish") from None
+    pid_file = settings.store / INGEST_PID  # readers in other processes wait for it to go (Store.ingesting_elsewhere)
     try:
+        pid_file.write_text(str(os.getpid()))
         return _ingest_locked(settings, paths, reset, sync, progress, store, started)
     finally:
+        pid_file.unlink(missing_ok=True)
         lock.release()
 
 

@@ -15,6 +15,8 @@ a server.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -142,6 +144,14 @@ def _batched_store_class() -> type:
     return BatchedChromaVectorStore
 
 
+def writer() -> str:
+    """This process, as recorded with each version of a store (who wrote it)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+INGEST_PID = ".ingest.pid"
+
+
 class Store:
     """Open (or create) the collections named by ``settings``: chunks, sentences, articles."""
 
@@ -171,16 +181,47 @@ class Store:
         version = int((current.metadata or {}).get("version", 0))
         if version == self.version:
             return False
-        self.article_collection = current
+        if not self.settings.chroma_url and (current.metadata or {}).get("writer") != writer():
+            self._reopen()  # another process wrote the files: this process's Chroma holds stale indexes
+        else:
+            self.article_collection = current
         self.version = version
         self._articles.clear()
         return True
 
+    def _reopen(self) -> None:
+        """A fresh embedded Chroma client over the same files. Chroma caches one client per path,
+        indexes included, and that cache does not see another process's writes (its queries then
+        fail with "Error finding id"): drop it from the cache and open again. The old client is
+        not stopped, so objects still holding it finish what they do."""
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(self.settings.store / "chroma"), None)
+        self.client = connect(self.settings)
+        self.collection = self._open_collection()
+        self.vector_store = self._vector_store()
+        self.sentence_collection = self._open_sentences()
+        self.article_collection = self._open_articles()
+        self._catalog = None
+
+    def ingesting_elsewhere(self) -> int | None:
+        """The process id of an ingest running in another process on this embedded store, if any
+        (it writes its id to ``.ingest.pid`` while it holds the ingest lock)."""
+        if self.settings.chroma_url:
+            return None
+        try:
+            pid = int((self.settings.store / INGEST_PID).read_text())
+            os.kill(pid, 0)  # alive? (a killed ingest leaves its file behind)
+        except (OSError, ValueError):
+            return None
+        return pid if pid != os.getpid() else None
+
     def persist(self) -> None:
-        """Record that the store changed, so that other processes' caches notice (see refresh)."""
+        """Record that the store changed, and who changed it, so that other processes' caches
+        notice (see refresh)."""
         self.version = max(self.version, self._stored_version()) + 1
         meta = {k: v for k, v in (self.article_collection.metadata or {}).items() if not k.startswith("hnsw:")}
-        self.article_collection.modify(metadata={**meta, "version": self.version})
+        self.article_collection.modify(metadata={**meta, "version": self.version, "writer": writer()})
         self._articles.clear()
 
     # -- collection ---------------------------------------------------------------------
