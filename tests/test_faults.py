@@ -236,3 +236,5 @@ def test_a_reader_process_is_told_to_wait_during_another_process_s_ingest_then_s
     assert qa.ask(ferry).to_dict()["citations"] == before  # same process, no restart
     new = qa.retrieve("News about the rail strike 12", top_k=3)
     assert "story012" in [n.node.ref_doc_id for n in new]
+    fresh = Assistant(settings=load_settings(store=store_dir))  # a new one in this process sees them too
+    assert "story012" in [n.node.ref_doc_id for n in fresh.retrieve("News about the rail strike 12", top_k=3)]

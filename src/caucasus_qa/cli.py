@@ -592,14 +592,16 @@ def bench_scale(
 @click.option("--articles", type=int, default=500, show_default=True, help="Kit pages ingested during the load.")
 @click.option("--clients", type=int, default=50, show_default=True, help="Concurrent chat API clients.")
 @click.option("--readers", type=int, default=4, show_default=True, help="Python API reader processes.")
+@click.option("--server", is_flag=True, help="Through a private `chroma run` instead of the embedded store.")
 @click.pass_context
 @friendly_errors
-def bench_load(ctx: click.Context, kit: Path, articles: int, clients: int, readers: int) -> None:
+def bench_load(ctx: click.Context, kit: Path, articles: int, clients: int, readers: int, server: bool) -> None:
     """Questions through the chat API and the Python API while an ingest runs: errors, unverified
     quotes, changed answers, latency. Run it alone (it starts serve, an ingest and readers)."""
     from caucasus_qa.load import load_benchmark
 
-    click.echo(load_benchmark(load_settings(config=ctx.obj.get("config")), kit, articles, clients, readers))
+    settings = load_settings(config=ctx.obj.get("config"))
+    click.echo(load_benchmark(settings, kit, articles, clients, readers, server))
 
 
 @bench.command("retrieval")

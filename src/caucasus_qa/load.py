@@ -1,11 +1,13 @@
 """`caucasus-qa bench load`: questions under load while an ingest runs (issue 2.4).
 
 One store of the default corpus; `serve` over it; then, at once: an ingest of kit pages in another
-process, 50 concurrent questions through the chat's API (gradio_client) and 4 Python API readers
-(separate processes, as notebooks would be), all asking the eval set's questions about the
-default articles until the ingest ends. Counted: errors, answers whose quotes are not at their
-offsets, and answers that differ from the ones given before the ingest (first citation, or a
-decline). A benchmark that prints figures, not a timed test; it stops every process it starts.
+process, waves of 50 concurrent questions through the chat's API (gradio_client) and 4 Python API
+readers (separate processes, as notebooks would be), all asking the eval set's questions about
+the default articles until the ingest ends. Counted: errors, refusals saying to wait for the
+ingest (an embedded store), answers whose quotes are not at their offsets, and answers that
+differ from the ones given before the ingest (first citation, or a decline). With ``server``
+everything goes through a private `chroma run` instead. A benchmark that prints figures, not a
+timed test; it stops every process it starts.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from typing import Any
 from caucasus_qa.settings import Settings
 
 LOAD_KIT_FILES = ("articles-scale.jsonl.gz",)  # 2024 pages: other news than the default articles
+WAVE_PAUSE_S = 5.0  # between waves of chat questions: 2 cores must still ingest meanwhile
+READER_PAUSE_S = 1.0  # between one Python API reader's questions
 
 
 @dataclass
@@ -35,14 +39,23 @@ class Tally:
 
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    waits: int = 0  # "another process is ingesting": an embedded store's refusal, by design
     unverified: int = 0
-    changed: list[str] = field(default_factory=list)
+    seen: list[tuple[str, tuple]] = field(default_factory=list)  # (question, answer signature)
 
     def add(self, other: Tally) -> None:
         self.latencies += other.latencies
         self.errors += other.errors
+        self.waits += other.waits
         self.unverified += other.unverified
-        self.changed += other.changed
+        self.seen += [(q, tuple(sig)) for q, sig in other.seen]
+
+    def torn(self, before: dict, after: dict) -> list[str]:
+        """Questions answered, during the ingest, as neither before it nor after it."""
+        return [q for q, sig in self.seen if sig not in (before[q], after[q])]
+
+    def moved(self, before: dict) -> int:
+        return sum(sig != before[q] for q, sig in self.seen)
 
 
 def signature(answer: dict[str, Any]) -> tuple:
@@ -51,57 +64,67 @@ def signature(answer: dict[str, Any]) -> tuple:
     return answer["abstained"], first.get("article_id"), first.get("quote")
 
 
-def judge(tally: Tally, question: str, answer: dict, seconds: float, baseline: dict, text_of: Callable) -> None:
-    """Count one answer: its time; an error; a quote not at its offsets; a change from the baseline."""
-    tally.latencies.append(seconds)
+def judge(tally: Tally, question: str, answer: dict, seconds: float, text_of: Callable) -> None:
+    """Count one answer: its time; an error; a quote not at its offsets; what it said."""
     if "error" in answer:
-        tally.errors.append(f"{question[:60]}: {answer['error']}")
+        if "is ingesting into this store" in answer["error"]:
+            tally.waits += 1
+        else:
+            tally.errors.append(f"{question[:60]}: {answer['error']}")
         return
+    tally.latencies.append(seconds)
     for c in answer["citations"]:
-        if (text_of(c["article_id"]) or "")[c["start"] : c["end"]] != c["quote"]:
+        text = text_of(c["article_id"])  # None: an article the ingest added (not known to the judge)
+        if text is not None and text[c["start"] : c["end"]] != c["quote"]:
             tally.unverified += 1
-    if signature(answer) != baseline[question]:
-        tally.changed.append(question)
+    tally.seen.append((question, signature(answer)))
 
 
-def _reader(store: str, questions: list[str], baseline: dict, done: Any, out: Any) -> None:
-    """One Python API reader (its own process): ask round after round until the ingest is done."""
-    from caucasus_qa import Assistant, load_settings
+def _reader(settings: Settings, questions: list[str], done: Any, out: Any) -> None:
+    """One Python API reader (its own process): a question a second until the ingest is done."""
+    from caucasus_qa import Assistant
 
-    qa = Assistant(settings=load_settings(store=Path(store)))
+    qa = Assistant(settings=settings)
     tally = Tally()
     while not done.is_set():
         for q in questions:
+            done.wait(READER_PAUSE_S)
             started = time.perf_counter()
             try:
                 answer = qa.ask(q).to_dict()
             except Exception as exc:  # counted, not fatal: the point is to see them
                 answer = {"error": f"{type(exc).__name__}: {exc}"}
-            judge(tally, q, answer, time.perf_counter() - started, baseline, qa.article_text)
+            judge(tally, q, answer, time.perf_counter() - started, qa.article_text)
             if done.is_set():
                 break
     out.put(vars(tally))
 
 
-def _chat_clients(url: str, questions: list[str], clients: int, baseline: dict, done: threading.Event,
-                  text_of: Callable) -> Tally:  # fmt: skip
-    """``clients`` threads, each asking through the chat's /ask API until ``done``."""
+def _chat_clients(url: str, questions: list[str], clients: int, done: threading.Event, text_of: Callable) -> Tally:
+    """``clients`` threads asking through the chat's /ask API in waves: all at once, then a pause."""
     from gradio_client import Client
 
     tallies = [Tally() for _ in range(clients)]
+    wave = threading.Barrier(clients)
 
     def run(i: int) -> None:
         client = Client(url, verbose=False)
         k = i
         while not done.is_set():
+            try:
+                wave.wait(timeout=900)  # the questions of a wave are in flight together
+            except threading.BrokenBarrierError:
+                break
             q = questions[k % len(questions)]
-            k += 1
+            k += clients
             started = time.perf_counter()
             try:
                 answer = client.predict(q, api_name="/ask")
             except Exception as exc:
                 answer = {"error": f"{type(exc).__name__}: {exc}"}
-            judge(tallies[i], q, answer, time.perf_counter() - started, baseline, text_of)
+            judge(tallies[i], q, answer, time.perf_counter() - started, text_of)
+            done.wait(WAVE_PAUSE_S)
+        wave.abort()  # release the others from their next wave
 
     with ThreadPoolExecutor(max_workers=clients) as pool:
         list(pool.map(run, range(clients)))
@@ -116,84 +139,130 @@ def _eval_questions(path: Path) -> list[str]:
     return [r["question"] for r in rows if "question" in r and not r.get("history")]
 
 
+@dataclass
+class Run:
+    """One load run: the ingest's time, status and last line, and what each face saw."""
+
+    ingest_s: float
+    status: int
+    last: str
+    faces: dict[str, Tally]
+
+
 def load_benchmark(settings: Settings, kit: Path, articles: int = 500, clients: int = 50, readers: int = 4,
-                   questions_file: Path = Path("eval/questions.jsonl")) -> str:  # fmt: skip
+                   server: bool = False, questions_file: Path = Path("eval/questions.jsonl")) -> str:  # fmt: skip
     """Run the load benchmark in a temporary folder; the report as Markdown."""
-    from caucasus_qa import Assistant
     from caucasus_qa.realtimeqa import write_corpus
-    from caucasus_qa.scale import free_port, wait_for_http
 
     exe = str(Path(sys.executable).parent / "caucasus-qa")
     questions = _eval_questions(questions_file)
+    procs: list[Any] = []
     with tempfile.TemporaryDirectory(prefix="load-") as tmp:
         root = Path(tmp)
-        s = Settings(**{**vars(settings.replace(store=root / "store")), "chroma_url": None})
-        subprocess.run([exe, "ingest", str(settings.corpus), "--store", str(s.store)], check=True, capture_output=True)
-        qa = Assistant(settings=s)
-        baseline = {q: signature(qa.ask(q).to_dict()) for q in questions}
-        pages = write_corpus(kit, root / "kit" / "kit.jsonl", articles, LOAD_KIT_FILES)
-        port = free_port()
-        procs: list[Any] = []
         try:
-            serve = subprocess.Popen([exe, "serve", "--store", str(s.store), "--port", str(port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-            procs.append(serve)
-            wait_for_http(f"http://127.0.0.1:{port}/", serve)
-            ctx = multiprocessing.get_context("spawn")
-            done, out = ctx.Event(), ctx.Queue()
-            workers = [ctx.Process(target=_reader, args=(str(s.store), questions, baseline, done, out))
-                       for _ in range(readers)]  # fmt: skip
-            procs += workers
-            for w in workers:
-                w.start()
-            started = time.perf_counter()
-            ingest = subprocess.Popen([exe, "ingest", str(pages), "--store", str(s.store)],
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-            procs.append(ingest)
-            chat_done = threading.Event()
-            chat: dict[str, Tally] = {}
-            thread = threading.Thread(target=lambda: chat.update(tally=_chat_clients(
-                f"http://127.0.0.1:{port}/", questions, clients, baseline, chat_done, qa.article_text)))  # fmt: skip
-            thread.start()
-            stdout, stderr = ingest.communicate()
-            ingest_s = time.perf_counter() - started
-            done.set()
-            chat_done.set()
-            thread.join()
-            api = Tally()
-            for _ in workers:
-                api.add(Tally(**out.get(timeout=600)))
+            url = _private_chroma(root, procs) if server else None
+            s = Settings(**{**vars(settings.replace(store=root / "store")), "chroma_url": url})
+            flags = ["--store", str(s.store)] + (["--chroma-url", url] if url else [])
+            subprocess.run([exe, "ingest", str(settings.corpus), *flags], check=True, capture_output=True)
+            before, texts = _baseline(s, questions)
+            pages = write_corpus(kit, root / "kit" / "kit.jsonl", articles, LOAD_KIT_FILES)
+            run = _under_load(s, flags, pages, questions, texts.get, clients, readers, procs)
+            after, _ = _baseline(s, questions)  # the store as the ingest left it
         finally:
-            for p in procs:
-                p.terminate() if isinstance(p, subprocess.Popen) else p.kill()
-            for p in procs:
-                p.wait(timeout=60) if isinstance(p, subprocess.Popen) else p.join(timeout=60)
-        return render(articles, ingest_s, ingest.returncode, stdout.strip().splitlines()[-1:] or [stderr.strip()],
-                      {f"chat API ({clients} clients)": chat["tally"], f"Python API ({readers} readers)": api},
-                      len(questions))  # fmt: skip
+            _stop(procs)
+    mode = "a private `chroma run`" if server else "the embedded store"
+    return render(mode, articles, run, len(questions), before, after)
+
+
+def _under_load(s: Settings, flags: list[str], pages: Path, questions: list[str], text_of: Callable, clients: int,
+                readers: int, procs: list) -> Run:  # fmt: skip
+    """`serve`, the readers, the ingest and the chat clients at once, until the ingest ends."""
+    from caucasus_qa.scale import free_port, wait_for_http
+
+    exe = str(Path(sys.executable).parent / "caucasus-qa")
+    port = free_port()
+    procs.append(subprocess.Popen([exe, "serve", *flags, "--port", str(port)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL))  # fmt: skip
+    wait_for_http(f"http://127.0.0.1:{port}/", procs[-1])
+    ctx = multiprocessing.get_context("spawn")
+    done, out = ctx.Event(), ctx.Queue()
+    workers = [ctx.Process(target=_reader, args=(s, questions, done, out)) for _ in range(readers)]
+    procs += workers
+    for w in workers:
+        w.start()
+    started = time.perf_counter()
+    ingest = subprocess.Popen([exe, "ingest", str(pages), *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    procs.append(ingest)
+    chat_done, chat = threading.Event(), Tally()
+    url = f"http://127.0.0.1:{port}/"
+    thread = threading.Thread(target=lambda: chat.add(_chat_clients(url, questions, clients, chat_done, text_of)))
+    thread.start()
+    stdout, stderr = ingest.communicate()
+    ingest_s = time.perf_counter() - started
+    done.set()
+    chat_done.set()
+    thread.join()
+    api = Tally()
+    for _ in workers:
+        api.add(Tally(**out.get(timeout=600)))
+    last = (stdout.strip().splitlines() or [stderr.strip()])[-1]
+    return Run(ingest_s, ingest.returncode, last, {f"chat API ({clients} clients)": chat,
+                                                   f"Python API ({readers} readers)": api})  # fmt: skip
+
+
+def _baseline(settings: Settings, questions: list[str]) -> tuple[dict, dict]:
+    """Each question's answer signature before the ingest, and the stored articles' texts."""
+    from caucasus_qa import Assistant
+
+    qa = Assistant(settings=settings)
+    baseline = {q: signature(qa.ask(q).to_dict()) for q in questions}
+    return baseline, {a: qa.article_text(a) for a in qa.store.article_ids()}
+
+
+def _private_chroma(root: Path, procs: list) -> str:
+    from caucasus_qa.scale import free_port, wait_for_http
+
+    port = free_port()
+    chroma = str(Path(sys.executable).parent / "chroma")
+    proc = subprocess.Popen([chroma, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(root / "chroma")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    procs.append(proc)
+    wait_for_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, timeout=120)
+    return f"http://127.0.0.1:{port}"
+
+
+def _stop(procs: list) -> None:
+    """Stop every process the benchmark started (servers, the ingest, the readers)."""
+    for p in procs:
+        p.terminate() if isinstance(p, subprocess.Popen) else p.kill()
+    for p in procs:
+        p.wait(timeout=60) if isinstance(p, subprocess.Popen) else p.join(timeout=60)
 
 
 def _p(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else (values[0] if values else 0.0)
 
 
-def render(articles: int, ingest_s: float, status: int, last: list[str], faces: dict[str, Tally], n: int) -> str:
+def render(mode: str, articles: int, run: Run, n: int, before: dict, after: dict) -> str:
+    faces = run.faces
     lines = [
-        f"Load: {n} eval questions about the default articles, asked round after round while "
-        f"`caucasus-qa ingest` of {articles} kit pages ran in another process (exit {status}, {ingest_s:.0f} s: "
-        f"{last[0] if last else ''}).",
+        f"Load on {mode}: {n} eval questions about the default articles, asked while `caucasus-qa ingest` of "
+        f"{articles} kit pages ran in another process (exit {run.status}, {run.ingest_s:.0f} s: {run.last}).",
         "",
-        "| face | answers | errors | quotes not at their offsets | answers changed | p50 | p95 |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| face | answers | errors | told to wait | quotes not at their offsets | neither the answer before "
+        "nor after the ingest | differs from before | p50 | p95 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, t in faces.items():
         lines.append(
-            f"| {name} | {len(t.latencies)} | {len(t.errors)} | {t.unverified} | {len(t.changed)} | "
+            f"| {name} | {len(t.latencies)} | {len(t.errors)} | {t.waits} | {t.unverified} | "
+            f"{len(t.torn(before, after))} | {t.moved(before)} | "
             f"{_p(t.latencies, 50) * 1000:.0f} ms | {_p(t.latencies, 95) * 1000:.0f} ms |"
         )
     for name, t in faces.items():
         for e in sorted(set(t.errors))[:5]:
             lines.append(f"- {name} error: {e}")
-        for q in sorted(set(t.changed))[:5]:
-            lines.append(f"- {name} changed: {q}")
+        for q in sorted(set(t.torn(before, after)))[:5]:
+            lines.append(f"- {name}, neither before nor after: {q}")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -150,6 +151,7 @@ def writer() -> str:
 
 
 INGEST_PID = ".ingest.pid"
+_SEEN: dict[str, int] = {}  # per embedded store path: the version this process's Chroma client has seen
 
 
 class Store:
@@ -164,14 +166,22 @@ class Store:
         self.sentence_collection = self._open_sentences()
         self.article_collection = self._open_articles()
         self.version = self._stored_version()  # bumped by every write; caches key on it
+        if not settings.chroma_url and _SEEN.get(self._path, self.version) != self.version and not self._own_write():
+            self._reopen()  # this process's cached Chroma client predates another process's writes
+        _SEEN[self._path] = self.version
         self._articles: dict[str, Any] = {}  # article records read so far (cleared on a new version)
         self._catalog: tuple[int, list[dict[str, Any]]] | None = None
+        self._refresh_lock = threading.Lock()
 
     def _stored_version(self) -> int:
         return int((self.article_collection.metadata or {}).get("version", 0))
 
     def refresh(self) -> bool:
         """Notice writes by another process (or another Store): True if the store changed."""
+        with self._refresh_lock:  # the chat's threads ask at once: one of them reopens
+            return self._refresh()
+
+    def _refresh(self) -> bool:
         try:
             current = self.client.get_collection(self.article_collection.name, embedding_function=None)
         except Exception as exc:  # server gone, or the collection deleted by a reset elsewhere
@@ -185,9 +195,16 @@ class Store:
             self._reopen()  # another process wrote the files: this process's Chroma holds stale indexes
         else:
             self.article_collection = current
-        self.version = version
+        self.version = _SEEN[self._path] = version
         self._articles.clear()
         return True
+
+    @property
+    def _path(self) -> str:
+        return str(self.settings.store / "chroma")
+
+    def _own_write(self) -> bool:
+        return (self.article_collection.metadata or {}).get("writer") == writer()
 
     def _reopen(self) -> None:
         """A fresh embedded Chroma client over the same files. Chroma caches one client per path,
@@ -196,7 +213,7 @@ class Store:
         not stopped, so objects still holding it finish what they do."""
         from chromadb.api.shared_system_client import SharedSystemClient
 
-        SharedSystemClient._identifier_to_system.pop(str(self.settings.store / "chroma"), None)
+        SharedSystemClient._identifier_to_system.pop(self._path, None)
         self.client = connect(self.settings)
         self.collection = self._open_collection()
         self.vector_store = self._vector_store()
@@ -222,6 +239,7 @@ class Store:
         self.version = max(self.version, self._stored_version()) + 1
         meta = {k: v for k, v in (self.article_collection.metadata or {}).items() if not k.startswith("hnsw:")}
         self.article_collection.modify(metadata={**meta, "version": self.version, "writer": writer()})
+        _SEEN[self._path] = self.version
         self._articles.clear()
 
     # -- collection ---------------------------------------------------------------------
