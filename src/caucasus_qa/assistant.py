@@ -230,6 +230,13 @@ class Assistant:
 
     # -- the verbs --------------------------------------------------------------------
     def _ready(self) -> None:
+        self._not_written_elsewhere()
+        self.store.refresh()
+        if not len(self.store):  # a count, not a listing: this runs on every question
+            self.store.check_schema()
+            raise StoreError("no articles ingested yet: run caucasus-qa ingest")
+
+    def _not_written_elsewhere(self) -> None:
         busy = self.store.ingesting_elsewhere()
         if busy:  # Chroma's embedded store cannot be read by one process while another writes it
             raise StoreError(
@@ -237,10 +244,6 @@ class Assistant:
                 "To answer during ingests, add articles through this process (the chat's upload box) "
                 "or share a Chroma server (`chroma run`, then --chroma-url)"
             )
-        self.store.refresh()
-        if not len(self.store):  # a count, not a listing: this runs on every question
-            self.store.check_schema()
-            raise StoreError("no articles ingested yet: run caucasus-qa ingest")
 
     def ask(
         self,
@@ -370,6 +373,7 @@ class Assistant:
     def catalog(self, query: str = "", offset: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int]:
         """A page of the stored articles' metadata (no text), those whose title, outlet, author,
         date or id contain ``query`` (any case); and how many match in all."""
+        self._not_written_elsewhere()
         self.store.refresh()
         rows = self.store.catalog()
         if query.strip():
