@@ -351,3 +351,10 @@ def test_uploads_are_limited_per_click_and_per_user_and_hour(faces, tmp_path):
     assert refusal and "2.0 of 0.0025 MB" not in refusal and "try again in 60 minutes" in refusal
     assert quota.take("bob", 2000, now=10.0) is None  # per user
     assert quota.take("ann", 1000, now=3601.0) is None  # the hour has passed
+
+
+def test_the_articles_tab_shows_what_ingest_noted(settings, tmp_path):
+    qa = Assistant(settings=settings)
+    qa.ingest([make_files(Case("notes", files={"cafe.txt": CP1252}), tmp_path / "in")[0]])
+    rows, label, _ = Handlers(qa).articles_page("", 1)
+    assert label.startswith("1 articles") and rows[0][0] == "cafe" and "decoded as cp125" in rows[0][-1]

@@ -164,6 +164,12 @@ def default_examples(qa: Any, path: Path) -> list[str]:
     return [f"What does the article “{title}” report?" for title in titled][:4]
 
 
+def notes_of(row: dict[str, Any]) -> str:
+    """What ingest noted about an article (an encoding, a date's source, text addressed to an
+    assistant), as `caucasus-qa articles` shows it."""
+    return "; ".join(n for n in (row.get("date_note"), row.get("notes")) if n)
+
+
 # -- handlers ---------------------------------------------------------------------------------
 @dataclass
 class Handlers:
@@ -221,7 +227,7 @@ class Handlers:
         number = min(max(1, int(page or 1)), pages)
         rows = matches[(number - 1) * ARTICLES_PAGE : number * ARTICLES_PAGE]
         table = [[r["id"], r.get("title", ""), r.get("outlet", ""), r.get("published", ""), r.get("author", ""),
-                  r.get("chunks", 0)] for r in rows]  # fmt: skip
+                  r.get("chunks", 0), notes_of(r)] for r in rows]  # fmt: skip
         return table, f"{total:,} articles · page {number} of {pages}", number
 
     def start_ingest(self, files: list[str] | None, request: Any = None) -> str:
@@ -361,7 +367,7 @@ def _articles_tab(gr: Any, handlers: Handlers) -> tuple[Any, Any]:
         page = gr.Number(value=1, precision=0, minimum=1, show_label=False, scale=0, elem_id="cqa-page")
         nxt = gr.Button("▶", scale=0, elem_id="cqa-next")
     label = gr.Markdown(elem_id="cqa-article-count")
-    table = gr.Dataframe(headers=["id", "title", "outlet", "published", "author", "chunks"], interactive=False,
+    table = gr.Dataframe(headers=["id", "title", "outlet", "published", "author", "chunks", "notes"], interactive=False,
                          elem_id="cqa-articles", wrap=True)  # fmt: skip
     upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Add articles (.txt .md .html)",
                      elem_id="cqa-upload")  # fmt: skip
