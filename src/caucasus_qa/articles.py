@@ -378,18 +378,19 @@ def read_articles(paths: Iterable[Path], max_bytes: int) -> Iterator[Article | S
         for result in read_file(item, max_bytes):
             if isinstance(result, Article):
                 result = with_assistant_note(result)
+                key = _copy_key(result)
                 if result.id in seen:
                     result = Skip(
                         result.source_path,
                         f"article id {result.id!r} already comes from {seen[result.id]}: rename one of the files",
                     )
-                elif _copy_key(result) in texts:
+                elif key in texts:
                     result = Skip(
                         result.source_path,
-                        f"same text as article {texts[_copy_key(result)]!r}: stored once",
+                        f"same text as article {texts[key]!r}: stored once",
                         failed=False,
                     )
                 else:
                     seen[result.id] = result.source_path
-                    texts[_copy_key(result)] = result.id
+                    texts[key] = result.id
             yield result

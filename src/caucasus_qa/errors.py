@@ -42,6 +42,15 @@ _OS_HINTS = {
 }
 
 
+def server_down(url: str | None, exc: BaseException) -> StoreError:
+    """A Chroma server that does not answer (``url`` when known)."""
+    where = f" at {url}" if url else ""
+    return StoreError(
+        f"cannot reach the Chroma server{where} ({type(exc).__name__}): start it again (`chroma run`); "
+        "answering resumes by itself once it is back"
+    )
+
+
 def explain(exc: BaseException) -> CaucasusQAError | None:
     """The one-line error a user should see for a low-level failure (disk full, read-only or
     damaged store, a store server gone), or None when it is not one of those (a bug: log it)."""
@@ -60,10 +69,7 @@ def explain(exc: BaseException) -> CaucasusQAError | None:
             "or delete it and run `caucasus-qa ingest` to rebuild it"
         )
     if type(exc).__module__.startswith(("httpx", "httpcore")):
-        return StoreError(
-            f"cannot reach the Chroma server ({type(exc).__name__}): start it again (`chroma run`); "
-            "answering resumes by itself once it is back"
-        )
+        return server_down(None, exc)
     if type(exc).__module__.startswith(("chromadb", "sqlite3")):
         return StoreError(f"the store failed ({type(exc).__name__}: {str(exc)[:200]}): run `caucasus-qa check`")
     return None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from caucasus_qa.scale import percentile
 from caucasus_qa.settings import Settings
 
 LOAD_KIT_FILES = ("articles-scale.jsonl.gz",)  # 2024 pages: other news than the default articles
@@ -240,10 +240,6 @@ def _stop(procs: list) -> None:
         p.wait(timeout=60) if isinstance(p, subprocess.Popen) else p.join(timeout=60)
 
 
-def _p(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else (values[0] if values else 0.0)
-
-
 def render(mode: str, articles: int, run: Run, n: int, before: dict, after: dict) -> str:
     faces = run.faces
     lines = [
@@ -258,7 +254,7 @@ def render(mode: str, articles: int, run: Run, n: int, before: dict, after: dict
         lines.append(
             f"| {name} | {len(t.latencies)} | {len(t.errors)} | {t.waits} | {t.unverified} | "
             f"{len(t.torn(before, after))} | {t.moved(before)} | "
-            f"{_p(t.latencies, 50) * 1000:.0f} ms | {_p(t.latencies, 95) * 1000:.0f} ms |"
+            f"{percentile(t.latencies, 50) * 1000:.0f} ms | {percentile(t.latencies, 95) * 1000:.0f} ms |"
         )
     for name, t in faces.items():
         for e in sorted(set(t.errors))[:5]:

@@ -233,14 +233,16 @@ def measure(settings: Settings, kit: Path, n: int, questions: list[str], keep: P
     return run
 
 
-def _p(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile, NaN for no values (the benchmarks' p50 and p95)."""
     return float(np.percentile(values, q)) if values else float("nan")
 
 
 def render(runs: list[SizeRun], questions: int) -> str:
     lines = [f"machine: {os.cpu_count()} cores; {questions} kit questions per size; embedded Chroma", ""]
     for r in runs:
-        a50, a95, r50, r95, p50, p95 = (_p(v, q) for v in (r.answer_ms, r.retrieve_ms, r.plain_ms) for q in (50, 95))
+        timings = (r.answer_ms, r.retrieve_ms, r.plain_ms)
+        a50, a95, r50, r95, p50, p95 = (percentile(v, q) for v in timings for q in (50, 95))
         lines += [
             f"## {r.articles:,} articles",
             "| measure | value | anchor | ratio |",

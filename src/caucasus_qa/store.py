@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 from caucasus_qa import offline
 from caucasus_qa.articles import Article
-from caucasus_qa.errors import StoreError, StoreMismatchError, explain
+from caucasus_qa.errors import StoreError, StoreMismatchError, explain, server_down
 from caucasus_qa.settings import Settings
 
 SCHEMA_VERSION = 3  # 2: articles and sentences in Chroma (was a docstore file); 3: sentences packed
@@ -90,13 +90,6 @@ def is_unreachable(exc: BaseException) -> bool:
     names = {cls.__name__ for cls in type(exc).__mro__}
     return bool(names & {"ConnectError", "ConnectTimeout", "RemoteProtocolError", "ReadError", "ReadTimeout"}) or (
         "connection refused" in str(exc).lower()
-    )
-
-
-def server_down(url: str, exc: BaseException) -> StoreError:
-    return StoreError(
-        f"cannot reach the Chroma server at {url} ({type(exc).__name__}): start it again (`chroma run`); "
-        "answering resumes by itself once it is back"
     )
 
 
@@ -166,7 +159,7 @@ class Store:
         self.sentence_collection = self._open_sentences()
         self.article_collection = self._open_articles()
         self.version = self._stored_version()  # bumped by every write; caches key on it
-        if not settings.chroma_url and _SEEN.get(self._path, self.version) != self.version and not self._own_write():
+        if _SEEN.get(self._path, self.version) != self.version and self._written_elsewhere(self.article_collection):
             self._reopen()  # this process's cached Chroma client predates another process's writes
         _SEEN[self._path] = self.version
         self._articles: dict[str, Any] = {}  # article records read so far (cleared on a new version)
@@ -191,7 +184,7 @@ class Store:
         version = int((current.metadata or {}).get("version", 0))
         if version == self.version:
             return False
-        if not self.settings.chroma_url and (current.metadata or {}).get("writer") != writer():
+        if self._written_elsewhere(current):
             self._reopen()  # another process wrote the files: this process's Chroma holds stale indexes
         else:
             self.article_collection = current
@@ -203,8 +196,10 @@ class Store:
     def _path(self) -> str:
         return str(self.settings.store / "chroma")
 
-    def _own_write(self) -> bool:
-        return (self.article_collection.metadata or {}).get("writer") == writer()
+    def _written_elsewhere(self, articles: Any) -> bool:
+        """Whether another process wrote the version ``articles`` (the article collection) records,
+        to the files this process's embedded Chroma client has cached (a server has no such cache)."""
+        return not self.settings.chroma_url and (articles.metadata or {}).get("writer") != writer()
 
     def _reopen(self) -> None:
         """A fresh embedded Chroma client over the same files. Chroma caches one client per path,
