@@ -130,9 +130,10 @@ class Assistant:
     # -- collaborators, built on first use ----------------------------------------------
     @cached_property
     def embed_model(self):
-        from caucasus_qa.embedding import load_embed_model
+        """Embeds questions (and a generated answer's sentences): the ONNX export when there is one."""
+        from caucasus_qa.embedding import load_question_model
 
-        return load_embed_model(self.settings.embed_model, self.settings.embed_batch_size)
+        return load_question_model(self.settings)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self.embed_model.get_text_embedding_batch(texts), dtype=np.float32)

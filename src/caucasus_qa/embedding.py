@@ -7,7 +7,7 @@ from pathlib import Path
 
 from caucasus_qa import offline
 from caucasus_qa.errors import ConfigError
-from caucasus_qa.settings import BUNDLED_MODEL
+from caucasus_qa.settings import BUNDLED_MODEL, Settings
 
 
 def model_path(name: str) -> str:
@@ -52,6 +52,9 @@ def _embedding_class() -> type:
     return SortedBatchEmbedding
 
 
+_LOADED: set[str] = set()  # models this process has loaded (export_question_model)
+
+
 @lru_cache(maxsize=4)
 def load_embed_model(name: str, batch_size: int = 16):  # -> HuggingFaceEmbedding
     """Load once per process; offline flags (see offline.py) keep it off the network."""
@@ -70,4 +73,44 @@ def load_embed_model(name: str, batch_size: int = 16):  # -> HuggingFaceEmbeddin
             f"model folder with --embed-model PATH, or use the bundled {BUNDLED_MODEL!r}"
         ) from None
     model.encode_batch_size = batch_size  # set after: unknown init arguments go to SentenceTransformer
+    _LOADED.add(name)
     return model
+
+
+def _export_target(settings: Settings) -> tuple[Path, Path] | None:
+    """(model folder, export cache) when questions may use an ONNX export of the model."""
+    folder = Path(model_path(settings.embed_model))
+    if settings.question_encoder != "onnx" or not folder.is_dir():
+        return None  # a hub name resolved from an offline cache has no folder of its own to key on
+    from caucasus_qa.encoder import default_cache
+
+    return folder, Path(settings.model_cache).expanduser() if settings.model_cache else default_cache()
+
+
+def load_question_model(settings: Settings):  # -> BaseEmbedding
+    """The model that embeds questions: the ONNX export when there is one (no torch import, ~6 ms a
+    question), else the full model, exported now so that the next process starts fast."""
+    target = _export_target(settings)
+    if target is not None:
+        from caucasus_qa.encoder import load
+
+        found = load(*target)
+        if found is not None:
+            return found
+    model = load_embed_model(settings.embed_model, settings.embed_batch_size)
+    export_question_model(settings)
+    return model
+
+
+def export_question_model(settings: Settings, only_if_loaded: bool = False) -> bool:
+    """Make the ONNX export questions use, if the settings allow and it is missing (2 s, once per
+    model and machine). ``only_if_loaded``: do it only if this process already loaded the model,
+    as an ingest that embedded something has (an unchanged re-ingest must not load torch for it)."""
+    target = _export_target(settings)
+    if target is None:
+        return False
+    if only_if_loaded and settings.embed_model not in _LOADED:
+        return False
+    from caucasus_qa.encoder import export
+
+    return export(load_embed_model(settings.embed_model, settings.embed_batch_size), *target)

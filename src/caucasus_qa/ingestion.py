@@ -24,6 +24,7 @@ from typing import Any
 
 from caucasus_qa import offline
 from caucasus_qa.articles import Article, Skip, read_articles
+from caucasus_qa.embedding import export_question_model
 from caucasus_qa.errors import CaucasusQAError, StoreError, explain
 from caucasus_qa.lexicon import save_for as save_lexicon
 from caucasus_qa.settings import Settings
@@ -351,6 +352,7 @@ def _ingest_locked(settings, paths, reset, sync, progress, store, started) -> In
             keep = {a.id for a in articles} | {s.article_id for s in report.skipped if s.article_id}
             _sync(store, keep, paths, report)
     save_lexicon(store)  # BM25 and term statistics of the new version: built here, not on a question
+    export_question_model(settings, only_if_loaded=True)  # so the next process answers without torch
     report.articles_total = len(store)
     report.chunks_total = store.collection.count()
     report.seconds = time.perf_counter() - started

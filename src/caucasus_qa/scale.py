@@ -125,9 +125,11 @@ def _warm(run: SizeRun, settings: Settings, questions: list[str]) -> None:
     from llama_index.core import VectorStoreIndex
 
     from caucasus_qa.assistant import Assistant
+    from caucasus_qa.embedding import load_embed_model
 
     qa = Assistant(settings=settings)
-    plain = VectorStoreIndex.from_vector_store(qa.store.vector_store, embed_model=qa.embed_model).as_retriever(
+    plain_model = load_embed_model(settings.embed_model, settings.embed_batch_size)  # plain: sentence-transformers
+    plain = VectorStoreIndex.from_vector_store(qa.store.vector_store, embed_model=plain_model).as_retriever(
         similarity_top_k=5
     )
     qa.ask(questions[0])

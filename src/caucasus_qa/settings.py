@@ -23,6 +23,7 @@ BUNDLED_MODEL = "all-MiniLM-L6-v2"
 BACKENDS = ("extractive", "llamacpp", "openai")
 JUDGES = ("alignment", "llm")
 FUSIONS = ("convex", "zscore", "rrf")
+ENCODERS = ("onnx", "torch")
 UNSUPPORTED = ("drop", "flag")
 
 
@@ -51,6 +52,17 @@ class Settings:
     embed_model: str = field(
         default=BUNDLED_MODEL,
         metadata={"doc": "Bundled all-MiniLM-L6-v2 or a local sentence-transformers folder; switching needs --reset."},
+    )
+    question_encoder: str = field(
+        default="onnx",
+        metadata={
+            "doc": "onnx: questions are embedded by an ONNX export of the model (no torch: fast start), "
+            "made once per model by an ingest or the first question; torch: by sentence-transformers."
+        },
+    )
+    model_cache: str | None = field(
+        default=None,
+        metadata={"doc": "Folder for that export; none: $XDG_CACHE_HOME/caucasus-qa, else ~/.cache/caucasus-qa."},
     )
     embed_batch_size: int = field(
         default=16,
@@ -172,7 +184,9 @@ class Settings:
             raise ConfigError("chunk_overlap must be at least 0 and smaller than chunk_size")
         if self.top_k < 1 or self.candidates < self.top_k:
             raise ConfigError("top_k must be at least 1 and at most candidates")
-        for key, choices in (("llm", BACKENDS), ("judge", JUDGES), ("unsupported", UNSUPPORTED), ("fusion", FUSIONS)):
+        named = {"llm": BACKENDS, "judge": JUDGES, "unsupported": UNSUPPORTED, "fusion": FUSIONS,
+                 "question_encoder": ENCODERS}  # fmt: skip
+        for key, choices in named.items():
             if getattr(self, key) not in choices:
                 raise ConfigError(f"{key} {getattr(self, key)!r}: use {' or '.join(map(repr, choices))}")
         if not 0.0 <= self.dense_weight <= 1.0:
