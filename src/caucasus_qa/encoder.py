@@ -78,6 +78,9 @@ class OnnxEmbedding(BaseEmbedding):
         super().__init__(model_name=manifest["model"], embed_batch_size=512, **kwargs)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # warnings about unused initializers are noise here
+        # Idle threads spin by default, taking the CPU from the rest of the answer (and from other
+        # requests): on 2 cores plain torch retrieval beside it went from 34 to 51 ms p50.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(export / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
