@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-
 COLD_ROUNDS = 5  # one cold sample varied by 3 s between runs here
 
 
@@ -44,7 +43,7 @@ def first_read(store: Path) -> dict:
 
 
 def answering(kit: Path, store: Path) -> dict:
-    from caucasus_qa.scale import SizeRun, percentile, _cold, _serve_rss, _warm, kit_questions
+    from caucasus_qa.scale import SizeRun, _cold, _serve_rss, _warm, kit_questions, percentile
     from caucasus_qa.settings import load_settings
 
     settings, questions = load_settings(store=store), kit_questions(kit, 100)
