@@ -207,3 +207,21 @@ def test_a_jsonl_page_s_url_gives_its_site_and_date_when_the_line_does_not(tmp_p
     assert url_facts("https://n.example/2024/02/30/impossible") == {"outlet": "n.example"}
     assert url_facts("https://n.example/archive/20240230") == {"outlet": "n.example"}
     assert url_facts(None) == {} and url_facts("") == {}
+
+
+def test_a_dateline_an_id_or_chrome_given_as_metadata_stays_unknown(tmp_path: Path):
+    """Unknown stays unknown: metadata that is not a title, outlet or author is dropped, noted."""
+    rows = [
+        {"id": "feed-1", "text": "The ferry resumed service on Monday after the storm.",
+         "title": "Updated March 3, 2024, 9:15 a.m. ET", "outlet": "feed-1", "author": "Click here to read more"},
+        {"id": "feed-2", "text": "The council approved the new harbour budget on Tuesday evening.",
+         "title": "Council approves harbour budget after a long debate over ...", "outlet": "Harbour Gazette"},
+    ]  # fmt: skip
+    path = write(tmp_path / "feed.jsonl", "\n".join(json.dumps(r) for r in rows))
+    first, second = list(read_articles([path], 10**6))
+    assert isinstance(first, Article) and isinstance(second, Article)
+    assert (first.title, first.outlet, first.author) == (None, None, None)
+    assert [n.split(" ")[0] for n in first.notes] == ["title", "outlet", "author"]
+    assert "a dateline" in first.notes[0] and "the article's id" in first.notes[1]
+    # a headline cut short with "..." is still a title; a real outlet stays
+    assert second.title == rows[1]["title"] and second.outlet == "Harbour Gazette" and not second.notes

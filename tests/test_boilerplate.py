@@ -183,6 +183,8 @@ def test_sentences_that_mention_chrome_words_are_not_chrome(line):
 def test_datelines():
     assert is_dateline("Jul 5, 2025 10:01 375")
     assert is_dateline("17 December 2025, Wednesday, 7:02")
+    assert is_dateline("Updated March 3, 2024, 9:15 a.m. ET")  # US style: a.m./p.m. and a short zone
+    assert is_dateline("Published 11:40 p.m. PT Feb. 2, 2024")
     assert not is_dateline("On July 1, the ambassador delivered a formal protest to the ministry.")
     assert find_date("2024-02-29").isoformat() == "2024-02-29"
 

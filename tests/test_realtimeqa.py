@@ -11,7 +11,16 @@ import pytest
 from conftest import run_cli
 
 from caucasus_qa.answer import Answer, Citation, Claim
-from caucasus_qa.realtimeqa import KitQuestion, group_of, load_questions, needle, norm, page_rank, score
+from caucasus_qa.realtimeqa import (
+    KitQuestion,
+    group_of,
+    load_questions,
+    needle,
+    norm,
+    page_rank,
+    score,
+    source_counts,
+)
 
 
 def test_the_matching_rule_maps_typography_and_unwraps_a_quoted_title():
@@ -73,6 +82,19 @@ def test_page_rank_counts_pages_not_passages():
     assert page_rank([P("a")], ("c",)) is None
 
 
+def test_source_counts_tell_real_sources_from_datelines_ids_and_chrome():
+    def cite(title, outlet, published, author=None):
+        return Citation(1, "q", "page-9", title, outlet, published, author, 0, 1)
+
+    cited = [
+        cite("Ferry strike ends after pay deal ...", "example.org", "2025-01-03"),
+        cite("Updated Jan. 3, 2025, 4:10 p.m. ET", "example.org", None),  # a dateline as the title
+        cite(None, "page-9", None),  # the article's id as the outlet
+        cite("Orchard festival", None, None, author="Click here to read more"),
+    ]
+    assert source_counts(cited) == {"titled": 3, "with_outlet": 3, "dated": 1, "flawed": 3}
+
+
 PAGES = [
     ("g1", "Ferry strike ends", "The ferry strike in Port Aldane ended on Friday after the union accepted a "
      "pay offer from the operator Blue Wake Lines. Crossings resume on Monday."),
@@ -111,6 +133,9 @@ def test_eval_realtimeqa_ingests_the_kit_into_an_empty_store_and_reports_each_gr
     gold = report["summary"]["tune"]["gold"]
     assert gold["gold_page_top5"] == 1.0 and gold["cited_a_gold_page"] == 1.0
     assert report["summary"]["tune"]["all"]["verbatim_quotes"] == 1.0
+    everything = report["summary"]["tune"]["all"]
+    assert everything["citations_titled"] == everything["citations_with_outlet"] == 1.0  # outlet: the URL's site
+    assert everything["citations_dated"] == 0.0 and everything["citations_flawed"] == 0.0  # no date: unknown
     assert "'vote': 0.15" in report["settings"]["weights"]  # the weights the run (and any threshold) used
     assert "| strict accuracy (first sentence or its quote) |" in next(reports.glob("*/report.md")).read_text()
     again = run_cli("eval", "--realtimeqa", str(kit), "--store", str(store), "--report", str(reports), "--split",

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlparse
 
-from caucasus_qa.boilerplate import clean_page, normalize
+from caucasus_qa.boilerplate import clean_page, metadata_flaw, normalize
 
 TEXT_TYPES = {".txt", ".md", ".markdown"}
 HTML_TYPES = {".html", ".htm"}
@@ -361,6 +361,20 @@ def with_assistant_note(article: Article) -> Article:
     return replace(article, notes=(*article.notes, note))
 
 
+def with_checked_metadata(article: Article) -> Article:
+    """Unknown stays unknown: a title, outlet or author that is really a dateline, the article's id
+    or site chrome is dropped (with a note), never shown in a citation as a source."""
+    changes: dict[str, Any] = {}
+    notes = list(article.notes)
+    for key in ("title", "outlet", "author"):
+        value = getattr(article, key)
+        flaw = metadata_flaw(value, article.id) if value else None
+        if flaw:
+            changes[key] = None
+            notes.append(f"{key} {value[:60]!r} is {flaw}: left unknown")
+    return replace(article, notes=tuple(notes), **changes) if changes else article
+
+
 def _copy_key(article: Article) -> tuple:
     return (article.text, article.title, article.outlet, article.published, article.author, article.url)
 
@@ -377,7 +391,7 @@ def read_articles(paths: Iterable[Path], max_bytes: int) -> Iterator[Article | S
             continue
         for result in read_file(item, max_bytes):
             if isinstance(result, Article):
-                result = with_assistant_note(result)
+                result = with_assistant_note(with_checked_metadata(result))
                 key = _copy_key(result)
                 if result.id in seen:
                     result = Skip(

@@ -98,10 +98,10 @@ _MONTH_DAY = re.compile(
     + r"\b(?!,?\s+\d{4})",
     re.IGNORECASE,
 )
-_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm)?\b", re.IGNORECASE)
+_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\b\.?)?", re.IGNORECASE)
 _WEEKDAY = re.compile(r"\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b\.?", re.IGNORECASE)
 _DATE_FILLER = re.compile(
-    r"\b(?:updated|published|posted|on|at|last|modified|gmt|utc|[a-z]{2,4}t)\b|[\d\s,|/:.–—-]+",
+    r"\b(?:updated|published|posted|on|at|last|modified|gmt|utc|[a-z]{1,4}t)\b|[\d\s,|/:.–—-]+",  # ET, CEST
     re.IGNORECASE,
 )
 
@@ -243,6 +243,19 @@ def chrome_kind(line: str) -> str | None:
         ("promo", bool(_PROMO.match(line))),  # removed where it stands; the article may go on after it
     ]
     return next((kind for kind, hit in checks if hit), None)
+
+
+def metadata_flaw(value: str, article_id: str) -> str | None:
+    """Why a title, outlet or author value is not one (a dateline, the article's id, a line of
+    site chrome), or None. A citation shows such a value as unknown rather than as a source.
+    A headline cut short with "..." is a title: search results and feeds shorten them."""
+    value = value.strip()
+    if value == article_id:
+        return "the article's id"
+    if is_dateline(value):
+        return "a dateline"
+    kind = chrome_kind(value)
+    return f"site chrome ({kind})" if kind not in (None, "teaser") else None
 
 
 _END_MARKERS = {"share", "comments", "copyright", "follow", "syndication", "navigation", "teaser"}

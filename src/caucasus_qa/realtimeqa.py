@@ -124,6 +124,7 @@ class KitRecord:
     verbatim: int
     latency_ms: float
     evidence: float = 0.0  # the answer's evidence score (what the abstention threshold cuts)
+    sources: dict[str, int] = field(default_factory=dict)  # citation metadata counts (source_counts)
 
 
 def _first_claim(answer: Any) -> tuple[str, list[str]]:
@@ -149,6 +150,21 @@ def score(q: KitQuestion, answer: Any) -> tuple[bool, bool]:
     return strict, strict or any(n in norm(t) for t in (*claims, *(c.quote for c in answer.citations)))
 
 
+def source_counts(citations: Sequence[Any]) -> dict[str, int]:
+    """How many citations show a title, an outlet, a date, and how many show something that is not
+    a source at all (a dateline, the article's id, site chrome: ``boilerplate.metadata_flaw``)."""
+    from caucasus_qa.boilerplate import metadata_flaw
+
+    return {
+        "titled": sum(bool(c.title) for c in citations),
+        "with_outlet": sum(bool(c.outlet) for c in citations),
+        "dated": sum(bool(c.published) for c in citations),
+        "flawed": sum(
+            any(metadata_flaw(v, c.article_id) for v in (c.title, c.outlet, c.author) if v) for c in citations
+        ),
+    }
+
+
 def page_rank(passages: Sequence[Any], gold: Sequence[str]) -> int | None:
     pages = list(dict.fromkeys(p.article_id for p in passages))
     return next((i for i, page in enumerate(pages, start=1) if page in gold), None)
@@ -168,7 +184,7 @@ def ask_one(qa: Any, q: KitQuestion, group: str, dated: bool = True) -> KitRecor
     return KitRecord(
         q.id, q.week, q.split, group, q.question, q.answer, answer.text, answer.abstained, strict, lenient,
         rank, any(c.article_id in q.gold for c in answer.citations), len(answer.citations), verbatim, latency,
-        answer.score,
+        answer.score, source_counts(answer.citations),
     )  # fmt: skip
 
 
@@ -190,6 +206,10 @@ def summarize(records: Sequence[KitRecord]) -> dict[str, Any]:
         "mrr_by_page": _share(sum(1 / x for x in ranks if x), len(ranks)),
         "cited_a_gold_page": _share(sum(r.cited_gold for r in records if r.group == "gold"), len(ranks)),
         "verbatim_quotes": _share(sum(r.verbatim for r in records), sum(r.citations for r in records)),
+        **{
+            f"citations_{key}": _share(sum(r.sources.get(key, 0) for r in records), sum(r.citations for r in records))
+            for key in ("titled", "with_outlet", "dated", "flawed")
+        },
         "latency_p50_ms": float(np.percentile(lat, 50)) if lat else None,
         "latency_p95_ms": float(np.percentile(lat, 95)) if lat else None,
     }
@@ -234,6 +254,10 @@ ROWS = [  # the report's rows: (label, summary key, groups it is shown for)
     ("MRR by page", "mrr_by_page", ("gold",)),
     ("cited a gold page", "cited_a_gold_page", ("gold",)),
     ("quotes verbatim", "verbatim_quotes", ("all",)),
+    ("citations with a title", "citations_titled", ("all",)),
+    ("citations with an outlet", "citations_with_outlet", ("all",)),
+    ("citations with a date", "citations_dated", ("all",)),
+    ("citations showing a dateline, id or chrome as a source", "citations_flawed", ("all",)),
     ("latency p50 (ms)", "latency_p50_ms", ("all",)),
     ("latency p95 (ms)", "latency_p95_ms", ("all",)),
 ]
