@@ -416,3 +416,29 @@ def test_an_update_interrupted_before_its_record_never_cuts_the_old_text_with_ne
     assert all(verify(c, store.article(c.article_id).text) for c in answer.citations)
     again = ingest(settings, [corpus])
     assert again.updated == [article_id] and integrity.check(Store(settings)).ok
+
+
+def test_a_machine_summary_label_never_opens_a_quoted_sentence(settings, tmp_path):
+    """A feed that glues "AI-assisted summary" to the first summary sentence: the sentence (and so
+    any quote of it) starts after the label; a label on its own line is no sentence at all."""
+    import json
+
+    from caucasus_qa import Assistant
+    from caucasus_qa.evidence import split_sentences
+
+    text = (
+        "AI-assisted summary The harbour ferry strike in Port Aldane ended on Friday after a pay deal.\n\n"
+        "AI-generated key points:\n\n"
+        "Crossings to the islands resume on Monday morning, the operator Blue Wake Lines said."
+    )
+    sentences = split_sentences("a", text)
+    assert [s.text for s in sentences] == [
+        "The harbour ferry strike in Port Aldane ended on Friday after a pay deal.",
+        "Crossings to the islands resume on Monday morning, the operator Blue Wake Lines said.",
+    ]
+    assert all(text[s.start : s.end] == s.text for s in sentences)
+    feed = write(tmp_path / "feed.jsonl", json.dumps({"id": "ferry", "title": "Ferry strike ends", "text": text}))
+    ingest(settings, [feed])
+    answer = Assistant(settings=settings).ask("When did the ferry strike in Port Aldane end?")
+    assert answer.citations and not any("summary" in c.quote.lower() for c in answer.citations)
+    assert "Friday" in answer.text

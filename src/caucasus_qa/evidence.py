@@ -74,13 +74,27 @@ def _punkt():
     return PunktTokenizer("english")
 
 
+# A label that news sites put before a machine-written summary ("AI-assisted summary", "AI-generated
+# key points"): page furniture, not the outlet's words. When a feed glues it to the first summary
+# sentence, the sentence starts after it, so a quote never opens with the label.
+_SUMMARY_LABEL = re.compile(
+    r"(?:AI|artificial intelligence)[- ](?:assisted|generated|powered|written)\s+"
+    r"(?:summary|summaries|highlights|key points|takeaways)\b\W*",
+    re.IGNORECASE,
+)
+
+
 def split_sentences(article_id: str, text: str) -> list[Sentence]:
     tokenizer = _punkt()
     out: list[Sentence] = []
     for para in _PARAGRAPH.finditer(text):
         for a, b in tokenizer.span_tokenize(para.group()):
             start, end = para.start() + a, para.start() + b
-            out.append(Sentence(article_id, start, end, text[start:end], len(out)))
+            label = _SUMMARY_LABEL.match(text, start, end)
+            if label:
+                start = label.end()
+            if start < end:
+                out.append(Sentence(article_id, start, end, text[start:end], len(out)))
     return out
 
 
