@@ -144,6 +144,9 @@ def load(model_folder: Path, cache: Path) -> OnnxEmbedding | None:
         return OnnxEmbedding(export)
     except Exception as exc:  # a damaged cache must not stop answering: the torch path still works
         log.warning("cannot load the ONNX export in %s (%s): embedding questions with torch", export, exc)
+        # Exports appear whole (os.replace), so this one is damaged: remove it, or every process
+        # would load torch and find it again; the export that follows makes a new one.
+        shutil.rmtree(export, ignore_errors=True)
         return None
 
 
@@ -194,11 +197,12 @@ def export(embed: Any, model_folder: Path, cache: Path) -> bool:
     if manifest is None:
         log.info("embedding model %s: its pipeline is not exported to ONNX; questions use torch", model_folder)
         return False
+    unwritable = "cannot export %s to ONNX in %s (%s): questions use torch"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".export-"))
     except OSError as exc:
-        log.warning("cannot export %s to ONNX in %s (%s): questions use torch", model_folder, cache, exc)
+        log.warning(unwritable, model_folder, cache, exc)
         return False
     try:
         _write(embed, manifest, tmp)
@@ -209,7 +213,7 @@ def export(embed: Any, model_folder: Path, cache: Path) -> bool:
         os.replace(tmp, target)  # atomic: a reader sees a whole export or none
     except OSError as exc:
         if not (target / "manifest.json").is_file():  # else another process finished first
-            log.warning("cannot export %s to ONNX in %s (%s): questions use torch", model_folder, cache, exc)
+            log.warning(unwritable, model_folder, cache, exc)
             return False
     except Exception as exc:  # the exporter raises many types for models it cannot trace
         log.warning("cannot export %s to ONNX (%s: %s): questions use torch", model_folder, type(exc).__name__, exc)
