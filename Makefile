@@ -12,12 +12,13 @@ LINT_PATHS := src tests ui scripts
 # else the chat flavour (Python 3.11 with venv). `make system-deps SYSTEM_DEPS=test` to ask for one.
 SYSTEM_DEPS ?= $(if $(filter test,$(MAKECMDGOALS)),test,chat)
 
-.PHONY: help system-deps install install-dev install-plot chat ingest test lint format eval bench clean
+.PHONY: help system-deps install install-dev install-plot chat ingest test lint audit format eval bench clean
 
 help:
 	@echo "make chat         install, ingest the default corpus if needed, start the chat UI"
 	@echo "make test         install with dev extras, then ruff, ruff format --check, mypy, pytest"
 	@echo "make lint         ruff check, ruff format --check, mypy src"
+	@echo "make audit        check the installed packages against the offline advisory database"
 	@echo "make format       ruff check --fix, then ruff format"
 	@echo "make eval         the eval set's test split (installs the plot extra)"
 	@echo "make bench        ingest and answer benchmarks"
@@ -72,12 +73,17 @@ lint: install-dev
 	$(PY) -m ruff format --check $(LINT_PATHS)
 	$(PY) -m mypy src
 
+## Installed packages against the offline advisory database; every finding must be triaged in
+## docs/reliability.md. `make test` runs it after lint.
+audit: install-dev
+	$(PY) scripts/audit.py
+
 ## Safe fixes first (imports, pyupgrade), then the formatter; `make lint` shows what is left.
 format: install-dev
 	$(PY) -m ruff check --fix --exit-zero $(LINT_PATHS)
 	$(PY) -m ruff format $(LINT_PATHS)
 
-test: system-deps lint
+test: system-deps lint audit
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## The eval set's test split; the report lands in eval/reports/<run>/
