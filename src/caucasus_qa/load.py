@@ -31,6 +31,10 @@ from caucasus_qa.settings import Settings
 LOAD_KIT_FILES = ("articles-scale.jsonl.gz",)  # 2024 pages: other news than the default articles
 WAVE_PAUSE_S = 5.0  # between waves of chat questions: 2 cores must still ingest meanwhile
 READER_PAUSE_S = 1.0  # between one Python API reader's questions
+# How long a chat client waits for the server to take and answer a question. gradio_client's
+# default is httpx's 5 s, which no browser uses (Gradio's page waits in its queue, showing the
+# position): with it, 50 questions at once on 2 cores during an ingest counted as errors.
+CLIENT_TIMEOUT_S = 300.0
 
 
 @dataclass
@@ -108,7 +112,7 @@ def _chat_clients(url: str, questions: list[str], clients: int, done: threading.
     wave = threading.Barrier(clients)
 
     def run(i: int) -> None:
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, httpx_kwargs={"timeout": CLIENT_TIMEOUT_S})
         k = i
         while not done.is_set():
             try:
