@@ -216,6 +216,12 @@ def stop_at(point: str, offset: int) -> None:
         time.sleep(3600)
 
 
+def batch_size(batch_docs: int, todo: int) -> int:
+    """Articles per batch: at most ``batch_docs``, and about 20 batches for a small ingest, so
+    that its progress moves and a stopped ingest keeps most of its work."""
+    return max(1, min(batch_docs, math.ceil(todo / 20)))
+
+
 def _embed_batches(store: Store, todo: list, report: IngestReport, progress: Progress) -> None:
     from tqdm.auto import tqdm
 
@@ -224,7 +230,7 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: Pro
     if not todo:
         return
     pipeline = _pipeline(store)
-    size = max(1, min(store.settings.batch_docs, math.ceil(len(todo) / 20)))
+    size = batch_size(store.settings.batch_docs, len(todo))
     bar_on = progress is True
     with tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not bar_on, leave=False) as bar:
         for start in range(0, len(todo), size):
