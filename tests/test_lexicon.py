@@ -58,3 +58,29 @@ def test_a_missing_or_damaged_saved_lexicon_is_built_again(settings, tmp_path, d
         (path / "stats.json").write_text("{not json", encoding="utf-8")
     lexicon = LexiconCache(store).get()
     assert lexicon.version == store.version and lexicon.bm25 is not None and lexicon.stats.n > 0
+
+
+def test_while_the_new_lexicon_is_built_answers_come_from_the_chunks_of_the_held_one(settings, tmp_path, monkeypatch):
+    """New vectors are not mixed with old word statistics: until the process holds the lexicon
+    of the newer version, the chunks that version added are not retrieved (dense included)."""
+    ingest(settings, [make_corpus(tmp_path / "c", n=3)])
+    qa = Assistant(settings=settings)
+    question = "Which lighthouse keeper rescued the stranded kayakers near Port Elwen?"
+    assert all(p.node.ref_doc_id != "kayak" for p in qa.retrieve(question))
+    held, rebuild = qa.lexicon.get(), LexiconCache._rebuild
+    monkeypatch.setattr(LexiconCache, "_rebuild", lambda self, version: None)  # the rebuild has not finished
+    new = tmp_path / "new" / "kayak.txt"
+    new.parent.mkdir()
+    new.write_text(
+        "Kayakers rescued at Port Elwen\n\nThe lighthouse keeper of Port Elwen, Mara Quist, rescued three"
+        " stranded kayakers on Sunday after their boats overturned near the harbour wall.",
+        encoding="utf-8",
+    )
+    ingest(settings, [new])  # another process's ingest, say
+    shutil.rmtree(folder(settings.store, settings.collection, Store(settings).version))  # as on a Chroma server
+    assert qa.store.refresh() and qa.lexicon.get() is held
+    assert qa.retriever.dense(qa._query_bundle(question), within=None), "the new vectors are in Chroma"
+    stale = qa.retrieve(question)
+    assert stale and all(p.node.ref_doc_id != "kayak" for p in stale)
+    rebuild(qa.lexicon, qa.store.version)  # the rebuild finishes
+    assert qa.retrieve(question)[0].node.ref_doc_id == "kayak"

@@ -14,6 +14,12 @@ a convex mix of the two scores min-max normalised over the candidates (``dense_w
 same mix of z-scores (``fusion="zscore"``: one outlying chunk does not squash the rest), or
 reciprocal rank fusion (``fusion="rrf"``).
 
+Both retrievers answer from the same chunks: those of the lexicon the process holds. While an
+ingest runs elsewhere the store gains chunks that the held lexicon (rebuilt in the background,
+see ``lexicon.py``) does not know yet; dense candidates outside it are left out (fetched past,
+up to ``STALE_OVERFETCH``), so an answer is that of one finished state of the store, never new
+vectors scored with old word statistics (measured by ``bench load``: docs/reliability.md).
+
 Asked as of a date (``as_of``), chunks of pages published after it are left out and pages
 published shortly before it gain ``recency_weight * exp(-age / recency_days)`` on the fused
 score (settings); an undated page gains nothing and is never left out (its date is unknown,
@@ -39,6 +45,7 @@ from caucasus_qa.lexicon import BM25_B, BM25_K1, LexicalIndex, LexiconCache
 from caucasus_qa.store import Store
 
 RRF_K = 60
+STALE_OVERFETCH = 2000  # most extra dense results fetched to skip chunks the held lexicon lacks (an ingest's backlog)
 _WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 PRESENT_TIME = re.compile(
     rf"\b(this|last|past) (week|weekend|month)\b|\b(today|tonight|yesterday|recently)\b|\b(on|last) ({_WEEKDAYS})\b",
@@ -173,23 +180,27 @@ class HybridRetriever(BaseRetriever):
             query.embedding = self.embed_model.get_query_embedding(query.query_str)
         return query.embedding
 
-    def dense(self, query: QueryBundle, n: int | None = None) -> dict[str, float]:
-        """Cosine similarity of the ``n`` (default ``candidates``) nearest chunks in Chroma."""
+    def dense(self, query: QueryBundle, n: int | None = None, within: LexicalIndex | None = None) -> dict[str, float]:
+        """Cosine similarity of the ``n`` (default ``candidates``) nearest chunks in Chroma; given
+        ``within``, of the nearest among that index's chunks (see the module)."""
         embedding = self._query_embedding(query)
         collection = self.store.collection
         count = collection.count()
+        n = n or self.candidates
+        unknown = 0 if within is None else min(max(count - len(within.ids), 0), STALE_OVERFETCH)
         if not count:
             return {}
         result = collection.query(
             query_embeddings=[embedding],
-            n_results=min(n or self.candidates, count),
+            n_results=min(n + unknown, count),
             include=["distances", "embeddings"],
         )
         ids, distances = result["ids"][0], result["distances"][0]
         vectors = result.get("embeddings")
         if vectors is not None and len(vectors):
             self._vectors.update(zip(ids, (np.asarray(v, dtype=np.float32) for v in vectors[0])))
-        return {i: 1.0 - float(d) for i, d in zip(ids, distances)}  # cosine space: distance = 1 - cos
+        near = [(i, d) for i, d in zip(ids, distances) if within is None or i in within.row][:n]
+        return {i: 1.0 - float(d) for i, d in near}  # cosine space: distance = 1 - cos
 
     def cosines(self, query: QueryBundle, ids: list[str]) -> dict[str, float]:
         """Exact cosine similarity of the question with the given stored chunks."""
@@ -221,9 +232,9 @@ class HybridRetriever(BaseRetriever):
         """
         n = candidates or self.candidates
         index = self.lexical_index()
-        dense = self.dense(query, n)
-        if index is None:
-            return dense, {}
+        if index is None:  # an empty store, as far as this process's lexicon knows
+            return {}, {}
+        dense = self.dense(query, n, within=index)
         all_bm25 = index.scores(query.query_str)
         bm25 = index.top(all_bm25, n)
         if self.complete_scores:
