@@ -73,6 +73,29 @@ def test_an_ingest_killed_at_each_point_is_finished_by_the_next_run_and_loses_no
     assert {a: store.chunk_ids(a) for a in before} == chunks_before
 
 
+def test_an_article_record_of_a_version_never_recorded_stays_out_of_answers_until_the_next_ingest(tmp_path):
+    """Killed after one record of its second batch: that article is whole, but the version it was
+    written for was never recorded, so indexes of the recorded version leave it out (a reader
+    answers from one finished version); the next ingest records it."""
+    from caucasus_qa import Assistant
+
+    corpus = make_corpus(tmp_path / "c", n=N, paragraphs=3)
+    store_dir = tmp_path / "s"
+    kill_at("records", corpus, store_dir)
+    settings = load_settings(store=store_dir)
+    store = Store(settings)
+    indexed = {n.ref_doc_id for n in store.all_chunks(upto=store.version)}
+    assert store.unrecorded() and len(indexed) == 2 and indexed < set(store.article_ids())
+    (lone,) = set(store.article_ids()) - indexed
+    title = store.article(lone).metadata["title"]
+    assert lone not in {p.node.ref_doc_id for p in Assistant(settings=settings).retrieve(title, top_k=5)}
+
+    assert ingest(settings, [corpus]).ok
+    store = Store(settings)
+    assert not store.unrecorded() and lone in {n.ref_doc_id for n in store.all_chunks(upto=store.version)}
+    assert lone in {p.node.ref_doc_id for p in Assistant(settings=settings).retrieve(title, top_k=5)}
+
+
 # -- a full disk and a read-only store: real mounts (root needed; skipped where not allowed) ----
 def mount(*args: str) -> None:
     done = subprocess.run(["mount", *args], capture_output=True, text=True)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 
 import pytest
 from test_ingest import make_corpus
 
-from caucasus_qa import Assistant
+from caucasus_qa import Assistant, lexicon
 from caucasus_qa.ingestion import ingest
 from caucasus_qa.lexicon import LexiconCache, folder
 from caucasus_qa.store import Store
@@ -29,7 +30,8 @@ def test_ingest_saves_the_lexicon_and_answering_never_reads_every_chunk(settings
     assert answer.citations and any(p.bm25 for p in qa.retrieve("harbour bridge"))
 
 
-def test_a_newer_store_version_is_built_in_the_background_while_the_old_one_answers(settings, tmp_path):
+def test_a_newer_store_version_is_built_in_the_background_while_the_old_one_answers(settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(lexicon, "FRESH_WAIT_S", 0.0)  # a rebuild longer than a question waits
     ingest(settings, [make_corpus(tmp_path / "c", n=2)])
     store = Store(settings)
     cache = LexiconCache(store)
@@ -45,6 +47,21 @@ def test_a_newer_store_version_is_built_in_the_background_while_the_old_one_answ
     while cache.get().version != store.version and time.time() < deadline:
         time.sleep(0.1)
     assert cache.get().version == store.version and cache.get().stats.n > old.stats.n
+
+
+def test_a_question_waits_for_a_short_rebuild_and_no_longer(settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(lexicon, "FRESH_WAIT_S", 60.0)
+    ingest(settings, [make_corpus(tmp_path / "c", n=2)])
+    store = Store(settings)
+    cache = LexiconCache(store)
+    old = cache.get()
+    ingest(settings, [make_corpus(tmp_path / "more", n=4)])
+    assert store.refresh()
+    shutil.rmtree(folder(settings.store, settings.collection, store.version))
+    started = time.perf_counter()
+    fresh = cache.get()  # built in the background, waited for: the new articles answer at once
+    assert fresh.version == store.version and fresh.stats.n > old.stats.n
+    assert time.perf_counter() - started < 30  # returned when built, not at the end of the wait
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
@@ -68,7 +85,8 @@ def test_while_the_new_lexicon_is_built_answers_come_from_the_chunks_of_the_held
     question = "Which lighthouse keeper rescued the stranded kayakers near Port Elwen?"
     assert all(p.node.ref_doc_id != "kayak" for p in qa.retrieve(question))
     held, rebuild = qa.lexicon.get(), LexiconCache._rebuild
-    monkeypatch.setattr(LexiconCache, "_rebuild", lambda self, version: None)  # the rebuild has not finished
+    monkeypatch.setattr(LexiconCache, "_rebuild", lambda self, version, built: None)  # the rebuild has not finished
+    monkeypatch.setattr(lexicon, "FRESH_WAIT_S", 0.0)
     new = tmp_path / "new" / "kayak.txt"
     new.parent.mkdir()
     new.write_text(
@@ -82,5 +100,5 @@ def test_while_the_new_lexicon_is_built_answers_come_from_the_chunks_of_the_held
     assert qa.retriever.dense(qa._query_bundle(question), within=None), "the new vectors are in Chroma"
     stale = qa.retrieve(question)
     assert stale and all(p.node.ref_doc_id != "kayak" for p in stale)
-    rebuild(qa.lexicon, qa.store.version)  # the rebuild finishes
+    rebuild(qa.lexicon, qa.store.version, threading.Event())  # the rebuild finishes
     assert qa.retrieve(question)[0].node.ref_doc_id == "kayak"

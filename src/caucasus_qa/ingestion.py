@@ -337,6 +337,8 @@ def _ingest_locked(settings, paths, reset, sync, progress, store, started) -> In
         store.reset()
     store.check_schema()
     store.check_chunking()
+    if store.unrecorded():  # a killed run's finished articles: make them part of a version
+        store.persist()
     moved = store.migrate_sentences()
     if moved:
         report.notes.append(f"packed the stored sentence vectors of {moved} articles (nothing re-embedded)")

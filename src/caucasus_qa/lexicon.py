@@ -6,7 +6,9 @@ Both are O(corpus) to build, so they are built where the corpus changes, not whe
 answered: an ingest into an embedded store saves the lexicon beside it (one folder per store
 version), and a process loads it lazily (memory-mapped) on its first question. A process that
 sees a newer version than it holds (another process ingested) builds the new one in a
-background thread and answers with the one it has meanwhile; only a process with none at all
+background thread; a question waits for it up to ``FRESH_WAIT_S`` (a small store's rebuild fits:
+the new article answers at once) and is otherwise answered from the version it holds, its chunks
+only (``retrieval.py``), never a mix of the two. Only a process with none at all
 builds before answering (``Assistant.warm`` does that at startup, so `serve` is ready before its
 first question). With a Chroma server the chunks live in the server and the lexicon is a cache
 of them kept on each machine's disk (under the store folder, keyed by the server, the collection's
@@ -34,6 +36,7 @@ from caucasus_qa.text import terms
 BM25_K1 = 0.9
 BM25_B = 0.4
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index BM25Retriever's
+FRESH_WAIT_S = 2.0  # most a question waits for a newer version's lexicon (rebuild times: docs/reliability.md)
 _META = ("title", "outlet", "author", "published")  # a question may name the article ("the DW piece")
 
 
@@ -174,6 +177,7 @@ class LexiconCache:
         self.k1, self.b = k1, b
         self._current: Lexicon | None = None
         self._building: int | None = None
+        self._built = threading.Event()  # set when the rebuild of ``_building`` is done
         self._lock = threading.Lock()
 
     def _saved(self, version: int) -> Lexicon | None:
@@ -190,16 +194,19 @@ class LexiconCache:
                 return held
             saved = self._saved(version)
             if saved is None and held is None:  # nothing to answer with: build it now, once
-                saved = build(self.store.all_chunks(), version, self.k1, self.b)
+                saved = build(self.store.all_chunks(upto=version), version, self.k1, self.b)
                 self._keep(saved)
             if saved is not None:
                 self._current = saved
                 return saved
             assert held is not None  # the case above built one
             if self._building != version:
-                self._building = version
-                threading.Thread(target=self._rebuild, args=(version,), daemon=True).start()
-            return held  # the previous version's words until the new one is ready
+                self._building, self._built = version, threading.Event()
+                threading.Thread(target=self._rebuild, args=(version, self._built), daemon=True).start()
+            built = self._built
+        built.wait(FRESH_WAIT_S)
+        current = self._current
+        return current if current is not None and current.version >= held.version else held
 
     def _keep(self, lexicon: Lexicon) -> None:
         """Save a lexicon built here, for the next process on this machine."""
@@ -208,12 +215,19 @@ class LexiconCache:
         except OSError:
             pass  # a read-only store folder still answers; the next process builds it again
 
-    def _rebuild(self, version: int) -> None:
-        fresh = build(self.store.all_chunks(), version, self.k1, self.b)
-        self._keep(fresh)
+    def _rebuild(self, version: int, built: threading.Event) -> None:
+        try:
+            fresh = build(self.store.all_chunks(upto=version), version, self.k1, self.b)
+        except Exception:  # the server went away, say: the next question tries again
+            with self._lock:
+                self._building = None
+            raise
+        finally:
+            built.set()
         with self._lock:
             if self._current is None or self._current.version < fresh.version:
                 self._current = fresh
+        self._keep(fresh)
 
 
 def save_for(store: Any, k1: float = BM25_K1, b: float = BM25_B) -> None:
@@ -221,4 +235,4 @@ def save_for(store: Any, k1: float = BM25_K1, b: float = BM25_B) -> None:
     it is saved already (nothing changed)."""
     path = store_folder(store, store.version)
     if not (path / "stats.json").is_file():
-        save(build(store.all_chunks(), store.version, k1, b), path)
+        save(build(store.all_chunks(upto=store.version), store.version, k1, b), path)

@@ -144,6 +144,7 @@ def writer() -> str:
 
 
 INGEST_PID = ".ingest.pid"
+WRITTEN = "written"  # an article record's field: the store version it was written for (``all_chunks``)
 _SEEN: dict[str, int] = {}  # per embedded store path: the version this process's Chroma client has seen
 
 
@@ -228,10 +229,20 @@ class Store:
             return None
         return pid if pid != os.getpid() else None
 
+    def next_version(self) -> int:
+        """The version the next ``persist`` records: the one an article record written now belongs to."""
+        return max(self.version, self._stored_version()) + 1
+
+    def unrecorded(self) -> bool:
+        """Whether article records were written for a version that was never recorded (an ingest
+        killed between its writes and ``persist``): indexes of recorded versions leave them out."""
+        got = self.article_collection.get(where={WRITTEN: {"$gt": self._stored_version()}}, limit=1, include=[])
+        return bool(got["ids"])
+
     def persist(self) -> None:
         """Record that the store changed, and who changed it, so that other processes' caches
         notice (see refresh)."""
-        self.version = max(self.version, self._stored_version()) + 1
+        self.version = self.next_version()
         meta = {k: v for k, v in (self.article_collection.metadata or {}).items() if not k.startswith("hnsw:")}
         self.article_collection.modify(metadata={**meta, "version": self.version, "writer": writer()})
         _SEEN[self._path] = self.version
@@ -382,7 +393,8 @@ class Store:
     def put_article(self, doc: Any, chunks: int) -> None:
         """Store an article's cleaned text and metadata, last of its records: an article with a
         record has all its chunks and sentences (a killed ingest redoes the rest)."""
-        meta = {**doc.metadata, "hash": doc.hash, "embedded_hash": embedded_hash(doc), "chunks": chunks}
+        meta = {**doc.metadata, "hash": doc.hash, "embedded_hash": embedded_hash(doc), "chunks": chunks,
+                WRITTEN: self.next_version()}  # fmt: skip
         metadatas = replacing_stored(self.article_collection, [doc.id_], [meta])
         self.article_collection.upsert(ids=[doc.id_], documents=[doc.text], metadatas=metadatas, embeddings=[[0.0]])
         self._articles.pop(doc.id_, None)
@@ -501,9 +513,17 @@ class Store:
     def chunks(self, article_id: str) -> list:
         return self.nodes(self.chunk_ids(article_id))
 
-    def all_chunks(self) -> list:
-        """Every stored chunk of every stored article (for building indexes, not for answering)."""
-        return self.nodes([c for a in self.article_ids() for c in self.chunk_ids(a)])
+    def all_chunks(self, upto: int | None = None) -> list:
+        """Every stored chunk of every stored article (for building indexes, not for answering);
+        given ``upto``, of the articles written for that store version or before, so that an index
+        built while another process ingests is that of one finished version (records from before
+        versions were written down count as version 0)."""
+        ids = [a for a in self.article_ids() if upto is None or self._written(a) <= upto]
+        return self.nodes([c for a in ids for c in self.chunk_ids(a)])
+
+    def _written(self, article_id: str) -> int:
+        doc = self.article(article_id)
+        return int(doc.metadata.get(WRITTEN, 0)) if doc is not None else 0
 
     def delete_article(self, article_id: str) -> None:
         self.forget([article_id])
