@@ -237,8 +237,8 @@ def _replay(settings: Settings, pages: Path, questions: list[str]) -> dict[str, 
     """Every answer signature each question has at a batch boundary of the same ingest, replayed
     alone into a fresh embedded store of the default corpus: batch by batch (the ingest's own
     batch size), asking every question after each. An answer given under load that matches none
-    of these, nor the answers before and after, saw a state no finished batch left (a torn read,
-    or a mix of two versions, as the lexicon's background rebuild allows: docs/reliability.md).
+    of these, nor the answers before and after, saw a state no finished batch left (a torn read:
+    docs/reliability.md).
     The embedded and server stores give the same answers (`bench scale` checks it)."""
     from caucasus_qa import Assistant
     from caucasus_qa.ingestion import batch_size
