@@ -102,3 +102,22 @@ def test_while_the_new_lexicon_is_built_answers_come_from_the_chunks_of_the_held
     assert stale and all(p.node.ref_doc_id != "kayak" for p in stale)
     rebuild(qa.lexicon, qa.store.version, threading.Event())  # the rebuild finishes
     assert qa.retrieve(question)[0].node.ref_doc_id == "kayak"
+
+
+def test_one_question_reads_one_lexicon_from_retrieval_to_answer(settings, tmp_path):
+    """The answer step scores with the term statistics retrieval used, not whatever is current
+    by the time it runs (a background rebuild may finish in between)."""
+    import numpy as np
+
+    from caucasus_qa.lexicon import CorpusStats
+
+    ingest(settings, [make_corpus(tmp_path / "c", n=3)])
+    qa = Assistant(settings=settings)
+    question = "What happened with the harbour bridge?"
+    context, passages, _ = qa._extractive_engine._retrieve(question, None)
+    assert context["stats"] is qa.lexicon.get().stats and passages
+    q_emb = np.asarray(context["q_emb"])
+    usual = qa.extractive.answer(question, passages, q_emb=q_emb, stats=context["stats"])
+    unknown = qa.extractive.answer(question, passages, q_emb=q_emb, stats=CorpusStats())  # no term known
+    assert usual.score == qa.extractive.answer(question, passages, q_emb=q_emb).score
+    assert unknown.score < usual.score

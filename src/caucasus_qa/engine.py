@@ -20,6 +20,7 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import QueryBundle
 
 from caucasus_qa.answer import ABSTAIN_TEXT, CONFLICT_TEXT, Answer, Answerer, Citation, Claim, final, verify
+from caucasus_qa.retrieval import HybridRetriever
 
 
 def keep_verified(answer: Answer, text_of: Callable[[str], str | None]) -> Answer:
@@ -59,7 +60,9 @@ class GroundedQueryEngine(CustomQueryEngine):
 
     def _retrieve(
         self, question: str, top_k: int | None, as_of: date | None = None
-    ) -> tuple[QueryBundle, list, dict[str, float]]:
+    ) -> tuple[dict[str, Any], list, dict[str, float]]:
+        """The answer step's context (the question's vector, the term statistics retrieval used),
+        the passages, and timings."""
         t0 = time.perf_counter()
         bundle = QueryBundle(question, embedding=self.embed_query(question))
         t1 = time.perf_counter()
@@ -69,8 +72,12 @@ class GroundedQueryEngine(CustomQueryEngine):
             retriever.top_k = top_k  # type: ignore[attr-defined]  # the retriever has one (checked above)
         if as_of is not None:
             retriever = retriever.dated(as_of)  # type: ignore[attr-defined]  # HybridRetriever's
+        context: dict[str, Any] = dict(q_emb=bundle.embedding)
+        if isinstance(retriever, HybridRetriever):  # one store version per question, retrieval to answer
+            held = retriever.lexicon.get()
+            retriever, context["stats"] = retriever.holding(held), held.stats
         passages = retriever.retrieve(bundle)
-        return bundle, passages, {"embed": (t1 - t0) * 1e3, "retrieve": (time.perf_counter() - t1) * 1e3}
+        return context, passages, {"embed": (t1 - t0) * 1e3, "retrieve": (time.perf_counter() - t1) * 1e3}
 
     def stream(
         self, question: str, top_k: int | None = None, focus: str | None = None, as_of: date | None = None
@@ -79,9 +86,8 @@ class GroundedQueryEngine(CustomQueryEngine):
         ``focus``: for a follow-up searched with its context, the words the answer must match;
         ``as_of``: the date the question is asked as of (see ``retrieval.py``)."""
         started = time.perf_counter()
-        bundle, passages, timings = self._retrieve(question, top_k, as_of)
+        context, passages, timings = self._retrieve(question, top_k, as_of)
         t2 = time.perf_counter()
-        context: dict[str, Any] = dict(q_emb=bundle.embedding)
         if focus:
             context.update(focus=focus, focus_emb=self.embed_query(focus))
         for draft in self.answerer.stream(question, passages, **context):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -366,9 +366,14 @@ class ExtractiveAnswerer:
         q_emb: np.ndarray | None = None,
         focus: str | None = None,
         focus_emb: Any = None,
+        stats: CorpusStats | None = None,
         **_: Any,
     ) -> Answer:
-        """``focus``: a follow-up's own words, matched instead of the text it was searched with."""
+        """``focus``: a follow-up's own words, matched instead of the text it was searched with;
+        ``stats``: the term statistics retrieval used (else the store's current ones)."""
+        if stats is not None:
+            return replace(self, stats=lambda: stats).answer(question, passages, q_emb=q_emb, focus=focus,
+                                                             focus_emb=focus_emb)  # fmt: skip
         if focus:
             question, q_emb = focus, focus_emb
         scored, oov = self.score(question, np.asarray(q_emb), passages)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -164,6 +164,7 @@ class GenerativeAnswerer:
         q_emb: np.ndarray | None = None,
         focus: str | None = None,
         focus_emb: Any = None,
+        stats: Any = None,
         **_: Any,
     ) -> Iterator[Answer]:
         """Partial answers as verified sentences complete, then the final one. A follow-up's
@@ -171,8 +172,9 @@ class GenerativeAnswerer:
         joined question, which tells it who "he" is."""
         started = time.perf_counter()
         asked, asked_emb = (focus, focus_emb) if focus else (question, q_emb)
-        scored, oov = self.evidence.score(asked, np.asarray(asked_emb), passages)
-        confidence = self.evidence.evidence_score(asked, scored, oov)
+        evidence = self.evidence if stats is None else replace(self.evidence, stats=lambda: stats)  # see extractive
+        scored, oov = evidence.score(asked, np.asarray(asked_emb), passages)
+        confidence = evidence.evidence_score(asked, scored, oov)
         base: dict[str, Any] = dict(question=question, backend=self.name, model=self.model.model, score=confidence)
         if not scored or confidence < self.evidence.threshold:
             yield Answer(text=ABSTAIN_TEXT, abstained=True, related=self.evidence.related(scored), **base)

@@ -41,7 +41,7 @@ import numpy as np
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from caucasus_qa.lexicon import BM25_B, BM25_K1, LexicalIndex, LexiconCache
+from caucasus_qa.lexicon import BM25_B, BM25_K1, LexicalIndex, Lexicon, LexiconCache
 from caucasus_qa.store import Store
 
 RRF_K = 60
@@ -158,6 +158,7 @@ class HybridRetriever(BaseRetriever):
         self._vectors: dict[str, np.ndarray] = {}  # chunk vectors fetched from Chroma, per store version
         self._vectors_version: int | None = None
         self.as_of: date | None = None  # set on a per-question copy (see ``dated``)
+        self.held: Lexicon | None = None  # set on a per-question copy (see ``holding``)
         self.recency = recency
 
     def dated(self, as_of: date | None) -> HybridRetriever:
@@ -168,12 +169,19 @@ class HybridRetriever(BaseRetriever):
         twin.as_of = as_of
         return twin
 
+    def holding(self, lexicon: Lexicon) -> HybridRetriever:
+        """This retriever answering from ``lexicon`` (a shallow copy): the question's answer step
+        reads the same version's term statistics, even if a newer one is ready meanwhile."""
+        twin = copy.copy(self)
+        twin.held = lexicon
+        return twin
+
     # -- the two retrievers ------------------------------------------------------------
     def lexical_index(self) -> LexicalIndex | None:
         """BM25 over the stored chunks, from the store's lexicon (built at ingest, not here)."""
         if self._vectors_version != self.store.version:
             self._vectors, self._vectors_version = {}, self.store.version
-        return self.lexicon.get().bm25
+        return (self.held or self.lexicon.get()).bm25
 
     def _query_embedding(self, query: QueryBundle) -> list[float]:
         if query.embedding is None:
