@@ -63,3 +63,13 @@ def test_bench_scale_prints_a_table_per_size_and_stops_what_it_started(tmp_path)
     assert out.stdout.count("| `chroma run`: same answers as embedded | 1 of 1 |") == 2
     assert (kept / "3" / "store" / "chroma").is_dir() and (kept / "3" / "corpus" / "kit.jsonl").is_file()
     assert _children_of_scale_runs(str(tmp_path)) == []  # its `serve` and `chroma run` were stopped
+
+    store, corpus = kept / "3" / "store", kept / "3" / "corpus" / "kit.jsonl"
+    alone = run_cli("bench", "scale", "--kit", str(kit), "--store", str(store), timeout=60)
+    assert alone.returncode == 2 and "--store and --corpus go together" in alone.stderr
+    built = run_cli("bench", "scale", "--kit", str(kit), "--store", str(store), "--corpus", str(corpus),
+                    "--questions", "1", timeout=900)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert "## 3 articles" in built.stdout and "not measured: a store built beforehand" in built.stdout
+    assert ", 0 embedded |" in built.stdout and "| `chroma run`: same answers as embedded | 1 of 1 |" in built.stdout
+    assert _children_of_scale_runs(str(tmp_path)) == []

@@ -574,16 +574,24 @@ def bench_answer(ctx: click.Context, questions: Path, rounds: int, **flags: Any)
 @click.option("--questions", type=int, default=100, show_default=True, help="Kit questions timed per size.")
 @click.option("--keep", type=click.Path(path_type=Path, file_okay=False),
               help="Keep each size's store and corpus under DIR/<size> (for `eval --store`).")  # fmt: skip
+@click.option("--store", "built", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="Measure this store, built beforehand, instead of ingesting sizes (needs --corpus).")  # fmt: skip
+@click.option("--corpus", type=click.Path(path_type=Path, exists=True),
+              help="With --store: what it was ingested from (re-ingested unchanged).")  # fmt: skip
 @click.pass_context
 @friendly_errors
 def bench_scale(
-    ctx: click.Context, kit: Path, sizes: str | None, full: bool, questions: int, keep: Path | None
-) -> None:
+    ctx: click.Context, kit: Path, sizes: str | None, full: bool, questions: int, keep: Path | None,
+    built: Path | None, corpus: Path | None,
+) -> None:  # fmt: skip
     """Ingest, store size, re-ingest, cold start, warm latency, serve memory and server mode per size."""
     from caucasus_qa.scale import DEFAULT_SIZES, FULL_SIZES, scale_benchmark
 
+    if (built is None) != (corpus is None):
+        raise click.UsageError("--store and --corpus go together: the store, and what it was ingested from")
     chosen = FULL_SIZES if full else tuple(int(x) for x in sizes.split(",")) if sizes else DEFAULT_SIZES
-    click.echo(scale_benchmark(load_settings(config=ctx.obj.get("config")), kit, chosen, questions, keep))
+    pair = (built, corpus) if built is not None and corpus is not None else None
+    click.echo(scale_benchmark(load_settings(config=ctx.obj.get("config")), kit, chosen, questions, keep, pair))
 
 
 @bench.command("load")
