@@ -121,3 +121,14 @@ def test_one_question_reads_one_lexicon_from_retrieval_to_answer(settings, tmp_p
     unknown = qa.extractive.answer(question, passages, q_emb=q_emb, stats=CorpusStats())  # no term known
     assert usual.score == qa.extractive.answer(question, passages, q_emb=q_emb).score
     assert unknown.score < usual.score
+
+
+def test_the_per_question_copies_of_the_retriever_share_one_vector_cache_per_store_version(settings, tmp_path):
+    ingest(settings, [make_corpus(tmp_path / "c", n=3)])
+    qa = Assistant(settings=settings)
+    qa.ask("What happened with the harbour bridge?", as_of="2030-01-01")  # a dated, lexicon-holding copy
+    cache = qa.retriever._cache
+    assert cache.version == qa.store.version and cache.vectors
+    ingest(settings, [make_corpus(tmp_path / "more", n=5)])
+    qa.ask("What happened with the harbour bridge?")
+    assert qa.retriever._cache is cache and cache.version == qa.store.version and cache.vectors

@@ -33,7 +33,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -126,6 +126,20 @@ def _normalise(scores: dict[str, float]) -> dict[str, float]:
     return {k: (v - lo) / (hi - lo) if hi > lo else 1.0 for k, v in scores.items()}
 
 
+@dataclass
+class VectorCache:
+    """Chunk vectors fetched from Chroma, for one store version (a chunk id keeps its id when its
+    article is updated, so the cache starts over with each version)."""
+
+    version: int | None = None
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def of(self, version: int) -> dict[str, np.ndarray]:
+        if self.version != version:
+            self.vectors, self.version = {}, version
+        return self.vectors
+
+
 class HybridRetriever(BaseRetriever):
     """Dense + BM25 candidates, fused; a LlamaIndex retriever usable in any query engine."""
 
@@ -155,8 +169,7 @@ class HybridRetriever(BaseRetriever):
         self.bm25_b = bm25_b
         self.complete_scores = complete_scores
         self.lexicon = lexicon or LexiconCache(store, bm25_k1, bm25_b)
-        self._vectors: dict[str, np.ndarray] = {}  # chunk vectors fetched from Chroma, per store version
-        self._vectors_version: int | None = None
+        self._cache = VectorCache()  # shared with the per-question copies (``dated``, ``holding``)
         self.as_of: date | None = None  # set on a per-question copy (see ``dated``)
         self.held: Lexicon | None = None  # set on a per-question copy (see ``holding``)
         self.recency = recency
@@ -179,8 +192,6 @@ class HybridRetriever(BaseRetriever):
     # -- the two retrievers ------------------------------------------------------------
     def lexical_index(self) -> LexicalIndex | None:
         """BM25 over the stored chunks, from the store's lexicon (built at ingest, not here)."""
-        if self._vectors_version != self.store.version:
-            self._vectors, self._vectors_version = {}, self.store.version
         return (self.held or self.lexicon.get()).bm25
 
     def _query_embedding(self, query: QueryBundle) -> list[float]:
@@ -206,22 +217,23 @@ class HybridRetriever(BaseRetriever):
         ids, distances = result["ids"][0], result["distances"][0]
         vectors = result.get("embeddings")
         if vectors is not None and len(vectors):
-            self._vectors.update(zip(ids, (np.asarray(v, dtype=np.float32) for v in vectors[0])))
+            self._cache.of(self.store.version).update(zip(ids, (np.asarray(v, dtype=np.float32) for v in vectors[0])))
         near = [(i, d) for i, d in zip(ids, distances) if within is None or i in within.row][:n]
         return {i: 1.0 - float(d) for i, d in near}  # cosine space: distance = 1 - cos
 
     def cosines(self, query: QueryBundle, ids: list[str]) -> dict[str, float]:
         """Exact cosine similarity of the question with the given stored chunks."""
-        missing = [i for i in ids if i not in self._vectors]
+        cached = self._cache.of(self.store.version)
+        missing = [i for i in ids if i not in cached]
         if missing:
             got = self.store.collection.get(ids=missing, include=["embeddings"])
             if got.get("embeddings") is not None:
-                self._vectors.update(zip(got["ids"], (np.asarray(v, dtype=np.float32) for v in got["embeddings"])))
-        known = [i for i in ids if i in self._vectors]
+                cached.update(zip(got["ids"], (np.asarray(v, dtype=np.float32) for v in got["embeddings"])))
+        known = [i for i in ids if i in cached]
         if not known:
             return {}
         q = np.asarray(self._query_embedding(query), dtype=np.float32)
-        m = np.stack([self._vectors[i] for i in known])
+        m = np.stack([cached[i] for i in known])
         cos = m @ q / np.maximum(np.linalg.norm(m, axis=1) * np.linalg.norm(q), 1e-12)
         return dict(zip(known, map(float, cos)))
 
