@@ -471,14 +471,17 @@ class Store:
 
     def catalog(self) -> list[dict[str, Any]]:
         """Every stored article's metadata (not its text), sorted by id; kept until the store changes."""
-        if self._catalog is None or self._catalog[0] != self.version:
+        # Keyed by the version seen before reading: rows read after it hold all of that version's
+        # records, even if another thread refreshes to a newer version meanwhile.
+        version = self.version
+        if self._catalog is None or self._catalog[0] != version:
             rows: list[dict[str, Any]] = []
             while True:
                 got = self.article_collection.get(include=["metadatas"], limit=self.max_batch, offset=len(rows))
                 rows += [{"id": i, **m} for i, m in zip(got["ids"], got["metadatas"])]
                 if len(got["ids"]) < self.max_batch:
                     break
-            self._catalog = (self.version, sorted(rows, key=lambda r: r["id"]))
+            self._catalog = (version, sorted(rows, key=lambda r: r["id"]))
         return self._catalog[1]
 
     def stored_article(self, article_id: str) -> Article | None:
