@@ -168,6 +168,11 @@ class ExtractiveAnswerer:
     weights: Weights = field(default_factory=lambda: Weights())
     name: str = "extractive"
 
+    def scoring_with(self, stats: CorpusStats) -> ExtractiveAnswerer:
+        """This answerer scoring with ``stats`` (the term statistics retrieval used) instead of
+        the store's current ones."""
+        return replace(self, stats=lambda: stats)
+
     # -- scoring -----------------------------------------------------------------------
     def score(self, question: str, q_emb: np.ndarray, passages: Sequence[Any]) -> tuple[list[Scored], float]:
         """All candidate sentences, best first, and the share of question weight not in the corpus."""
@@ -372,8 +377,7 @@ class ExtractiveAnswerer:
         """``focus``: a follow-up's own words, matched instead of the text it was searched with;
         ``stats``: the term statistics retrieval used (else the store's current ones)."""
         if stats is not None:
-            return replace(self, stats=lambda: stats).answer(question, passages, q_emb=q_emb, focus=focus,
-                                                             focus_emb=focus_emb)  # fmt: skip
+            return self.scoring_with(stats).answer(question, passages, q_emb=q_emb, focus=focus, focus_emb=focus_emb)
         if focus:
             question, q_emb = focus, focus_emb
         scored, oov = self.score(question, np.asarray(q_emb), passages)

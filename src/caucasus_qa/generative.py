@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -172,7 +172,7 @@ class GenerativeAnswerer:
         joined question, which tells it who "he" is."""
         started = time.perf_counter()
         asked, asked_emb = (focus, focus_emb) if focus else (question, q_emb)
-        evidence = self.evidence if stats is None else replace(self.evidence, stats=lambda: stats)  # see extractive
+        evidence = self.evidence if stats is None else self.evidence.scoring_with(stats)
         scored, oov = evidence.score(asked, np.asarray(asked_emb), passages)
         confidence = evidence.evidence_score(asked, scored, oov)
         base: dict[str, Any] = dict(question=question, backend=self.name, model=self.model.model, score=confidence)

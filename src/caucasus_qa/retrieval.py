@@ -205,10 +205,10 @@ class HybridRetriever(BaseRetriever):
         embedding = self._query_embedding(query)
         collection = self.store.collection
         count = collection.count()
-        n = n or self.candidates
-        unknown = 0 if within is None else min(max(count - len(within.ids), 0), STALE_OVERFETCH)
         if not count:
             return {}
+        n = n or self.candidates
+        unknown = 0 if within is None else min(max(count - len(within.ids), 0), STALE_OVERFETCH)
         result = collection.query(
             query_embeddings=[embedding],
             n_results=min(n + unknown, count),

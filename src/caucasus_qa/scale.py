@@ -73,19 +73,20 @@ def _wall(cmd: list[str], **kwargs: Any) -> float:
     return time.perf_counter() - started
 
 
-def _ingest(run: SizeRun, settings: Settings, corpus: Path) -> None:
+def _ingest_cmd(settings: Settings, corpus: Path) -> list[str]:
     exe = str(Path(sys.executable).parent / "caucasus-qa")
-    flags = ["--store", str(settings.store), "--collection", settings.collection, "--json"]
-    run.ingest = _wall([exe, "ingest", str(corpus), *flags])
+    return [exe, "ingest", str(corpus), "--store", str(settings.store), "--collection", settings.collection, "--json"]
+
+
+def _ingest(run: SizeRun, settings: Settings, corpus: Path) -> None:
+    run.ingest = _wall(_ingest_cmd(settings, corpus))
     _again(run, settings, corpus)
 
 
 def _again(run: SizeRun, settings: Settings, corpus: Path) -> None:
     """Ingest the unchanged corpus again (nothing to embed), and the store's size on disk."""
-    exe = str(Path(sys.executable).parent / "caucasus-qa")
-    flags = ["--store", str(settings.store), "--collection", settings.collection, "--json"]
     started = time.perf_counter()
-    again = json.loads(subprocess.run([exe, "ingest", str(corpus), *flags], capture_output=True, text=True).stdout)
+    again = json.loads(subprocess.run(_ingest_cmd(settings, corpus), capture_output=True, text=True).stdout)
     run.again = time.perf_counter() - started
     run.again_embedded = again["chunks_embedded"] + again.get("sentences_embedded", 0)
     run.store_mb = sum(p.stat().st_size for p in settings.store.rglob("*") if p.is_file()) / 1e6

@@ -500,7 +500,7 @@ class Store:
     # -- chunks -------------------------------------------------------------------------
     def chunk_ids(self, article_id: str) -> list[str]:
         doc = self.article(article_id)
-        return [f"{article_id}#{i}" for i in range(int(doc.metadata.get("chunks", 0)))] if doc is not None else []
+        return record_chunk_ids(article_id, doc.metadata) if doc is not None else []
 
     def nodes(self, chunk_ids: list[str]) -> list:
         """The stored chunks with these ids (LlamaIndex nodes with offsets), in the order given."""
@@ -521,12 +521,10 @@ class Store:
         given ``upto``, of the articles written for that store version or before, so that an index
         built while another process ingests is that of one finished version (records from before
         versions were written down count as version 0)."""
-        return self.nodes([
-            f"{r['id']}#{i}"
-            for r in self.catalog()  # the records' metadata a page at a time, not each article's text
-            if upto is None or int(r.get(WRITTEN, 0)) <= upto
-            for i in range(int(r.get("chunks", 0)))
-        ])  # fmt: skip
+        rows = self.catalog()  # the records' metadata a page at a time, not each article's text
+        return self.nodes(
+            [c for r in rows if upto is None or int(r.get(WRITTEN, 0)) <= upto for c in record_chunk_ids(r["id"], r)]
+        )
 
     def delete_article(self, article_id: str) -> None:
         self.forget([article_id])
@@ -599,6 +597,11 @@ def unpack(record: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
     spans = np.frombuffer(base64.b64decode(record["spans"]), dtype="<i4").reshape(n, 2)
     vectors = np.frombuffer(base64.b64decode(record["vectors"]), dtype="<f2").reshape(n, dim).astype(np.float32)
     return [{"index": i, "start": int(a), "end": int(b)} for i, (a, b) in enumerate(spans)], vectors
+
+
+def record_chunk_ids(article_id: str, record: dict[str, Any]) -> list[str]:
+    """The ids of an article's chunks, from its record's chunk count."""
+    return [f"{article_id}#{i}" for i in range(int(record.get("chunks", 0)))]
 
 
 def embedded_hash(doc: Any) -> str:
