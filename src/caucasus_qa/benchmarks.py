@@ -6,8 +6,12 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from caucasus_qa.settings import Settings
+
+if TYPE_CHECKING:
+    from caucasus_qa.store import Store
 
 
 def _median_seconds(fn, repeat: int) -> float:
@@ -25,10 +29,7 @@ def ingest_benchmark(settings: Settings, corpus: Path, repeat: int = 3) -> str:
 
     The model is loaded once before timing, so both figures exclude model load time.
     """
-    from llama_index.core.schema import MetadataMode
-
     from caucasus_qa.embedding import load_embed_model
-    from caucasus_qa.evidence import split_sentences
     from caucasus_qa.ingestion import ingest
     from caucasus_qa.store import Store
 
@@ -41,8 +42,7 @@ def ingest_benchmark(settings: Settings, corpus: Path, repeat: int = 3) -> str:
 
         t_full = _median_seconds(full, repeat)
         store = Store(settings.replace(store=Path(tmp) / "run0"))
-        chunks = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in store.all_chunks()]
-        sentences = [s.text for a in store.article_ids() for s in split_sentences(a, store.article(a).text)]
+        chunks, sentences = _embedded_texts(store)
         texts = chunks + sentences
         t_floor = _median_seconds(lambda: model._model.encode(texts, batch_size=settings.embed_batch_size), repeat)
         again = settings.replace(store=Path(tmp) / "run0")
@@ -60,6 +60,18 @@ def ingest_benchmark(settings: Settings, corpus: Path, repeat: int = 3) -> str:
             f"{embedded_again} chunks embedded (goal 0)",
         ]
     )
+
+
+def _embedded_texts(store: Store) -> tuple[list[str], list[str]]:
+    """Every text an ingest of ``store``'s articles embeds: its chunks (as embedded, with their
+    metadata) and its sentences."""
+    from llama_index.core.schema import MetadataMode
+
+    from caucasus_qa.evidence import split_sentences
+
+    chunks = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in store.all_chunks()]
+    sentences = [s.text for a in store.article_ids() for s in split_sentences(a, store.article(a).text)]
+    return chunks, sentences
 
 
 def _percentiles(values: list[float]) -> tuple[float, float]:

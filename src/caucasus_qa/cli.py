@@ -426,11 +426,9 @@ def eval_command(
     **flags: Any,
 ) -> None:
     """Run the eval set through the Python API and write report.md, report.json and plots.
-
-    Exits 1 when a --min-*/--max-* threshold is missed, so CI can gate on it.
-    """
+    Exits 1 when a --min-*/--max-* threshold is missed, so CI can gate on it."""
     from caucasus_qa.assistant import Assistant
-    from caucasus_qa.evaluate import GATES, evaluate, load_questions, missed_gates, spread, tune_report
+    from caucasus_qa.evaluate import GATES, load_questions, spread, sweep_report, tune_report
 
     gates = {name: flags.pop(name) for name in GATES}
     settings = settings_from(ctx, **flags)
@@ -444,14 +442,21 @@ def eval_command(
     if split == "test" and (calibrate or tune or sweep):
         click.echo("warning: tuning on the test split makes its figures optimistic; use --split dev", err=True)
     if sweep:  # temporary stores only: the configured one is never opened
-        from caucasus_qa.evaluate import sweep_report
-
         click.echo(sweep_report(settings, spread(load_questions(questions, split), limit), [settings.corpus]))
         return
     qa = with_weights(Assistant(settings=settings), weights)
     if tune:
         click.echo(tune_report(qa, load_questions(questions, split), progress=sys.stderr.isatty()))
         return
+    _gated_eval(qa, questions, split, report_dir, limit, calibrate, gates)
+
+
+def _gated_eval(
+    qa: Any, questions: Path, split: str, report_dir: Path | None, limit: int | None, calibrate: bool, gates: dict
+) -> None:
+    """The eval set's run and report; exits 1 when a gate is missed."""
+    from caucasus_qa.evaluate import evaluate, missed_gates
+
     report = evaluate(
         qa, questions, split, report_dir, progress=sys.stderr.isatty(), calibrate_threshold=calibrate, limit=limit
     )

@@ -25,6 +25,7 @@ from caucasus_qa.articles import HTML_TYPES, TEXT_TYPES
 from caucasus_qa.conversation import turn
 from caucasus_qa.errors import ConfigError
 from caucasus_qa.guard import SecurityHeaders, UploadQuota, user_error, who
+from caucasus_qa.settings import Settings
 
 ARTICLES_PAGE = 50  # rows per page of the Articles tab
 UPLOAD_TYPES = sorted((TEXT_TYPES | HTML_TYPES) - {".markdown"})
@@ -315,7 +316,6 @@ def build_app(qa: Any, examples_file: Path = Path("ui/examples.txt")) -> Any:
 
 
 def _chat_tab(gr: Any, handlers: Handlers, examples: list[str]) -> None:
-    settings = handlers.qa.settings
     with gr.Row():
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
@@ -334,19 +334,7 @@ def _chat_tab(gr: Any, handlers: Handlers, examples: list[str]) -> None:
             gr.Examples(examples=examples, inputs=box, label="Try")
         with gr.Column(scale=2):
             panel = gr.HTML(handlers.panel(None), elem_id="cqa-sources", label="Sources")
-            with gr.Accordion("Settings", open=False):
-                top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Passages retrieved (top-k)")
-                backends = list(dict.fromkeys([settings.llm, "extractive"]))
-                backend = gr.Dropdown(
-                    backends, value=backends[0], label="Answer backend", interactive=len(backends) > 1
-                )
-                as_of = gr.DateTime(
-                    include_time=False,
-                    type="string",
-                    label="As of",
-                    info="Answer from pages published by this day, the most recent first (empty: all)",
-                    elem_id="cqa-as-of",
-                )
+            top_k, backend, as_of = _chat_settings(gr, handlers.qa.settings)
     asked = gr.State([])
     for trigger in (box.submit, send.click):
         trigger(
@@ -357,6 +345,22 @@ def _chat_tab(gr: Any, handlers: Handlers, examples: list[str]) -> None:
             concurrency_limit=4,
         )
     clear.click(handlers.clear, None, [chatbot, panel, box, asked], api_visibility="private")
+
+
+def _chat_settings(gr: Any, settings: Settings) -> tuple[Any, Any, Any]:
+    """The chat's settings accordion: top-k, answer backend and the as-of day."""
+    with gr.Accordion("Settings", open=False):
+        top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Passages retrieved (top-k)")
+        backends = list(dict.fromkeys([settings.llm, "extractive"]))
+        backend = gr.Dropdown(backends, value=backends[0], label="Answer backend", interactive=len(backends) > 1)
+        as_of = gr.DateTime(
+            include_time=False,
+            type="string",
+            label="As of",
+            info="Answer from pages published by this day, the most recent first (empty: all)",
+            elem_id="cqa-as-of",
+        )
+    return top_k, backend, as_of
 
 
 def _articles_tab(gr: Any, handlers: Handlers) -> tuple[Any, Any]:
