@@ -180,10 +180,15 @@ class Assistant:
 
     @cached_property
     def extractive(self):
+        from caucasus_qa.abstention import MODELS
         from caucasus_qa.extractive import ExtractiveAnswerer
 
         return ExtractiveAnswerer(
-            self.sentences, self.corpus_stats, self._metadata, threshold=self.settings.abstain_threshold
+            self.sentences,
+            self.corpus_stats,
+            self._metadata,
+            threshold=self.settings.abstain_threshold,
+            risk_model=MODELS[self.settings.abstain_model],
         )
 
     @cached_property

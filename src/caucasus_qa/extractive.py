@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from caucasus_qa.abstention import EvidenceFeatures, RiskModel
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
 from caucasus_qa.evidence import Sentence, SentenceIndex, addresses_assistant
 from caucasus_qa.lexicon import CorpusStats
@@ -166,6 +167,7 @@ class ExtractiveAnswerer:
     max_sentences: int = 3
     runner_up: tuple[float, float] = (0.85, 0.92)  # share of the best score: other article, same article
     weights: Weights = field(default_factory=lambda: Weights())
+    risk_model: RiskModel | None = None  # declines beyond the threshold (abstention.py); None: threshold only
     name: str = "extractive"
 
     def scoring_with(self, stats: CorpusStats) -> ExtractiveAnswerer:
@@ -267,6 +269,36 @@ class ExtractiveAnswerer:
         """What abstention is decided on, for every backend: the confidence of the ungated selection,
         less the share of the question's weight that occurs nowhere in the corpus."""
         return self.confidence(question, self.select(scored, gate=False)) - self.weights.oov * oov
+
+    def assess(self, question: str, scored: list[Scored], oov: float, passages: Sequence[Any]) -> tuple[float, bool]:
+        """The evidence score, and whether to decline: below the threshold, or (with a risk
+        model) too likely unanswerable. Every backend declines by this."""
+        confidence = self.evidence_score(question, scored, oov)
+        if not scored or confidence < self.threshold:
+            return confidence, True
+        if self.risk_model is None:
+            return confidence, False
+        features = self.features(question, scored, oov, passages, confidence)
+        return confidence, self.risk_model.declines(features, self.stats().n)
+
+    def features(
+        self, question: str, scored: list[Scored], oov: float, passages: Sequence[Any], confidence: float
+    ) -> EvidenceFeatures:
+        """The risk model's inputs (abstention.py), from what scoring already computed."""
+        asked = set(terms(question))
+        top = scored[0]
+        named = names_in(top.sentence.text, asked)
+        agree = {s.sentence.article_id for s in scored[:10] if named & names_in(s.sentence.text, asked)}
+        return EvidenceFeatures(
+            evidence=confidence,
+            oov=oov,
+            top=top.score,
+            cos=top.cos,
+            lex=top.lex,
+            gap=top.score - scored[1].score if len(scored) > 1 else 0.0,
+            passage=(passages[0].score or 0.0) if passages else 0.0,
+            agree=float(len(agree)),
+        )
 
     def related(self, scored: list[Scored]) -> list[Citation]:
         """The closest sentences, shown with an abstention as related, not as an answer."""
@@ -381,10 +413,10 @@ class ExtractiveAnswerer:
         if focus:
             question, q_emb = focus, focus_emb
         scored, oov = self.score(question, np.asarray(q_emb), passages)
-        confidence = self.evidence_score(question, scored, oov)
+        confidence, declined = self.assess(question, scored, oov, passages)
         scored = vote(question, scored, self.weights.vote)
         base: dict[str, Any] = dict(question=question, score=confidence, backend=self.name)
-        if not scored or confidence < self.threshold:
+        if declined:
             return Answer(text=ABSTAIN_TEXT, abstained=True, related=self.related(scored), **base)
         kinds = question_types(question)
         chosen, conflict = self._choose(question, kinds, scored)

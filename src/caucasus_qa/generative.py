@@ -174,9 +174,9 @@ class GenerativeAnswerer:
         asked, asked_emb = (focus, focus_emb) if focus else (question, q_emb)
         evidence = self.evidence if stats is None else self.evidence.scoring_with(stats)
         scored, oov = evidence.score(asked, np.asarray(asked_emb), passages)
-        confidence = evidence.evidence_score(asked, scored, oov)
+        confidence, declined = evidence.assess(asked, scored, oov, passages)
         base: dict[str, Any] = dict(question=question, backend=self.name, model=self.model.model, score=confidence)
-        if not scored or confidence < self.evidence.threshold:
+        if declined:
             yield Answer(text=ABSTAIN_TEXT, abstained=True, related=self.evidence.related(scored), **base)
             return
         sources = self.sources(scored)

@@ -377,7 +377,7 @@ def never_abstaining(qa: Any) -> Any:
     """The assistant with no abstention threshold: every question's answer and evidence score."""
     from dataclasses import replace
 
-    return qa.using(extractive=replace(qa.extractive, threshold=float("-inf")))
+    return qa.using(extractive=replace(qa.extractive, threshold=float("-inf"), risk_model=None))
 
 
 def threshold_table(records: Sequence[KitRecord], cuts: Sequence[float] = ()) -> str:

@@ -25,6 +25,7 @@ JUDGES = ("alignment", "llm")
 FUSIONS = ("convex", "zscore", "rrf")
 ENCODERS = ("onnx", "torch")
 UNSUPPORTED = ("drop", "flag")
+ABSTAIN_MODELS = ("auto", "news", "off")  # abstention.MODELS
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,12 @@ class Settings:
         default=0.36,
         metadata={"doc": "Evidence score below which answers abstain; calibrated on the eval set's dev split."},
     )
+    abstain_model: str = field(
+        default="auto",
+        metadata={"doc": "Also decline when a risk model over the evidence says unanswerable: auto (the news "
+                  "model on stores of 30k+ chunks, about 1,800 news pages), news (always) or off (the "
+                  "threshold alone). Fitted on RealTime QA tune weeks (docs/evaluation.md)."},
+    )  # fmt: skip
     llm: str = field(
         default="extractive",
         metadata={"doc": "Answer backend: extractive (offline, instant), llamacpp (a GGUF file) or openai (a server)."},
@@ -185,7 +192,7 @@ class Settings:
         if self.top_k < 1 or self.candidates < self.top_k:
             raise ConfigError("top_k must be at least 1 and at most candidates")
         named = {"llm": BACKENDS, "judge": JUDGES, "unsupported": UNSUPPORTED, "fusion": FUSIONS,
-                 "question_encoder": ENCODERS}  # fmt: skip
+                 "question_encoder": ENCODERS, "abstain_model": ABSTAIN_MODELS}  # fmt: skip
         for key, choices in named.items():
             if getattr(self, key) not in choices:
                 raise ConfigError(f"{key} {getattr(self, key)!r}: use {' or '.join(map(repr, choices))}")

@@ -1,0 +1,99 @@
+"""The risk model that declines beyond the evidence threshold (abstention.py), on articles written here."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from caucasus_qa import Assistant
+from caucasus_qa.abstention import FEATURES, MODELS, NEWS, EvidenceFeatures, RiskModel, fingerprint
+from caucasus_qa.extractive import Weights
+
+TOWN = Path(__file__).parent / "data" / "town"
+NEUTRAL = (0.0,) * len(FEATURES)
+
+
+def _model(coef: dict[str, float], cut: float, min_chunks: int = 0) -> RiskModel:
+    """A model whose risk rises with the named features (unit scale, zero mean)."""
+    return RiskModel(
+        mean=NEUTRAL,
+        scale=(1.0,) * len(FEATURES),
+        coef=tuple(coef.get(name, 0.0) for name in FEATURES),
+        intercept=0.0,
+        cut=cut,
+        calibrated_for=fingerprint(Weights()),
+        source="written for this test",
+        min_chunks=min_chunks,
+    )
+
+
+def _features(**values: float) -> EvidenceFeatures:
+    return EvidenceFeatures(**{name: values.get(name, 0.0) for name in FEATURES})
+
+
+def test_risk_is_the_logistic_of_the_standardised_features():
+    model = _model({"oov": 2.0, "agree": -1.0}, cut=0.5)
+    assert model.risk(_features()) == pytest.approx(0.5)
+    assert model.risk(_features(oov=1.0)) == pytest.approx(1 / (1 + 2.718281828**-2))
+    assert model.declines(_features(oov=1.0), chunks=10) and not model.declines(_features(agree=1.0), chunks=10)
+
+
+def test_a_model_is_not_used_on_a_corpus_smaller_than_it_was_fitted_for():
+    model = _model({"oov": 2.0}, cut=0.5, min_chunks=1_000)
+    assert not model.declines(_features(oov=1.0), chunks=999)
+    assert model.declines(_features(oov=1.0), chunks=1_000)
+
+
+def test_the_shipped_model_names_its_source_and_the_weights_it_was_fitted_under():
+    assert len(NEWS.mean) == len(NEWS.scale) == len(NEWS.coef) == len(FEATURES)
+    assert NEWS.source and NEWS.min_chunks > 0 and 0 < NEWS.cut < 1
+    assert NEWS.calibrated_for == fingerprint(Weights()), "refit: scripts/abstain_features.py --fit"
+    assert MODELS["off"] is None and MODELS["news"].min_chunks == 0 and MODELS["auto"] is NEWS
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    assistant = Assistant(store=tmp_path_factory.mktemp("town-store"))
+    assert assistant.ingest([TOWN]).ok
+    return assistant
+
+
+def test_the_risk_model_declines_an_answer_the_threshold_alone_gives(town):
+    question = "What did the mayor say about the closure?"
+    assert not town.ask(question).abstained  # the threshold alone answers
+    weak_top = _model({"top": -1.0}, cut=0.0)  # every answer is risky at cut 0: declines
+    cautious = town.using(extractive=replace(town.extractive, risk_model=weak_top))
+    declined = cautious.ask(question)
+    assert declined.abstained and declined.citations == []
+    lenient = town.using(extractive=replace(town.extractive, risk_model=_model({"top": -1.0}, cut=1.0)))
+    assert not lenient.ask(question).abstained
+
+
+def test_the_default_model_leaves_a_small_store_to_the_threshold(town):
+    assert town.settings.abstain_model == "auto"
+    assert town.extractive.risk_model is NEWS and town.corpus_stats().n < NEWS.min_chunks
+    question = "What did the mayor say about the closure?"
+    off = town.using(extractive=replace(town.extractive, risk_model=None))
+    assert town.ask(question).text == off.ask(question).text
+
+
+def test_features_come_from_the_scored_evidence(town):
+    seen = {}
+    extractive = town.extractive
+
+    class Recording(type(extractive)):  # type: ignore[misc]
+        def assess(self, question, scored, oov, passages):
+            confidence, declined = super().assess(question, scored, oov, passages)
+            seen["f"] = self.features(question, scored, oov, passages, confidence)
+            seen["confidence"] = confidence
+            return confidence, declined
+
+    recording = Recording(**{f: getattr(extractive, f) for f in extractive.__dataclass_fields__})
+    town.using(extractive=recording).ask("What did the mayor say about the closure?")
+    f = seen["f"]
+    assert f.evidence == seen["confidence"] and 0 < f.top and -1 <= f.cos <= 1 and 0 <= f.lex <= 1
+    assert f.oov == 0.0 and f.gap >= 0 and f.agree >= 1  # the best sentence's own page agrees with it
+    town.using(extractive=recording).ask("What did the mayor say about the zeppelinworks closure?")
+    assert seen["f"].oov > 0  # a word found nowhere in the corpus
