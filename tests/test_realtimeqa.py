@@ -137,6 +137,7 @@ def test_eval_realtimeqa_ingests_the_kit_into_an_empty_store_and_reports_each_gr
     assert everything["citations_titled"] == everything["citations_with_outlet"] == 1.0  # outlet: the URL's site
     assert everything["citations_dated"] == 0.0 and everything["citations_flawed"] == 0.0  # no date: unknown
     assert "'vote': 0.15" in report["settings"]["weights"]  # the weights the run (and any threshold) used
+    assert report["abstention"] == "evidence score below 0.36 (no risk model on this store)"  # 3 pages: too few
     assert "| strict accuracy (first sentence or its quote) |" in next(reports.glob("*/report.md")).read_text()
     again = run_cli("eval", "--realtimeqa", str(kit), "--store", str(store), "--report", str(reports), "--split",
                     "test", timeout=600)  # fmt: skip
@@ -154,3 +155,21 @@ def test_the_threshold_table_shows_what_each_cut_would_give_per_group():
     rows = threshold_table(records, cuts=(0.25, 0.6)).splitlines()
     assert rows[2] == "| 0.250 | 0.500 | 0.000 | n/a | 0.500 |"
     assert rows[3] == "| 0.600 | 0.500 | 0.500 | n/a | 1.000 |"
+
+
+def test_the_abstention_note_names_the_risk_model_and_warns_when_the_weights_changed(tmp_path):
+    from dataclasses import replace
+
+    from caucasus_qa import Assistant
+    from caucasus_qa.abstention import NEWS
+    from caucasus_qa.realtimeqa import abstention_note
+
+    qa = Assistant(store=tmp_path / "store")
+    assert qa.ingest([Path(__file__).parent / "data" / "town"]).ok
+    anywhere = qa.using(extractive=replace(qa.extractive, risk_model=replace(NEWS, min_chunks=0)))
+    assert (
+        abstention_note(anywhere)
+        == "evidence score below 0.36, or risk model (`abstain_model` auto) at or above " + f"{NEWS.cut:.3f}"
+    )
+    other = anywhere.using(extractive=replace(anywhere.extractive, weights=replace(qa.extractive.weights, vote=0.0)))
+    assert abstention_note(other).endswith("fitted under other answer-scoring weights: refit it")

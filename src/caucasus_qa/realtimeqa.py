@@ -238,6 +238,7 @@ class KitReport:
     seconds: float = 0.0
     files: list[str] = field(default_factory=list)
     dated: bool = True  # each question asked as of its quiz week
+    abstention: str = ""  # how answers declined (abstention_note)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -278,6 +279,8 @@ def render(report: KitReport) -> str:
         f"Weeks 1-{TUNE_WEEKS} are `tune`, the rest `test` (never tuned on). "
         f"{'Each question asked as of its quiz week' if report.dated else 'Asked without a date'}; "
         f"{report.seconds:.0f} s.",
+        "",
+        f"Abstention: {report.abstention}",
         "",
         "| measure | " + " | ".join(heads) + " |",
         "| --- |" + " --- |" * len(heads),
@@ -368,9 +371,25 @@ def evaluate(
     report = KitReport(
         run, str(qa.settings.chroma_url or qa.settings.store), len(texts), sum(1 for _ in kit_lines(kit)),
         table(records), records, run_settings(qa), time.perf_counter() - started,
-        dated=dated,
+        dated=dated, abstention=abstention_note(qa),
     )  # fmt: skip
     return write(report, (report_dir or Path("eval/reports")) / run)
+
+
+def abstention_note(qa: Any) -> str:
+    """What declined in this run: the threshold, and the risk model where it applied (with a
+    warning when it was fitted under other answer-scoring weights than these)."""
+    from caucasus_qa.abstention import fingerprint
+
+    extractive = qa.extractive
+    model = extractive.risk_model
+    note = f"evidence score below {extractive.threshold:g}"
+    if model is None or qa.corpus_stats().n < model.min_chunks:
+        return note + " (no risk model on this store)"
+    note += f", or risk model (`abstain_model` {qa.settings.abstain_model}) at or above {model.cut:.3f}"
+    if model.calibrated_for != fingerprint(extractive.weights):
+        note += "; warning: the model was fitted under other answer-scoring weights: refit it"
+    return note
 
 
 def never_abstaining(qa: Any) -> Any:
@@ -409,4 +428,4 @@ def text_summary(report: KitReport) -> str:
             f"declined {_fmt(g['abstained'])} | elsewhere strict {_fmt(e['strict_accuracy'])} (n={e['questions']}) "
             f"| nowhere declined {_fmt(n['abstained'])} (n={n['questions']}) | p95 {_fmt(a['latency_p95_ms'])} ms"
         )
-    return "\n".join(lines + [f"  report: {f}" for f in report.files])
+    return "\n".join(lines + [f"  abstention: {report.abstention}"] + [f"  report: {f}" for f in report.files])
