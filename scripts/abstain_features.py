@@ -136,7 +136,7 @@ def _fit(path: Path) -> None:
 def _literal(scaler: Any, model: Any, cut: float, path: Path) -> str:
     """The fitted model as the RiskModel literal abstention.py holds."""
     from caucasus_qa.abstention import fingerprint
-    from caucasus_qa.extractive import Weights
+    from caucasus_qa.extractive import Selection, Weights
 
     def floats(values: Any) -> str:
         return "(" + ", ".join(f"{float(v):.4f}" for v in values) + ")"
@@ -144,8 +144,8 @@ def _literal(scaler: Any, model: Any, cut: float, path: Path) -> str:
     return (
         f"RiskModel(\n    mean={floats(scaler.mean_)},\n    scale={floats(scaler.scale_)},\n"
         f"    coef={floats(model.coef_[0])},\n    intercept={float(model.intercept_[0]):.4f},\n"
-        f"    cut={cut:.4f},\n    calibrated_for={fingerprint(Weights())!r},\n"
-        f"    source=\"scripts/abstain_features.py --fit {path.name}: RealTime QA tune weeks, gold vs nowhere\",\n)"
+        f"    cut={cut:.4f},\n    calibrated_for={fingerprint(Weights(), Selection())!r},\n"
+        f'    source="scripts/abstain_features.py --fit {path.name}: RealTime QA tune weeks, gold vs nowhere",\n)'
     )
 
 

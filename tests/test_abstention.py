@@ -9,7 +9,7 @@ import pytest
 
 from caucasus_qa import Assistant
 from caucasus_qa.abstention import FEATURES, MODELS, NEWS, EvidenceFeatures, RiskModel, fingerprint
-from caucasus_qa.extractive import Weights
+from caucasus_qa.extractive import Selection, Weights
 
 TOWN = Path(__file__).parent / "data" / "town"
 NEUTRAL = (0.0,) * len(FEATURES)
@@ -23,7 +23,7 @@ def _model(coef: dict[str, float], cut: float, min_chunks: int = 0) -> RiskModel
         coef=tuple(coef.get(name, 0.0) for name in FEATURES),
         intercept=0.0,
         cut=cut,
-        calibrated_for=fingerprint(Weights()),
+        calibrated_for=fingerprint(Weights(), Selection()),
         source="written for this test",
         min_chunks=min_chunks,
     )
@@ -49,7 +49,7 @@ def test_a_model_is_not_used_on_a_corpus_smaller_than_it_was_fitted_for():
 def test_the_shipped_model_names_its_source_and_the_weights_it_was_fitted_under():
     assert len(NEWS.mean) == len(NEWS.scale) == len(NEWS.coef) == len(FEATURES)
     assert NEWS.source and NEWS.min_chunks > 0 and 0 < NEWS.cut < 1
-    assert NEWS.calibrated_for == fingerprint(Weights()), "refit: scripts/abstain_features.py --fit"
+    assert NEWS.calibrated_for == fingerprint(Weights(), Selection()), "refit: scripts/abstain_features.py --fit"
     assert MODELS["off"] is None and MODELS["news"].min_chunks == 0 and MODELS["auto"] is NEWS
 
 

@@ -120,7 +120,9 @@ def test_eval_weight_overrides_one_answer_weight_and_refuses_unknown_names(setti
     changed = with_weights(qa, ("vote=0.3", "cos = 0.4"))
     assert (changed.extractive.weights.vote, changed.extractive.weights.cos) == (0.3, 0.4)
     assert qa.extractive.weights.vote != 0.3 and with_weights(qa, ()) is qa
-    for bad in ("nope=1", "vote=high", "vote"):
+    picked = with_weights(qa, ("max_sentences=2", "same_topic=0.7")).extractive.selection  # a Selection field
+    assert (picked.max_sentences, picked.same_topic) == (2, 0.7) and isinstance(picked.max_sentences, int)
+    for bad in ("nope=1", "vote=high", "vote", "max_sentences=2.5"):
         with pytest.raises(ConfigError, match="NAME=NUMBER"):
             with_weights(qa, (bad,))
     out = run_cli("eval", "--weight", "nope=1", "--store", str(settings.store))

@@ -172,4 +172,4 @@ def test_the_abstention_note_names_the_risk_model_and_warns_when_the_weights_cha
         == "evidence score below 0.36, or risk model (`abstain_model` auto) at or above " + f"{NEWS.cut:.3f}"
     )
     other = anywhere.using(extractive=replace(anywhere.extractive, weights=replace(qa.extractive.weights, vote=0.0)))
-    assert abstention_note(other).endswith("fitted under other answer-scoring weights: refit it")
+    assert abstention_note(other).endswith("fitted under other answer-scoring parameters: refit it")

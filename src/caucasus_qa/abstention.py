@@ -42,8 +42,9 @@ FEATURES = tuple(EvidenceFeatures.__dataclass_fields__)
 @dataclass(frozen=True)
 class RiskModel:
     """A fitted logistic model: standardised features, coefficients, and the cut at which to
-    decline; ``source`` says where it was fitted, ``calibrated_for`` the answer-scoring weights it
-    was fitted under (a model fitted under other weights sees other feature distributions)."""
+    decline; ``source`` says where it was fitted, ``calibrated_for`` the answer-scoring parameters
+    (``Weights``, ``Selection``) it was fitted under (under others, the features are distributed
+    differently)."""
 
     mean: tuple[float, ...]
     scale: tuple[float, ...]
@@ -75,13 +76,13 @@ NEWS = RiskModel(
     coef=(-0.1766, 0.9479, -0.7941, -0.2650, -0.1290, 0.0949, -0.2316, -0.5514),
     intercept=1.2512,
     cut=0.7945,
-    calibrated_for="719564672fd9",
+    calibrated_for="07c9aa4122a6",
     source="scripts/abstain_features.py --fit f1898b.jsonl: RealTime QA tune weeks, gold vs nowhere",
     min_chunks=30_000,  # the smallest store it was checked on: 1,898 news pages, 31k chunks
 )
 MODELS: dict[str, RiskModel | None] = {"auto": NEWS, "news": replace(NEWS, min_chunks=0), "off": None}
 
 
-def fingerprint(weights: Any) -> str:
-    """A short name for a frozen parameter object's values (what a model was calibrated for)."""
-    return hashlib.sha256(repr(astuple(weights)).encode()).hexdigest()[:12]
+def fingerprint(*params: Any) -> str:
+    """A short name for frozen parameter objects' values (what a model was calibrated for)."""
+    return hashlib.sha256(repr([astuple(p) for p in params]).encode()).hexdigest()[:12]

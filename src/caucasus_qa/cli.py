@@ -394,7 +394,7 @@ def serve(ctx: click.Context, host: str, port: int, share: bool, **flags: Any) -
     "weights",
     multiple=True,
     metavar="NAME=VALUE",
-    help="Run with one answer-scoring weight changed (repeatable; names: extractive.Weights), to tune by hand.",
+    help="Run with one answer-scoring parameter changed (repeatable; names: extractive.Weights and Selection).",
 )
 @click.option(
     "--sweep",
@@ -468,27 +468,30 @@ def _gated_eval(
 
 
 def with_weights(qa: Any, pairs: tuple[str, ...]) -> Any:
-    """The assistant with answer-scoring weights changed ("vote=0.3"), or itself."""
+    """The assistant with answer-scoring parameters changed ("vote=0.3", "max_sentences=2": a field
+    of ``Weights`` or ``Selection``), or itself."""
     from dataclasses import fields, replace
 
     from caucasus_qa.errors import ConfigError
-    from caucasus_qa.extractive import Weights
+    from caucasus_qa.extractive import Selection, Weights
 
-    names = {f.name for f in fields(Weights)}
-    changed: dict[str, float] = {}
+    kinds = {f.name: (group, f.type) for group, cls in (("weights", Weights), ("selection", Selection))
+             for f in fields(cls)}  # fmt: skip
+    changed: dict[str, dict[str, float]] = {"weights": {}, "selection": {}}
     for pair in pairs:
         name, _, value = (part.strip() for part in pair.partition("="))
         try:
-            if name not in names:
-                raise ValueError(name)
-            changed[name] = float(value)
-        except ValueError:
-            raise ConfigError(f"--weight {pair!r}: give NAME=NUMBER, NAME one of {', '.join(sorted(names))}") from None
-    return (
-        qa.using(extractive=replace(qa.extractive, weights=replace(qa.extractive.weights, **changed)))
-        if changed
-        else qa
-    )
+            group, kind = kinds[name]
+            changed[group][name] = int(value) if kind in (int, "int") else float(value)
+        except (KeyError, ValueError):
+            raise ConfigError(f"--weight {pair!r}: give NAME=NUMBER, NAME one of {', '.join(sorted(kinds))}") from None
+    if not any(changed.values()):
+        return qa
+    ex = qa.extractive
+    return qa.using(
+        extractive=replace(ex, weights=replace(ex.weights, **changed["weights"]),
+                           selection=replace(ex.selection, **changed["selection"]))
+    )  # fmt: skip
 
 
 def _realtimeqa(

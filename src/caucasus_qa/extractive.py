@@ -154,6 +154,31 @@ class Weights:
     novel: float = 0.1  # share of the sentence's terms the question does not have
     untyped: float = 0.1  # lost by a when/how-many/why sentence without a date/number/reason (set by reason)
     vote: float = 0.15  # cross-page name vote; RealTime QA tune weeks (0, 0.05, 0.15, 0.3 tried; docs/evaluation.md)
+    # Hand-set in the first round on the five-article dev split, not searched since:
+    meta: float = 0.5  # share of ``lex`` for a question term only the article's title/outlet/author holds
+    oov_common: float = 0.5  # share of ``oov`` for a missing word that is neither a name nor the asked-for noun
+    heading: float = 0.5  # score kept by a heading (a title line states a topic, rarely an answer)
+    asking: float = 0.6  # score kept by a sentence that is itself a question
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How the scored sentences become the quoted ones (``select``, ``_choose``, ``vote``).
+    Hand-set in the first round on the five-article dev split unless noted; reachable by
+    ``eval --weight NAME=VALUE`` like :class:`Weights`."""
+
+    max_sentences: int = 3  # quoted at most
+    runner_up_other: float = 0.85  # share of the best score a sentence of another article needs
+    runner_up_same: float = 0.92  # the same for a sentence of an article already quoted
+    redundant: float = 0.5  # term overlap above which a runner-up repeats a chosen sentence
+    dated_floor: float = 0.5  # share of the best score a sentence with a calendar date needs to come along
+    conflict_close: float = 0.9  # share of the best score within which two accounts are compared
+    # Cosine between two sentences above which they report the same thing.
+    same_topic: float = 0.6
+    # Lower: two sentences about one event in different words (MiniLM gives paraphrases ~0.8, two
+    # reports of one event ~0.45-0.6, unrelated sentences of one news story ~0.2-0.35).
+    same_event: float = 0.4
+    voters: int = 20  # the best sentences whose names vote (about the sentences of the top passages)
 
 
 @dataclass
@@ -164,9 +189,8 @@ class ExtractiveAnswerer:
     stats: Callable[[], CorpusStats]
     metadata: Callable[[str], dict[str, str]]
     threshold: float  # settings.abstain_threshold
-    max_sentences: int = 3
-    runner_up: tuple[float, float] = (0.85, 0.92)  # share of the best score: other article, same article
     weights: Weights = field(default_factory=lambda: Weights())
+    selection: Selection = field(default_factory=lambda: Selection())
     risk_model: RiskModel | None = None  # declines beyond the threshold (abstention.py); None: threshold only
     name: str = "extractive"
 
@@ -184,7 +208,10 @@ class ExtractiveAnswerer:
         total = sum(idf.values()) or 1.0
         # A missing name, or a missing thing asked about ("which airline"), means a missing topic.
         names, focus = name_terms(question), focus_terms(question)
-        oov = sum(v * (1.0 if t in names | focus else 0.5) for t, v in idf.items() if stats.df.get(t, 0) == 0) / total
+        common = self.weights.oov_common
+        oov = (
+            sum(v * (1.0 if t in names | focus else common) for t, v in idf.items() if stats.df.get(t, 0) == 0) / total
+        )
         for t in focus & set(idf):
             idf[t] *= 1 + self.weights.focus
         total = sum(idf.values()) or 1.0
@@ -240,7 +267,7 @@ class ExtractiveAnswerer:
         w = self.weights
         score = (
             w.cos * cos
-            + w.lex * (lex + 0.5 * meta)
+            + w.lex * (lex + w.meta * meta)
             + w.type * ((typed or not wanted) + calendar)
             + w.passage * passage_score
             + w.novel * novelty
@@ -248,9 +275,9 @@ class ExtractiveAnswerer:
         if wanted & _REQUIRED and not any(SENTENCE_TYPES[t].search(sentence.text) for t in wanted & _REQUIRED):
             score *= 1 - w.untyped  # "when…?" answered by a sentence without any date
         if sentence.is_heading:
-            score *= 0.5
+            score *= w.heading
         elif sentence.text.rstrip("\"'”’») ").endswith("?"):
-            score *= 0.6
+            score *= w.asking
         return Scored(sentence, score, 0.5 * cos + 0.5 * lex, cos, lex, typed, s_terms, vector)
 
     # -- selection ---------------------------------------------------------------------
@@ -308,16 +335,16 @@ class ExtractiveAnswerer:
         """The best sentence, plus up to two close runners-up that add something new."""
         if not scored:
             return []
-        best = scored[0]
+        best, sel = scored[0], self.selection
         chosen = [best]
         for cand in scored[1:]:
-            if len(chosen) >= self.max_sentences:
+            if len(chosen) >= sel.max_sentences:
                 break
             other_article = all(c.sentence.article_id != cand.sentence.article_id for c in chosen)
-            bar = self.runner_up[0] if other_article else self.runner_up[1]
+            bar = sel.runner_up_other if other_article else sel.runner_up_same
             if cand.score < bar * best.score or cand.sentence.is_heading or (gate and cand.support < self.threshold):
                 continue
-            if any(_overlap(cand.terms, c.terms) > 0.5 and not _disagree(cand, c) for c in chosen):
+            if any(_overlap(cand.terms, c.terms) > sel.redundant and not _disagree(cand, c, sel) for c in chosen):
                 continue
             chosen.append(cand)
         return chosen
@@ -334,7 +361,7 @@ class ExtractiveAnswerer:
             if addresses_assistant(nxt.text):
                 continue
             out.append(Scored(nxt, s.score * 0.99, s.support, s.cos, s.lex, True, set(terms(nxt.text))))
-        return out[: self.max_sentences + 1]
+        return out[: self.selection.max_sentences + 1]
 
     def _with_calendar_date(self, selected: list[Scored], scored: list[Scored]) -> list[Scored]:
         """For when-questions answered only by a relative date ("late last year"), the best close
@@ -343,13 +370,13 @@ class ExtractiveAnswerer:
             return selected
         best = selected[0]
         for cand in scored[1:]:
-            if cand.score < 0.5 * best.score:
+            if cand.score < self.selection.dated_floor * best.score:
                 break
             if (
                 cand not in selected
                 and not cand.sentence.is_heading
                 and _CALENDAR_DATE.search(cand.sentence.text)
-                and _similar(cand, best, SAME_EVENT)
+                and _similar(cand, best, self.selection.same_event)
             ):
                 dated = Scored(
                     cand.sentence, best.score * 0.99, cand.support, cand.cos, cand.lex, True, cand.terms, cand.vector
@@ -414,7 +441,7 @@ class ExtractiveAnswerer:
             question, q_emb = focus, focus_emb
         scored, oov = self.score(question, np.asarray(q_emb), passages)
         confidence, declined = self.assess(question, scored, oov, passages)
-        scored = vote(question, scored, self.weights.vote)
+        scored = vote(question, scored, self.weights.vote, self.selection.voters)
         base: dict[str, Any] = dict(question=question, score=confidence, backend=self.name)
         if declined:
             return Answer(text=ABSTAIN_TEXT, abstained=True, related=self.related(scored), **base)
@@ -436,9 +463,10 @@ class ExtractiveAnswerer:
             selected = self._with_calendar_date(selected, scored)
         selected = self._with_context(selected)
         # companions (explaining or context sentences) score just below their sentence: keep the best three
-        selected = sorted(selected, key=lambda s: -s.score)[: self.max_sentences]
-        close = [s for s in selected if s.score >= 0.9 * selected[0].score and s.typed]
-        return _in_reading_order(selected), _conflicting(close, selected, kinds)
+        sel = self.selection
+        selected = sorted(selected, key=lambda s: -s.score)[: sel.max_sentences]
+        close = [s for s in selected if s.score >= sel.conflict_close * selected[0].score and s.typed]
+        return _in_reading_order(selected), _conflicting(close, selected, kinds, sel)
 
 
 def _claim_text(c: Citation, before: Citation | None, attribute: bool) -> str:
@@ -488,21 +516,15 @@ def _values(text: str) -> dict[str, set[str]]:
     return {"date": dates, "number": numbers}
 
 
-SAME_TOPIC = 0.6  # cosine between two sentences above which they report the same thing
-# Lower: two sentences about one event in different words (MiniLM gives paraphrases ~0.8, two
-# reports of one event ~0.45-0.6, unrelated sentences of one news story ~0.2-0.35).
-SAME_EVENT = 0.4
-
-
 def _similar(a: Scored, b: Scored, floor: float) -> bool:
     return a.vector is not None and b.vector is not None and float(np.dot(a.vector, b.vector)) >= floor
 
 
-def _disagree(a: Scored, b: Scored) -> bool:
+def _disagree(a: Scored, b: Scored, sel: Selection) -> bool:
     """Sentences from different articles about the same thing, stating different dates or numbers."""
     if a.sentence.article_id == b.sentence.article_id:
         return False
-    if a.vector is not None and b.vector is not None and float(np.dot(a.vector, b.vector)) < SAME_TOPIC:
+    if a.vector is not None and b.vector is not None and float(np.dot(a.vector, b.vector)) < sel.same_topic:
         return False
     va, vb = _values(a.sentence.text), _values(b.sentence.text)
     return any(va[k] and vb[k] and not (va[k] & vb[k]) for k in ("date", "number"))
@@ -516,11 +538,11 @@ _DISPUTE = re.compile(
 )
 
 
-def _conflicting(close: list[Scored], chosen: list[Scored], kinds: set[str]) -> bool:
+def _conflicting(close: list[Scored], chosen: list[Scored], kinds: set[str], sel: Selection) -> bool:
     """Different accounts: for a how-many / when question, close sentences from different articles
     stating different numbers or dates; for any question, a chosen sentence that disputes an account
     next to another article's chosen sentence (a cause of death, a charge, a motive)."""
-    if kinds & {"number", "date"} and any(_disagree(a, b) for i, a in enumerate(close) for b in close[i + 1 :]):
+    if kinds & {"number", "date"} and any(_disagree(a, b, sel) for i, a in enumerate(close) for b in close[i + 1 :]):
         return True
     # Both sentences already answer the question, so no topic test: different articles suffice.
     return any(
@@ -542,9 +564,6 @@ def _calendar_terms() -> frozenset[str]:
     return frozenset(terms(" ".join(MONTH_NUMBER) + " " + days))
 
 
-VOTERS = 20  # the best sentences whose names vote (about the sentences of the top passages)
-
-
 def names_in(text: str, asked: set[str]) -> set[str]:
     """The names a sentence mentions that the question does not, as stemmed term keys (a capital
     that only starts the sentence gives a common word, which spreads its votes thinly)."""
@@ -556,7 +575,7 @@ def names_in(text: str, asked: set[str]) -> set[str]:
     return out
 
 
-def vote(question: str, scored: list[Scored], weight: float) -> list[Scored]:
+def vote(question: str, scored: list[Scored], weight: float, voters: int = Selection.voters) -> list[Scored]:
     """For a question that asks for a name (which / who / where), the names the best sentences
     mention that the question does not vote, weighted by sentence score and counted once per
     article: a name several pages give is likelier the answer. Each sentence then gains
@@ -565,7 +584,7 @@ def vote(question: str, scored: list[Scored], weight: float) -> list[Scored]:
         return scored
     asked = set(terms(question))
     ballots: dict[str, dict[str, float]] = {}
-    for s in scored[:VOTERS]:
+    for s in scored[:voters]:
         for name in names_in(s.sentence.text, asked):
             per_article = ballots.setdefault(name, {})
             per_article[s.sentence.article_id] = max(per_article.get(s.sentence.article_id, 0.0), s.score)

@@ -387,8 +387,8 @@ def abstention_note(qa: Any) -> str:
     if model is None or qa.corpus_stats().n < model.min_chunks:
         return note + " (no risk model on this store)"
     note += f", or risk model (`abstain_model` {qa.settings.abstain_model}) at or above {model.cut:.3f}"
-    if model.calibrated_for != fingerprint(extractive.weights):
-        note += "; warning: the model was fitted under other answer-scoring weights: refit it"
+    if model.calibrated_for != fingerprint(extractive.weights, extractive.selection):
+        note += "; warning: the model was fitted under other answer-scoring parameters: refit it"
     return note
 
 
