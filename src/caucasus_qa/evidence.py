@@ -46,7 +46,11 @@ def addresses_assistant(text: str) -> bool:
 
 
 def count_addressing_assistant(text: str) -> int:
-    """How many sentences of ``text`` do (split roughly: for a note at ingest, not for quoting)."""
+    """How many sentences of ``text`` do (split roughly: for a note at ingest, not for quoting).
+    One search of the whole text first: nearly every page has none, and splitting every page
+    into sentences to find that out was 40% of re-reading an unchanged corpus."""
+    if not _TO_THE_ASSISTANT.search(text):
+        return 0
     return sum(1 for part in re.split(r"(?<=[.!?])\s+|\n+", text) if _TO_THE_ASSISTANT.search(part))
 
 

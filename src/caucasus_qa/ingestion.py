@@ -351,7 +351,8 @@ def _ingest_locked(settings, paths, reset, sync, progress, store, started) -> In
             report.skipped.append(item)
     docs = [to_document(a) for a in articles]
     _embed_batches(store, _classify(store, docs, report), report, progress)
-    _backfill_sentences(store, [d for d in docs if d.id_ in set(report.unchanged)], report)
+    unchanged = set(report.unchanged)
+    _backfill_sentences(store, [d for d in docs if d.id_ in unchanged], report)
     if sync:
         missing = [s for s in report.skipped if s.reason == "no such file or folder"]
         if missing:
