@@ -36,6 +36,15 @@ def settings(tmp_path: Path):
     return load_settings(store=tmp_path / "store")
 
 
+def ingested(tmp_path_factory: pytest.TempPathFactory, folder: Path):
+    """An Assistant over a fresh store holding the articles of ``folder`` (tests/data/...)."""
+    from caucasus_qa import Assistant
+
+    assistant = Assistant(store=tmp_path_factory.mktemp(f"{folder.name}-store"))
+    assert assistant.ingest([folder]).ok
+    return assistant
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

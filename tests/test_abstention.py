@@ -6,8 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import ingested
 
-from caucasus_qa import Assistant
 from caucasus_qa.abstention import FEATURES, MODELS, NEWS, EvidenceFeatures, RiskModel, fingerprint
 from caucasus_qa.extractive import Selection, Weights
 
@@ -55,9 +55,7 @@ def test_the_shipped_model_names_its_source_and_the_weights_it_was_fitted_under(
 
 @pytest.fixture(scope="module")
 def town(tmp_path_factory):
-    assistant = Assistant(store=tmp_path_factory.mktemp("town-store"))
-    assert assistant.ingest([TOWN]).ok
-    return assistant
+    return ingested(tmp_path_factory, TOWN)
 
 
 def test_the_risk_model_declines_an_answer_the_threshold_alone_gives(town):

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import ingested
 
 import caucasus_qa
 from caucasus_qa import Assistant
@@ -19,9 +20,7 @@ TOWN = Path(__file__).parent / "data" / "town"
 
 @pytest.fixture(scope="module")
 def qa(tmp_path_factory):
-    assistant = Assistant(store=tmp_path_factory.mktemp("town-store"))
-    assert assistant.ingest([TOWN]).ok
-    return assistant
+    return ingested(tmp_path_factory, TOWN)
 
 
 def assert_grounded(qa: Assistant, answer: Answer) -> None:
@@ -76,9 +75,7 @@ ACCOUNTS = Path(__file__).parent / "data" / "accounts"  # two outlets on one fer
 
 @pytest.fixture(scope="module")
 def accounts(tmp_path_factory):
-    assistant = Assistant(store=tmp_path_factory.mktemp("accounts-store"))
-    assert assistant.ingest([ACCOUNTS]).ok
-    return assistant
+    return ingested(tmp_path_factory, ACCOUNTS)
 
 
 def test_a_disputed_cause_is_presented_as_different_accounts(accounts):
