@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from dataclasses import asdict
 from datetime import date
@@ -76,8 +77,17 @@ def _age(as_of: date, published: str | None) -> int | None:
         return None
 
 
-def _vector(r: dict[str, Any]) -> list[float]:
-    return [r[name] for name in FEATURES]
+AGE_FEATURES = ("stale", "present_stale")  # --with-age: offline only, the app's features lack them
+
+
+def _vector(r: dict[str, Any], age: bool = False) -> list[float]:
+    """The app's features; with ``age`` also log(1 + days) from the newest cited page to the quiz
+    week (a year when unknown), alone and for present-time questions ("this week")."""
+    values = [r[name] for name in FEATURES]
+    if age:
+        stale = math.log1p(max(r["age"] if r["age"] is not None else 365, 0))
+        values += [stale, stale * r["present"]]
+    return values
 
 
 def _rates(rows: list[dict[str, Any]], declined: list[bool]) -> dict[str, float]:
@@ -97,7 +107,7 @@ def _rates(rows: list[dict[str, Any]], declined: list[bool]) -> dict[str, float]
     }
 
 
-def _fit(path: Path) -> None:
+def _fit(path: Path, age: bool) -> None:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
@@ -106,19 +116,20 @@ def _fit(path: Path) -> None:
     tune = [r for r in rows if r["split"] == "tune"]
     test = [r for r in rows if r["split"] == "test"]
     train = [r for r in tune if r["group"] in ("gold", "nowhere")]
-    x = np.array([_vector(r) for r in train])
+    x = np.array([_vector(r, age) for r in train])
     y = np.array([r["group"] == "nowhere" for r in train])
     scaler = StandardScaler().fit(x)
     model = LogisticRegression(C=1.0, max_iter=1000).fit(scaler.transform(x), y)
 
     def risk(rs: list[dict[str, Any]]) -> np.ndarray:
-        return model.predict_proba(scaler.transform(np.array([_vector(r) for r in rs])))[:, 1]
+        return model.predict_proba(scaler.transform(np.array([_vector(r, age) for r in rs])))[:, 1]
 
     tune_risk = risk(tune)
     cut = _best_cut(tune, tune_risk)
     evidence_cut = _best_cut(tune, -np.array([r["evidence"] for r in tune]))
-    print("features:", ", ".join(f"{n} {w:+.2f}" for n, w in zip(FEATURES, model.coef_[0], strict=True)))
-    print(_literal(scaler, model, cut, path))
+    names = FEATURES + (AGE_FEATURES if age else ())
+    print("features:", ", ".join(f"{n} {w:+.2f}" for n, w in zip(names, model.coef_[0], strict=True)))
+    print(_literal(scaler, model, cut, path) if not age else "(--with-age: not a model the app can use yet)")
     print(f"cut (tune only): risk >= {cut:.3f}; evidence-only cut: evidence <= {-evidence_cut:.3f}")
     header = "| rule | split | " + " | ".join(_rates(tune, [False] * len(tune))) + " |"
     print(header + "\n" + "| --- " * (header.count("|") - 1) + "|")
@@ -162,9 +173,10 @@ def main() -> None:
     parser.add_argument("--store", type=Path)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--fit", type=Path)
+    parser.add_argument("--with-age", action="store_true", help="with --fit: also the evidence's page age")
     args = parser.parse_args()
     if args.fit:
-        _fit(args.fit)
+        _fit(args.fit, args.with_age)
     else:
         _ask_all(args.kit, args.store, args.out)
 
