@@ -37,6 +37,7 @@ class EvidenceFeatures:
 
 
 FEATURES = tuple(EvidenceFeatures.__dataclass_fields__)
+AGREEING = 10  # the best sentences whose pages count for ``agree`` (the shipped model was fitted so)
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,13 @@ class RiskModel:
         )
         return 1.0 / (1.0 + math.exp(-z))
 
+    def applies(self, chunks: int) -> bool:
+        """Whether the model is used on a corpus of ``chunks`` chunks (see ``min_chunks``)."""
+        return chunks >= self.min_chunks
+
     def declines(self, features: EvidenceFeatures, chunks: int) -> bool:
         """Whether to decline an answer over a corpus of ``chunks`` chunks."""
-        return chunks >= self.min_chunks and self.risk(features) >= self.cut
+        return self.applies(chunks) and self.risk(features) >= self.cut
 
 
 # Fitted by `scripts/abstain_features.py --fit` (its printout, pasted): docs/evaluation.md.

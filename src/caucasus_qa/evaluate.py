@@ -293,7 +293,7 @@ def per_category(records: Iterable[Record]) -> dict[str, dict[str, Any]]:
 
 def _scores_without_abstaining(qa: Any, questions: Sequence[Question]) -> list[tuple[Question, float, bool]]:
     """Each question's evidence score and whether its answer would be right if given."""
-    never_abstains = qa.using(extractive=replace(qa.extractive, threshold=float("-inf"), risk_model=None))
+    never_abstains = qa.using(extractive=qa.extractive.never_declining())
     out = []
     for q in questions:
         answer = never_abstains.ask(q.question, history=conversation(never_abstains, q.history))

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from caucasus_qa.abstention import EvidenceFeatures, RiskModel
+from caucasus_qa.abstention import AGREEING, EvidenceFeatures, RiskModel
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
 from caucasus_qa.evidence import Sentence, SentenceIndex, addresses_assistant
 from caucasus_qa.lexicon import CorpusStats
@@ -303,10 +303,16 @@ class ExtractiveAnswerer:
         confidence = self.evidence_score(question, scored, oov)
         if not scored or confidence < self.threshold:
             return confidence, True
-        if self.risk_model is None:
-            return confidence, False
+        chunks = self.stats().n
+        if self.risk_model is None or not self.risk_model.applies(chunks):
+            return confidence, False  # no features worked out where no model uses them
         features = self.features(question, scored, oov, passages, confidence)
-        return confidence, self.risk_model.declines(features, self.stats().n)
+        return confidence, self.risk_model.declines(features, chunks)
+
+    def never_declining(self) -> ExtractiveAnswerer:
+        """This answerer with no threshold and no risk model: every question's answer and evidence
+        score (for calibrating on an eval set)."""
+        return replace(self, threshold=float("-inf"), risk_model=None)
 
     def features(
         self, question: str, scored: list[Scored], oov: float, passages: Sequence[Any], confidence: float
@@ -315,7 +321,7 @@ class ExtractiveAnswerer:
         asked = set(terms(question))
         top = scored[0]
         named = names_in(top.sentence.text, asked)
-        agree = {s.sentence.article_id for s in scored[:10] if named & names_in(s.sentence.text, asked)}
+        agree = {s.sentence.article_id for s in scored[:AGREEING] if named & names_in(s.sentence.text, asked)}
         return EvidenceFeatures(
             evidence=confidence,
             oov=oov,

@@ -384,7 +384,7 @@ def abstention_note(qa: Any) -> str:
     extractive = qa.extractive
     model = extractive.risk_model
     note = f"evidence score below {extractive.threshold:g}"
-    if model is None or qa.corpus_stats().n < model.min_chunks:
+    if model is None or not model.applies(qa.corpus_stats().n):
         return note + " (no risk model on this store)"
     note += f", or risk model (`abstain_model` {qa.settings.abstain_model}) at or above {model.cut:.3f}"
     if model.calibrated_for != fingerprint(extractive.weights, extractive.selection):
@@ -394,9 +394,7 @@ def abstention_note(qa: Any) -> str:
 
 def never_abstaining(qa: Any) -> Any:
     """The assistant with no abstention threshold: every question's answer and evidence score."""
-    from dataclasses import replace
-
-    return qa.using(extractive=replace(qa.extractive, threshold=float("-inf"), risk_model=None))
+    return qa.using(extractive=qa.extractive.never_declining())
 
 
 def threshold_table(records: Sequence[KitRecord], cuts: Sequence[float] = ()) -> str:
