@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -442,3 +443,88 @@ def test_a_machine_summary_label_never_opens_a_quoted_sentence(settings, tmp_pat
     answer = Assistant(settings=settings).ask("When did the ferry strike in Port Aldane end?")
     assert answer.citations and not any("summary" in c.quote.lower() for c in answer.citations)
     assert "Friday" in answer.text
+
+
+# -- files left unread (sources.py) ---------------------------------------------------------
+def age(folder: Path) -> None:
+    """Date every file back to one day, as files of an earlier day are (one written just now is
+    read again: ``sources.RACY_S``)."""
+    for path in folder.rglob("*"):
+        os.utime(path, (1.7e9, 1.7e9))
+
+
+@pytest.fixture
+def files_read(monkeypatch) -> list[str]:
+    """The names of the files ingest reads, in order."""
+    import caucasus_qa.articles as articles
+
+    read: list[str] = []
+    real = articles.read_file
+
+    def reading(path, max_bytes):
+        read.append(path.name)
+        return real(path, max_bytes)
+
+    monkeypatch.setattr(articles, "read_file", reading)
+    return read
+
+
+def test_reingest_leaves_unchanged_files_unread_and_reads_what_changed(settings, tmp_path, files_read):
+    corpus = age_corpus(tmp_path)
+    first = ingest(settings, [corpus])
+    files_read.clear()
+    again = ingest(settings, [corpus], sync=True)
+    assert files_read == [] and sorted(again.unchanged) == sorted(first.added) and not again.deleted
+    assert again.chunks_embedded == 0 and "3 files unchanged" in " ".join(again.notes)
+    write(corpus / "story001.txt", "Short update on rail\n\n" + PARAGRAPHS[0])  # just now: read
+    write(corpus / "story009.txt", "A new story on trams\n\n" + PARAGRAPHS[1])
+    third = ingest(settings, [corpus])
+    assert files_read == ["story001.txt", "story009.txt"]
+    assert third.updated == ["story001"] and third.added == ["story009"] and "story000" in third.unchanged
+    age(corpus)
+    write(corpus / "story000.meta.toml", 'outlet = "Quell Post"\n')  # what the file gives changes
+    files_read.clear()
+    ingest(settings, [corpus])
+    assert files_read == ["story000.txt", "story001.txt", "story009.txt"]  # the last two: recorded while racy
+    assert Store(settings).article("story000").metadata["outlet"] == "Quell Post"
+
+
+def age_corpus(tmp_path: Path) -> Path:
+    corpus = make_corpus(tmp_path / "c")
+    age(corpus)
+    return corpus
+
+
+def test_a_file_is_read_again_when_its_article_is_gone_or_the_reading_code_changed(
+    settings, tmp_path, files_read, monkeypatch
+):
+    corpus = age_corpus(tmp_path)
+    ingest(settings, [corpus])
+    store = Store(settings)
+    store.delete_article("story002")
+    store.persist()
+    files_read.clear()
+    assert ingest(settings, [corpus]).added == ["story002"] and files_read == ["story002.txt"]
+    Store(settings).sentence_collection.delete(ids=["story001"])  # incomplete: read to complete it
+    files_read.clear()
+    assert ingest(settings, [corpus]).sentences_embedded > 0 and files_read == ["story001.txt"]
+    monkeypatch.setattr("caucasus_qa.sources.reader_fingerprint", lambda: "other code")
+    files_read.clear()
+    assert ingest(settings, [corpus]).chunks_embedded == 0 and len(files_read) == 3
+    files_read.clear()
+    ingest(settings, [corpus], reset=True)
+    assert len(files_read) == 3
+
+
+def test_a_file_that_gave_a_skip_or_was_written_just_now_is_always_read(settings, tmp_path, files_read):
+    import json
+
+    rows = [{"id": "j1", "text": "The ferry to Quell island resumed on Monday after repairs."}, {"text": ""}]
+    write(tmp_path / "c" / "mixed.jsonl", "\n".join(map(json.dumps, rows)) + "\n")
+    fresh = write(tmp_path / "c" / "fresh.txt", "Trams run late\n\n" + PARAGRAPHS[2])
+    age(tmp_path / "c")
+    fresh.write_text(fresh.read_text(encoding="utf-8"), encoding="utf-8")  # rewritten now, same size
+    for _ in range(2):
+        files_read.clear()
+        report = ingest(settings, [tmp_path / "c"])
+        assert files_read == ["fresh.txt", "mixed.jsonl"] and len(report.failed) == 1

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -67,6 +67,15 @@ class Skip:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A file not read again: unchanged since an ingest stored every article read from it
+    (``sources.py`` decides). ``articles``: (article id, ``copy_hash``) of each, still stored."""
+
+    path: str
+    articles: tuple[tuple[str, str], ...]
 
 
 def discover(paths: Iterable[Path]) -> Iterator[Path | Skip]:
@@ -379,32 +388,49 @@ def _copy_key(article: Article) -> tuple:
     return (article.text, article.title, article.outlet, article.published, article.author, article.url)
 
 
-def read_articles(paths: Iterable[Path], max_bytes: int) -> Iterator[Article | Skip]:
+def copy_hash(article: Article) -> str:
+    """A short digest of what makes two articles the same publication (``read_articles``)."""
+    import hashlib
+
+    return hashlib.sha1(json.dumps(_copy_key(article)).encode()).hexdigest()[:16]
+
+
+def read_articles(
+    paths: Iterable[Path], max_bytes: int, unread: Callable[[Path], Unread | None] | None = None
+) -> Iterator[Article | Skip | Unread]:
     """Every article under ``paths``; duplicates of an id already seen are skipped, and so is a
     second copy of the same article (same text and metadata: a file saved twice would be cited
-    twice). A syndicated copy under another outlet, URL or date is another publication: kept."""
+    twice). A syndicated copy under another outlet, URL or date is another publication: kept.
+    ``unread`` may answer for a file instead of reading it (an unchanged file: ``sources.py``)."""
     seen: dict[str, str] = {}
-    texts: dict[tuple, str] = {}
+    texts: dict[str, str] = {}
     for item in discover(paths):
+        known = unread(item) if unread is not None and isinstance(item, Path) else None
+        if known is not None:
+            for article_id, key in known.articles:
+                seen.setdefault(article_id, known.path)
+                texts.setdefault(key, article_id)
+            yield known
+            continue
         if isinstance(item, Skip):
             yield item
             continue
         for result in read_file(item, max_bytes):
             if isinstance(result, Article):
-                result = with_assistant_note(with_checked_metadata(result))
-                key = _copy_key(result)
-                if result.id in seen:
-                    result = Skip(
-                        result.source_path,
-                        f"article id {result.id!r} already comes from {seen[result.id]}: rename one of the files",
-                    )
-                elif key in texts:
-                    result = Skip(
-                        result.source_path,
-                        f"same text as article {texts[key]!r}: stored once",
-                        failed=False,
-                    )
-                else:
-                    seen[result.id] = result.source_path
-                    texts[key] = result.id
+                result = _unique(with_assistant_note(with_checked_metadata(result)), seen, texts)
             yield result
+
+
+def _unique(article: Article, seen: dict[str, str], texts: dict[str, str]) -> Article | Skip:
+    """The article, or a skip if its id or its whole publication was already read."""
+    key = copy_hash(article)
+    if article.id in seen:
+        return Skip(
+            article.source_path,
+            f"article id {article.id!r} already comes from {seen[article.id]}: rename one of the files",
+        )
+    if key in texts:
+        return Skip(article.source_path, f"same text as article {texts[key]!r}: stored once", failed=False)
+    seen[article.id] = article.source_path
+    texts[key] = article.id
+    return article

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from caucasus_qa import offline
-from caucasus_qa.articles import Article, Skip, read_articles
+from caucasus_qa.articles import Article, Skip, Unread, read_articles
 from caucasus_qa.embedding import export_question_model
 from caucasus_qa.errors import CaucasusQAError, StoreError, explain
 from caucasus_qa.lexicon import save_for as save_lexicon
 from caucasus_qa.settings import Settings
+from caucasus_qa.sources import Sources, decode, encode, file_of
 from caucasus_qa.store import INGEST_PID, Store
 
 TOKENIZER = "cl100k_base"
@@ -273,12 +274,29 @@ def reembed(store: Store, article_ids: list[str]) -> IngestReport:
     return report
 
 
-def _source_file(source_path: str) -> Path | None:
-    """The file an article was read from ("path" or "path:line" for JSONL), resolved."""
-    if not source_path:
-        return None
-    head, sep, tail = source_path.rpartition(":")
-    return Path(head if sep and tail.isdigit() else source_path).expanduser().resolve()
+def _read(store: Store, paths: list[Path], report: IngestReport) -> tuple[list[Article], Sources]:
+    """The articles of ``paths`` (skips go to the report), leaving unchanged files unread."""
+    max_bytes = int(store.settings.max_file_mb * 1e6)
+    stored = {p: (sig, decode(arts)) for p, (sig, arts) in store.source_records().items()}
+    complete: set[str] = set()  # stored articles with their sentence vectors (else: read, to backfill them)
+    if stored:
+        ids = store.article_ids()
+        complete = set(ids) - set(store.without_sentences(ids))
+    sources = Sources(max_bytes, stored, complete)
+    articles: list[Article] = []
+    for item in read_articles(paths, max_bytes, sources.unread):
+        if isinstance(item, Unread):
+            sources.unread_ids += [article_id for article_id, _ in item.articles]
+            continue
+        sources.note(item)
+        if isinstance(item, Article):
+            articles.append(item)
+        else:
+            report.skipped.append(item)
+    if sources.unread_files:
+        n = sources.unread_files
+        report.notes.append(f"{n} file{'s' if n > 1 else ''} unchanged since an earlier ingest: not read again")
+    return articles, sources
 
 
 def _sync(store: Store, keep: set[str], paths: list[Path], report: IngestReport) -> None:
@@ -289,7 +307,8 @@ def _sync(store: Store, keep: set[str], paths: list[Path], report: IngestReport)
         if article_id in keep:
             continue
         doc = store.article(article_id)
-        source = _source_file(doc.metadata.get("source_path", "") if doc is not None else "")
+        source_path = doc.metadata.get("source_path", "") if doc is not None else ""
+        source = Path(file_of(source_path)) if source_path else None
         if source is not None and any(source == root or root in source.parents for root in roots):
             store.delete_article(article_id)
             report.deleted.append(article_id)
@@ -343,23 +362,22 @@ def _ingest_locked(settings, paths, reset, sync, progress, store, started) -> In
     if moved:
         report.notes.append(f"packed the stored sentence vectors of {moved} articles (nothing re-embedded)")
         store.persist()
-    articles: list[Article] = []
-    for item in read_articles(paths, int(settings.max_file_mb * 1e6)):
-        if isinstance(item, Article):
-            articles.append(item)
-        else:
-            report.skipped.append(item)
+    articles, sources = _read(store, paths, report)
     docs = [to_document(a) for a in articles]
     _embed_batches(store, _classify(store, docs, report), report, progress)
     unchanged = set(report.unchanged)
     _backfill_sentences(store, [d for d in docs if d.id_ in unchanged], report)
+    if sources.read:
+        done = sources.finished(set(store.article_ids()))
+        store.put_sources({path: (sig, encode(arts)) for path, (sig, arts) in done.items()})
+    report.unchanged += sources.unread_ids
     if sync:
         missing = [s for s in report.skipped if s.reason == "no such file or folder"]
         if missing:
             report.notes.append("not removing anything (--sync): some paths do not exist")
         else:
             keep = {a.id for a in articles} | {s.article_id for s in report.skipped if s.article_id}
-            _sync(store, keep, paths, report)
+            _sync(store, keep | set(sources.unread_ids), paths, report)
     save_lexicon(store)  # BM25 and term statistics of the new version: built here, not on a question
     export_question_model(settings, only_if_loaded=True)  # so the next process answers without torch
     report.articles_total = len(store)

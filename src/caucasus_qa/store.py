@@ -166,6 +166,7 @@ class Store:
         self._articles: dict[str, Any] = {}  # article records read so far (cleared on a new version)
         self._catalog: tuple[int, list[dict[str, Any]]] | None = None
         self._refresh_lock = threading.Lock()
+        self._sources: Any = None  # the files ingests read (sources.py), opened by ingest only
 
     def _stored_version(self) -> int:
         return int((self.article_collection.metadata or {}).get("version", 0))
@@ -216,6 +217,7 @@ class Store:
         self.sentence_collection = self._open_sentences()
         self.article_collection = self._open_articles()
         self._catalog = None
+        self._sources = None
 
     def ingesting_elsewhere(self) -> int | None:
         """The process id of an ingest running in another process on this embedded store, if any
@@ -307,6 +309,35 @@ class Store:
         (0.65 s and +267 MB for 120,000 sentences of 1,000 news pages, measured; see
         docs/performance.md)."""
         return self._open_records(f"{self.settings.collection}-sentence-vectors")
+
+    # -- sources -------------------------------------------------------------------------
+    @property
+    def source_collection(self) -> Any:
+        """The files ingests read, one record each (``sources.py``): opened by an ingest only."""
+        if self._sources is None:
+            self._sources = self._open_records(f"{self.settings.collection}-sources")
+        return self._sources
+
+    def source_records(self) -> dict[str, tuple[str, str]]:
+        """Every recorded file: resolved path → (signature, its articles as ``sources.encode``d)."""
+        records: dict[str, tuple[str, str]] = {}
+        offset = 0
+        while True:
+            page = self.source_collection.get(include=["metadatas"], limit=self.max_batch, offset=offset)
+            for meta in page["metadatas"]:
+                if meta and "path" in meta:
+                    records[str(meta["path"])] = (str(meta.get("signature", "")), str(meta.get("articles", "[]")))
+            offset += len(page["ids"])
+            if len(page["ids"]) < self.max_batch:
+                return records
+
+    def put_sources(self, records: dict[str, tuple[str, str]]) -> None:
+        """Record files read: path → (signature, articles as ``sources.encode``d)."""
+        import hashlib
+
+        ids = [hashlib.sha1(path.encode()).hexdigest() for path in records]
+        metas = [{"path": p, "signature": sig, "articles": arts} for p, (sig, arts) in records.items()]
+        write_batched(self.source_collection, self.max_batch, ids=ids, metadatas=metas, embeddings=[[0.0]] * len(ids))
 
     # -- sentences ----------------------------------------------------------------------
     def put_sentences(self, article_id: str, spans: list[tuple[int, int]], vectors: Any, text: str = "") -> None:
@@ -552,12 +583,13 @@ class Store:
     def reset(self) -> None:
         """Delete every article: all three collections."""
         s = self.settings.collection
-        for name in (s, f"{s}-sentences", f"{s}-sentence-vectors", f"{s}-articles"):
+        for name in (s, f"{s}-sentences", f"{s}-sentence-vectors", f"{s}-articles", f"{s}-sources"):
             try:
                 self.client.delete_collection(name)
             except Exception:  # already gone
                 pass
         self._articles.clear()
+        self._sources = None
         self.collection = self._open_collection()
         self.vector_store = self._vector_store()
         self.sentence_collection = self._open_sentences()
