@@ -22,9 +22,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from caucasus_qa.abstention import FEATURES
+from caucasus_qa.abstention import DATED_FEATURES, FEATURES
 
 GOLD_DECLINED_MAX = 0.10  # issue 2.3's bound on false abstentions
+THRESHOLD = 0.36  # settings.abstain_threshold's default: the app declines below it whatever the model says
 
 
 def _ask_all(kit: Path, store: Path, out: Path) -> None:
@@ -36,10 +37,10 @@ def _ask_all(kit: Path, store: Path, out: Path) -> None:
     seen: dict[str, Any] = {}
     original = ExtractiveAnswerer.assess
 
-    def recording(self: Any, question: str, scored: Any, oov: float, passages: Any) -> Any:
-        confidence, declined = original(self, question, scored, oov, passages)
+    def recording(self: Any, question: str, scored: Any, oov: float, passages: Any, as_of: Any = None) -> Any:
+        confidence, declined = original(self, question, scored, oov, passages, as_of)
         if scored:
-            seen["features"] = self.features(question, scored, oov, passages, confidence)
+            seen["features"] = self.features(question, scored, oov, passages, confidence, as_of)
         return confidence, declined
 
     ExtractiveAnswerer.assess = recording  # type: ignore[method-assign]  # a measuring script, not the product
@@ -54,7 +55,7 @@ def _ask_all(kit: Path, store: Path, out: Path) -> None:
             answer = qa.ask(q.question, as_of=as_of)
             strict, lenient = rq.score(q, answer)
             ages = [_age(as_of, c.published) for c in answer.citations]
-            features = asdict(seen["features"]) if "features" in seen else dict.fromkeys(FEATURES, 0.0)
+            features = asdict(seen["features"]) if "features" in seen else dict.fromkeys(DATED_FEATURES, 0.0)
             row = dict(
                 id=q.id,
                 week=q.week,
@@ -77,17 +78,15 @@ def _age(as_of: date, published: str | None) -> int | None:
         return None
 
 
-AGE_FEATURES = ("stale", "present_stale")  # --with-age: offline only, the app's features lack them
-
-
 def _vector(r: dict[str, Any], age: bool = False) -> list[float]:
-    """The app's features; with ``age`` also log(1 + days) from the newest cited page to the quiz
-    week (a year when unknown), alone and for present-time questions ("this week")."""
-    values = [r[name] for name in FEATURES]
-    if age:
+    """The app's features; with ``age`` also those of a question asked as of a date (the
+    evidence's page age: ``abstention.staleness``). Rows written before the app computed them
+    fall back to the quiz-week age of the cited pages recorded beside them."""
+    names = DATED_FEATURES if age else FEATURES
+    if age and r.get("stale") is None:
         stale = math.log1p(max(r["age"] if r["age"] is not None else 365, 0))
-        values += [stale, stale * r["present"]]
-    return values
+        r = r | {"stale": stale, "present_stale": stale * r["present"]}
+    return [float(r[name]) for name in names]
 
 
 def _rates(rows: list[dict[str, Any]], declined: list[bool]) -> dict[str, float]:
@@ -121,30 +120,33 @@ def _fit(path: Path, age: bool) -> None:
     scaler = StandardScaler().fit(x)
     model = LogisticRegression(C=1.0, max_iter=1000).fit(scaler.transform(x), y)
 
+    def below(rs: list[dict[str, Any]]) -> np.ndarray:
+        return np.array([r["evidence"] < THRESHOLD for r in rs])
+
     def risk(rs: list[dict[str, Any]]) -> np.ndarray:
         return model.predict_proba(scaler.transform(np.array([_vector(r, age) for r in rs])))[:, 1]
 
     tune_risk = risk(tune)
     cut = _best_cut(tune, tune_risk)
     evidence_cut = _best_cut(tune, -np.array([r["evidence"] for r in tune]))
-    names = FEATURES + (AGE_FEATURES if age else ())
+    names = DATED_FEATURES if age else FEATURES
     print("features:", ", ".join(f"{n} {w:+.2f}" for n, w in zip(names, model.coef_[0], strict=True)))
-    print(_literal(scaler, model, cut, path) if not age else "(--with-age: not a model the app can use yet)")
+    print(_literal(scaler, model, cut, path, names))
     print(f"cut (tune only): risk >= {cut:.3f}; evidence-only cut: evidence <= {-evidence_cut:.3f}")
     header = "| rule | split | " + " | ".join(_rates(tune, [False] * len(tune))) + " |"
     print(header + "\n" + "| --- " * (header.count("|") - 1) + "|")
     for name, rs in (("tune", tune), ("test", test)):
         for rule, declined in (
             ("never decline", [False] * len(rs)),
-            ("evidence < 0.36 (default)", [r["evidence"] < 0.36 for r in rs]),
+            ("evidence < 0.36 (default)", [r["evidence"] < THRESHOLD for r in rs]),
             ("evidence cut chosen on tune", [-r["evidence"] >= evidence_cut for r in rs]),
-            ("logistic risk cut chosen on tune", list(risk(rs) >= cut)),
+            ("threshold, or risk cut chosen on tune (the app)", list((risk(rs) >= cut) | below(rs))),
         ):
             rates = _rates(rs, declined)
             print(f"| {rule} | {name} | " + " | ".join(f"{v:.3f}" for v in rates.values()) + " |")
 
 
-def _literal(scaler: Any, model: Any, cut: float, path: Path) -> str:
+def _literal(scaler: Any, model: Any, cut: float, path: Path, names: tuple[str, ...]) -> str:
     """The fitted model as the RiskModel literal abstention.py holds."""
     from caucasus_qa.abstention import fingerprint
     from caucasus_qa.extractive import Selection, Weights
@@ -156,15 +158,19 @@ def _literal(scaler: Any, model: Any, cut: float, path: Path) -> str:
         f"RiskModel(\n    mean={floats(scaler.mean_)},\n    scale={floats(scaler.scale_)},\n"
         f"    coef={floats(model.coef_[0])},\n    intercept={float(model.intercept_[0]):.4f},\n"
         f"    cut={cut:.4f},\n    calibrated_for={fingerprint(Weights(), Selection())!r},\n"
-        f'    source="scripts/abstain_features.py --fit {path.name}: RealTime QA tune weeks, gold vs nowhere",\n)'
+        f'    source="scripts/abstain_features.py --fit {path.name}: RealTime QA tune weeks, gold vs nowhere",\n'
+        + (f"    features={names!r},\n" if names != FEATURES else "")
+        + ")"
     )
 
 
 def _best_cut(rows: list[dict[str, Any]], risk: Any) -> float:
-    """The lowest risk cut whose gold declines stay within the bound: the most nowhere declined."""
-    gold = sorted(float(v) for r, v in zip(rows, risk, strict=True) if r["group"] == "gold")
-    allowed = int(GOLD_DECLINED_MAX * len(gold))
-    return gold[len(gold) - allowed - 1] + 1e-9 if allowed < len(gold) else float("-inf")
+    """The lowest risk cut whose gold declines, counted with those the evidence threshold
+    already makes, stay within the bound: the most nowhere declined."""
+    gold = [(float(v), r["evidence"] < THRESHOLD) for r, v in zip(rows, risk, strict=True) if r["group"] == "gold"]
+    allowed = int(GOLD_DECLINED_MAX * len(gold)) - sum(below for _, below in gold)
+    left = sorted(v for v, below in gold if not below)  # what the threshold answers; the cut may decline these
+    return left[len(left) - allowed - 1] + 1e-9 if 0 <= allowed < len(left) else float("inf" if allowed < 0 else "-inf")
 
 
 def main() -> None:
@@ -173,7 +179,9 @@ def main() -> None:
     parser.add_argument("--store", type=Path)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--fit", type=Path)
-    parser.add_argument("--with-age", action="store_true", help="with --fit: also the evidence's page age")
+    parser.add_argument(
+        "--with-age", action="store_true", help="with --fit: the model for questions asked as of a date (page age too)"
+    )
     args = parser.parse_args()
     if args.fit:
         _fit(args.fit, args.with_age)

@@ -2,35 +2,47 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
 from conftest import ingested
 
-from caucasus_qa.abstention import FEATURES, MODELS, NEWS, EvidenceFeatures, RiskModel, fingerprint
+from caucasus_qa.abstention import (
+    DATED_FEATURES,
+    FEATURES,
+    MODELS,
+    NEWS,
+    EvidenceFeatures,
+    RiskModel,
+    fingerprint,
+    staleness,
+)
 from caucasus_qa.extractive import Selection, Weights
 
 TOWN = Path(__file__).parent / "data" / "town"
-NEUTRAL = (0.0,) * len(FEATURES)
 
 
-def _model(coef: dict[str, float], cut: float, min_chunks: int = 0) -> RiskModel:
+def _model(coef: dict[str, float], cut: float, min_chunks: int = 0, names: tuple[str, ...] = FEATURES) -> RiskModel:
     """A model whose risk rises with the named features (unit scale, zero mean)."""
     return RiskModel(
-        mean=NEUTRAL,
-        scale=(1.0,) * len(FEATURES),
-        coef=tuple(coef.get(name, 0.0) for name in FEATURES),
+        mean=(0.0,) * len(names),
+        scale=(1.0,) * len(names),
+        coef=tuple(coef.get(name, 0.0) for name in names),
         intercept=0.0,
         cut=cut,
         calibrated_for=fingerprint(Weights(), Selection()),
         source="written for this test",
         min_chunks=min_chunks,
+        features=names,
     )
 
 
 def _features(**values: float) -> EvidenceFeatures:
-    return EvidenceFeatures(**{name: values.get(name, 0.0) for name in FEATURES})
+    dated = {name: values.get(name) for name in DATED_FEATURES if name not in FEATURES}
+    return EvidenceFeatures(**{name: values.get(name, 0.0) for name in FEATURES}, **dated)
 
 
 def test_risk_is_the_logistic_of_the_standardised_features():
@@ -82,9 +94,9 @@ def test_features_come_from_the_scored_evidence(town):
     extractive = town.extractive
 
     class Recording(type(extractive)):  # type: ignore[misc]
-        def assess(self, question, scored, oov, passages):
-            confidence, declined = super().assess(question, scored, oov, passages)
-            seen["f"] = self.features(question, scored, oov, passages, confidence)
+        def assess(self, question, scored, oov, passages, as_of=None):
+            confidence, declined = super().assess(question, scored, oov, passages, as_of)
+            seen["f"] = self.features(question, scored, oov, passages, confidence, as_of)
             seen["confidence"] = confidence
             return confidence, declined
 
@@ -93,5 +105,35 @@ def test_features_come_from_the_scored_evidence(town):
     f = seen["f"]
     assert f.evidence == seen["confidence"] and 0 < f.top and -1 <= f.cos <= 1 and 0 <= f.lex <= 1
     assert f.oov == 0.0 and f.gap >= 0 and f.agree >= 1  # the best sentence's own page agrees with it
+    assert f.stale is None and f.present_stale is None  # not asked as of a date
     town.using(extractive=recording).ask("What did the mayor say about the zeppelinworks closure?")
     assert seen["f"].oov > 0  # a word found nowhere in the corpus
+
+
+def test_staleness_is_the_log_age_of_the_newest_quoted_page_and_a_year_when_none_is_dated():
+    day = date(2025, 3, 10)
+    assert staleness(day, ["2025-03-03", "2024-12-01", None], present=False) == (pytest.approx(math.log1p(7)), 0.0)
+    year = pytest.approx(math.log1p(365))
+    assert staleness(day, [None, "not a date"], present=True) == (year, year)
+    assert staleness(day, ["2025-03-20"], present=False)[0] == 0.0  # a later page counts as today's
+
+
+def test_a_question_asked_as_of_a_date_is_judged_by_the_dated_model():
+    dated = _model({"stale": 1.0}, cut=1 / (1 + math.exp(-5.0)), names=DATED_FEATURES)  # stale >= 5: ~5 months
+    model = replace(_model({"oov": 2.0}, cut=0.9), dated=dated)
+    assert model.chosen(_features()) is model and model.chosen(_features(stale=0.0)) is dated
+    assert model.declines(_features(stale=6.0), chunks=10) and not model.declines(_features(stale=1.0), chunks=10)
+    assert not model.declines(_features(oov=6.0, stale=1.0), chunks=10)  # the dated model ignores what the other weighs
+    assert model.declines(_features(oov=6.0), chunks=10)
+    assert NEWS.dated is not None and NEWS.dated.features == DATED_FEATURES and NEWS.dated.min_chunks == NEWS.min_chunks
+    assert MODELS["news"].dated.min_chunks == 0
+
+
+def test_the_age_of_the_quoted_page_as_of_the_asker_s_date_can_decline(town):
+    question = "What are shop owners near the harbour bridge preparing for?"  # the Valley Post, 2024-03-05
+    dated = _model({"stale": 1.0}, cut=1 / (1 + math.exp(-5.0)), names=DATED_FEATURES)
+    aware = town.using(extractive=replace(town.extractive, risk_model=replace(_model({}, cut=0.9), dated=dated)))
+    assert not aware.ask(question).abstained  # undated: the undated model
+    assert not aware.ask(question, as_of="2024-03-10").abstained  # five days old
+    late = aware.ask(question, as_of="2026-01-01")  # two years old
+    assert late.abstained and late.citations == []

@@ -72,7 +72,7 @@ class GroundedQueryEngine(CustomQueryEngine):
             retriever.top_k = top_k  # type: ignore[attr-defined]  # the retriever has one (checked above)
         if as_of is not None:
             retriever = retriever.dated(as_of)  # type: ignore[attr-defined]  # HybridRetriever's
-        context: dict[str, Any] = dict(q_emb=bundle.embedding)
+        context: dict[str, Any] = dict(q_emb=bundle.embedding, as_of=as_of)
         if isinstance(retriever, HybridRetriever):  # one store version per question, retrieval to answer
             held = retriever.lexicon.get()
             retriever, context["stats"] = retriever.holding(held), held.stats

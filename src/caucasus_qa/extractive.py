@@ -14,15 +14,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from caucasus_qa.abstention import AGREEING, EvidenceFeatures, RiskModel
+from caucasus_qa.abstention import AGREEING, EvidenceFeatures, RiskModel, staleness
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
 from caucasus_qa.evidence import Sentence, SentenceIndex, addresses_assistant
 from caucasus_qa.lexicon import CorpusStats
+from caucasus_qa.retrieval import PRESENT_TIME
 from caucasus_qa.text import MONTH_NUMBER, MONTH_PATTERN, name_terms, terms
 
 _NUMBER_WORDS = (
@@ -297,7 +299,9 @@ class ExtractiveAnswerer:
         less the share of the question's weight that occurs nowhere in the corpus."""
         return self.confidence(question, self.select(scored, gate=False)) - self.weights.oov * oov
 
-    def assess(self, question: str, scored: list[Scored], oov: float, passages: Sequence[Any]) -> tuple[float, bool]:
+    def assess(
+        self, question: str, scored: list[Scored], oov: float, passages: Sequence[Any], as_of: date | None = None
+    ) -> tuple[float, bool]:
         """The evidence score, and whether to decline: below the threshold, or (with a risk
         model) too likely unanswerable. Every backend declines by this."""
         confidence = self.evidence_score(question, scored, oov)
@@ -306,7 +310,7 @@ class ExtractiveAnswerer:
         chunks = self.stats().n
         if self.risk_model is None or not self.risk_model.applies(chunks):
             return confidence, False  # no features worked out where no model uses them
-        features = self.features(question, scored, oov, passages, confidence)
+        features = self.features(question, scored, oov, passages, confidence, as_of)
         return confidence, self.risk_model.declines(features, chunks)
 
     def never_declining(self) -> ExtractiveAnswerer:
@@ -315,13 +319,24 @@ class ExtractiveAnswerer:
         return replace(self, threshold=float("-inf"), risk_model=None)
 
     def features(
-        self, question: str, scored: list[Scored], oov: float, passages: Sequence[Any], confidence: float
+        self,
+        question: str,
+        scored: list[Scored],
+        oov: float,
+        passages: Sequence[Any],
+        confidence: float,
+        as_of: date | None = None,
     ) -> EvidenceFeatures:
         """The risk model's inputs (abstention.py), from what scoring already computed."""
         asked = set(terms(question))
         top = scored[0]
         named = names_in(top.sentence.text, asked)
         agree = {s.sentence.article_id for s in scored[:AGREEING] if named & names_in(s.sentence.text, asked)}
+        stale = present_stale = None
+        if as_of is not None:
+            quoted = {s.sentence.article_id for s in self.select(scored, gate=False)}
+            published = [self.metadata(a).get("published") for a in quoted]
+            stale, present_stale = staleness(as_of, published, bool(PRESENT_TIME.search(question)))
         return EvidenceFeatures(
             evidence=confidence,
             oov=oov,
@@ -331,6 +346,8 @@ class ExtractiveAnswerer:
             gap=top.score - scored[1].score if len(scored) > 1 else 0.0,
             passage=(passages[0].score or 0.0) if passages else 0.0,
             agree=float(len(agree)),
+            stale=stale,
+            present_stale=present_stale,
         )
 
     def related(self, scored: list[Scored]) -> list[Citation]:
@@ -437,16 +454,19 @@ class ExtractiveAnswerer:
         focus: str | None = None,
         focus_emb: Any = None,
         stats: CorpusStats | None = None,
+        as_of: date | None = None,
         **_: Any,
     ) -> Answer:
         """``focus``: a follow-up's own words, matched instead of the text it was searched with;
-        ``stats``: the term statistics retrieval used (else the store's current ones)."""
+        ``stats``: the term statistics retrieval used (else the store's current ones); ``as_of``:
+        the date the question is asked as of (the risk model weighs the evidence's age)."""
         if stats is not None:
-            return self.scoring_with(stats).answer(question, passages, q_emb=q_emb, focus=focus, focus_emb=focus_emb)
+            scorer = self.scoring_with(stats)
+            return scorer.answer(question, passages, q_emb=q_emb, focus=focus, focus_emb=focus_emb, as_of=as_of)
         if focus:
             question, q_emb = focus, focus_emb
         scored, oov = self.score(question, np.asarray(q_emb), passages)
-        confidence, declined = self.assess(question, scored, oov, passages)
+        confidence, declined = self.assess(question, scored, oov, passages, as_of)
         scored = vote(question, scored, self.weights.vote, self.selection.voters)
         base: dict[str, Any] = dict(question=question, score=confidence, backend=self.name)
         if declined:

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -165,6 +166,7 @@ class GenerativeAnswerer:
         focus: str | None = None,
         focus_emb: Any = None,
         stats: Any = None,
+        as_of: date | None = None,
         **_: Any,
     ) -> Iterator[Answer]:
         """Partial answers as verified sentences complete, then the final one. A follow-up's
@@ -174,7 +176,7 @@ class GenerativeAnswerer:
         asked, asked_emb = (focus, focus_emb) if focus else (question, q_emb)
         evidence = self.evidence if stats is None else self.evidence.scoring_with(stats)
         scored, oov = evidence.score(asked, np.asarray(asked_emb), passages)
-        confidence, declined = evidence.assess(asked, scored, oov, passages)
+        confidence, declined = evidence.assess(asked, scored, oov, passages, as_of)
         base: dict[str, Any] = dict(question=question, backend=self.name, model=self.model.model, score=confidence)
         if declined:
             yield Answer(text=ABSTAIN_TEXT, abstained=True, related=self.evidence.related(scored), **base)

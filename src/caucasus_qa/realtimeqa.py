@@ -387,6 +387,8 @@ def abstention_note(qa: Any) -> str:
     if model is None or not model.applies(qa.corpus_stats().n):
         return note + " (no risk model on this store)"
     note += f", or risk model (`abstain_model` {qa.settings.abstain_model}) at or above {model.cut:.3f}"
+    if model.dated is not None:
+        note += f" ({model.dated.cut:.3f} for a question asked as of a date, with the evidence's age)"
     if model.calibrated_for != fingerprint(extractive.weights, extractive.selection):
         note += "; warning: the model was fitted under other answer-scoring parameters: refit it"
     return note
