@@ -89,23 +89,46 @@ def test_two_serve_processes_share_one_chroma_server(chroma_server, tmp_path):
             proc.wait(timeout=30)
 
 
-def test_a_servers_lexicon_is_built_once_per_machine_and_version(chroma_server, settings, tmp_path, monkeypatch):
+def test_a_servers_lexicon_is_in_the_server_and_other_machines_download_it(
+    chroma_server, settings, tmp_path, monkeypatch
+):
+    import caucasus_qa.lexicon as lexicon
     from caucasus_qa.lexicon import LexiconCache, store_folder
 
     remote = settings.replace(chroma_url=chroma_server, collection="lexicon-test")
     ingest(remote, [make_corpus(tmp_path / "c", n=2)])
     store = Store(remote)
     assert (store_folder(store, store.version) / "stats.json").is_file(), "the ingesting machine keeps it"
+    here = LexiconCache(store).get()
 
+    def refuse(*args, **kwargs):
+        raise AssertionError("built from every chunk of the server")
+
+    monkeypatch.setattr(lexicon, "build", refuse)
+    monkeypatch.setattr(lexicon, "SHARE_PAGE", 1)  # paged like a large store's download
     elsewhere = Store(remote.replace(store=tmp_path / "other-machine"))
-    built = LexiconCache(elsewhere).get()  # the first process on another machine builds it, once
-    assert built.version == store.version and built.stats.n > 0
-    assert (store_folder(elsewhere, elsewhere.version) / "stats.json").is_file()
-
-    def refuse(self):
-        raise AssertionError("read every chunk from the server again")
-
-    monkeypatch.setattr(Store, "all_chunks", refuse)
-    again = LexiconCache(Store(remote.replace(store=tmp_path / "other-machine"))).get()
-    assert again.version == store.version and again.stats.n == built.stats.n
+    fetched = LexiconCache(elsewhere).get()  # the first process on another machine downloads it
+    assert fetched.version == store.version and fetched.stats.df == here.stats.df
+    assert fetched.bm25 is not None and fetched.bm25.ids == here.bm25.ids
+    question = "rail strike story"
+    assert fetched.bm25.top(fetched.bm25.scores(question), 5) == here.bm25.top(here.bm25.scores(question), 5)
+    assert (store_folder(elsewhere, elsewhere.version) / "stats.json").is_file(), "then kept on its disk"
     assert store_folder(store, 1) != store_folder(Store(settings), 1), "server and embedded never share a folder"
+
+
+def test_a_cut_short_lexicon_in_the_server_is_built_again_and_shared(chroma_server, settings, tmp_path):
+    from caucasus_qa.lexicon import LexiconCache
+
+    remote = settings.replace(chroma_url=chroma_server, collection="lexicon-cut")
+    ingest(remote, [make_corpus(tmp_path / "c", n=2)])
+    store = Store(remote)
+    records = store.lexicon_collection.get(include=["metadatas"])
+    assert len({m["file"] for m in records["metadatas"]}) >= 3  # stats, ids and bm25s's files
+    lost = [i for i, m in zip(records["ids"], records["metadatas"], strict=True) if m["file"].startswith("bm25/")]
+    store.lexicon_collection.delete(ids=lost[:1])  # an upload cut short: one file missing
+    elsewhere = Store(remote.replace(store=tmp_path / "other-machine"))
+    built = LexiconCache(elsewhere).get()
+    assert built.version == store.version and built.stats.n > 0
+    assert store.lexicon_collection.get(ids=lost[:1], include=[])["ids"], "shared again"
+    third = Store(remote.replace(store=tmp_path / "third-machine"))
+    assert LexiconCache(third).get().stats.df == built.stats.df

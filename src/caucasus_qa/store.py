@@ -167,6 +167,7 @@ class Store:
         self._catalog: tuple[int, list[dict[str, Any]]] | None = None
         self._refresh_lock = threading.Lock()
         self._sources: Any = None  # the files ingests read (sources.py), opened by ingest only
+        self._lexicon: Any = None  # the lexicon's files, with a server (lexicon.share)
 
     def _stored_version(self) -> int:
         return int((self.article_collection.metadata or {}).get("version", 0))
@@ -217,7 +218,7 @@ class Store:
         self.sentence_collection = self._open_sentences()
         self.article_collection = self._open_articles()
         self._catalog = None
-        self._sources = None
+        self._sources = self._lexicon = None
 
     def ingesting_elsewhere(self) -> int | None:
         """The process id of an ingest running in another process on this embedded store, if any
@@ -309,6 +310,13 @@ class Store:
         (0.65 s and +267 MB for 120,000 sentences of 1,000 news pages, measured; see
         docs/performance.md)."""
         return self._open_records(f"{self.settings.collection}-sentence-vectors")
+
+    @property
+    def lexicon_collection(self) -> Any:
+        """The saved lexicon's files, for a server's clients on other machines (``lexicon.share``)."""
+        if self._lexicon is None:
+            self._lexicon = self._open_records(f"{self.settings.collection}-lexicon")
+        return self._lexicon
 
     # -- sources -------------------------------------------------------------------------
     @property
@@ -583,13 +591,13 @@ class Store:
     def reset(self) -> None:
         """Delete every article: all three collections."""
         s = self.settings.collection
-        for name in (s, f"{s}-sentences", f"{s}-sentence-vectors", f"{s}-articles", f"{s}-sources"):
+        for name in (s, f"{s}-sentences", f"{s}-sentence-vectors", f"{s}-articles", f"{s}-sources", f"{s}-lexicon"):
             try:
                 self.client.delete_collection(name)
             except Exception:  # already gone
                 pass
         self._articles.clear()
-        self._sources = None
+        self._sources = self._lexicon = None
         self.collection = self._open_collection()
         self.vector_store = self._vector_store()
         self.sentence_collection = self._open_sentences()
