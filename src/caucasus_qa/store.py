@@ -1,10 +1,12 @@
-"""The store: three Chroma collections, embedded under ``settings.store`` or on a server.
+"""The store: Chroma collections, embedded under ``settings.store`` or on a server.
 
 * ``<collection>``: the chunks (text, offsets in their article, vectors) that retrieval searches;
 * ``<collection>-sentence-vectors``: each article's sentence offsets and vectors, computed at
   ingest so that answering looks them up, packed into one record per article (see ``pack``);
 * ``<collection>-articles``: each cleaned article whole, with its metadata and content hash, so
-  that quotes are checked against it by character offsets.
+  that quotes are checked against it by character offsets;
+* ``<collection>-sources``: the files ingests read, so unchanged ones are not read again (``sources.py``);
+* ``<collection>-lexicon``: with a server, the saved BM25 and term statistics (``lexicon.share``).
 
 Everything lives in Chroma, so with ``--chroma-url`` any number of processes on any machine
 share one store. Writes add records (nothing is rewritten whole) in batches below Chroma's
@@ -589,7 +591,7 @@ class Store:
             self.sentence_collection.delete(ids=batch)
 
     def reset(self) -> None:
-        """Delete every article: all three collections."""
+        """Delete every article: all the store's collections."""
         s = self.settings.collection
         for name in (s, f"{s}-sentences", f"{s}-sentence-vectors", f"{s}-articles", f"{s}-sources", f"{s}-lexicon"):
             try:
