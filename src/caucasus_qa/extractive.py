@@ -24,6 +24,7 @@ from caucasus_qa.abstention import AGREEING, EvidenceFeatures, RiskModel, stalen
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
 from caucasus_qa.evidence import Sentence, SentenceIndex, addresses_assistant
 from caucasus_qa.lexicon import CorpusStats
+from caucasus_qa.places import asked_kind, named
 from caucasus_qa.retrieval import PRESENT_TIME
 from caucasus_qa.text import MONTH_NUMBER, MONTH_PATTERN, name_terms, terms
 
@@ -156,6 +157,9 @@ class Weights:
     novel: float = 0.1  # share of the sentence's terms the question does not have
     untyped: float = 0.1  # lost by a when/how-many/why sentence without a date/number/reason (set by reason)
     vote: float = 0.15  # cross-page name vote; RealTime QA tune weeks (0, 0.05, 0.15, 0.3 tried; docs/evaluation.md)
+    # Gained by a sentence naming a country (a US state) the question does not, when the question
+    # asks "which country (state)" (places.py); RealTime QA tune weeks (0, 0.1, 0.2, 0.3 tried).
+    place_named: float = 0.2
     # Hand-set in the first round on the five-article dev split, not searched since:
     meta: float = 0.5  # share of ``lex`` for a question term only the article's title/outlet/author holds
     oov_common: float = 0.5  # share of ``oov`` for a missing word that is neither a name nor the asked-for noun
@@ -204,20 +208,11 @@ class ExtractiveAnswerer:
     # -- scoring -----------------------------------------------------------------------
     def score(self, question: str, q_emb: np.ndarray, passages: Sequence[Any]) -> tuple[list[Scored], float]:
         """All candidate sentences, best first, and the share of question weight not in the corpus."""
-        stats = self.stats()
-        q_terms = set(terms(question))
-        idf = {t: stats.idf(t) for t in q_terms}
-        total = sum(idf.values()) or 1.0
-        # A missing name, or a missing thing asked about ("which airline"), means a missing topic.
-        names, focus = name_terms(question), focus_terms(question)
-        common = self.weights.oov_common
-        oov = (
-            sum(v * (1.0 if t in names | focus else common) for t, v in idf.items() if stats.df.get(t, 0) == 0) / total
-        )
-        for t in focus & set(idf):
-            idf[t] *= 1 + self.weights.focus
+        idf, oov = self._question_weights(question)
         total = sum(idf.values()) or 1.0
         wanted = question_types(question)
+        kind = asked_kind(question)
+        place = (kind, named(kind, question)) if kind else None
         seen: set[tuple[str, int]] = set()
         out: list[Scored] = []
         for passage in passages:
@@ -238,10 +233,27 @@ class ExtractiveAnswerer:
                         wanted,
                         passage.score or 0.0,
                         self._article_terms(sentence.article_id),
+                        place,
                     )
                 )
         out.sort(key=lambda s: s.score, reverse=True)
         return out, oov
+
+    def _question_weights(self, question: str) -> tuple[dict[str, float], float]:
+        """Each question term's IDF (the asked-about noun's raised by ``focus``), and the share
+        of the question's weight found nowhere in the corpus."""
+        stats = self.stats()
+        idf = {t: stats.idf(t) for t in set(terms(question))}
+        total = sum(idf.values()) or 1.0
+        # A missing name, or a missing thing asked about ("which airline"), means a missing topic.
+        names, focus = name_terms(question), focus_terms(question)
+        common = self.weights.oov_common
+        oov = (
+            sum(v * (1.0 if t in names | focus else common) for t, v in idf.items() if stats.df.get(t, 0) == 0) / total
+        )
+        for t in focus & set(idf):
+            idf[t] *= 1 + self.weights.focus
+        return idf, oov
 
     def _article_terms(self, article_id: str) -> set[str]:
         """Title, outlet and author terms: a question may name the article ("the DW piece")."""
@@ -258,7 +270,10 @@ class ExtractiveAnswerer:
         wanted: set[str],
         passage_score: float,
         article_terms: set[str],
+        place: tuple[str, set[str]] | None = None,
     ) -> Scored:
+        """One sentence's score. ``place``: the kind of place the question asks for and the ones
+        it names itself (``places.py``)."""
         s_terms = set(terms(sentence.text))
         lex = sum(v for t, v in idf.items() if t in s_terms) / total
         meta = sum(v for t, v in idf.items() if t in article_terms and t not in s_terms) / total
@@ -274,6 +289,8 @@ class ExtractiveAnswerer:
             + w.passage * passage_score
             + w.novel * novelty
         )
+        if place is not None and named(place[0], sentence.text) - place[1]:
+            score += w.place_named
         if wanted & _REQUIRED and not any(SENTENCE_TYPES[t].search(sentence.text) for t in wanted & _REQUIRED):
             score *= 1 - w.untyped  # "when…?" answered by a sentence without any date
         if sentence.is_heading:
