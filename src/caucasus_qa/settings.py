@@ -117,7 +117,8 @@ class Settings:
         default="auto",
         metadata={"doc": "Also decline when a risk model over the evidence says unanswerable: auto (the news "
                   "model on stores of 30k+ chunks, about 1,800 news pages), news (always) or off (the "
-                  "threshold alone). Fitted on RealTime QA tune weeks (docs/evaluation.md)."},
+                  "threshold alone); a question asked as of a date also weighs the age of its evidence. "
+                  "Fitted on RealTime QA tune weeks (docs/evaluation.md)."},
     )  # fmt: skip
     llm: str = field(
         default="extractive",
