@@ -51,6 +51,8 @@ class SizeRun:
     serve_rss_mb: float = 0.0
     server_first: float = 0.0  # a `chroma run` client's batch of questions, lexicon build included
     server_again: float = 0.0  # the same batch from a second client process (lexicon cached)
+    server_elsewhere: float = 0.0  # the same from a client on a fresh folder (another machine: downloads it)
+    same_elsewhere: int = 0  # of its answers, how many equal the embedded store's
     same_answers: int = 0
     compared: int = 0
 
@@ -207,7 +209,9 @@ def _ask_batch(flags: list[str], questions: list[str]) -> tuple[float, list[tupl
 
 def _server(run: SizeRun, settings: Settings, questions: list[str]) -> None:
     """The same store served by `chroma run`: do clients of the server answer as the embedded
-    store does? The first client builds the lexicon cache on its machine; the second loads it."""
+    store does? The first client builds the lexicon (the store was built embedded, so the
+    server holds no copy) and shares it; the second loads it from its machine's disk; a third on
+    a fresh folder, as on another machine, downloads it from the server."""
     _, embedded = _ask_batch(["--store", str(settings.store), "--collection", settings.collection], questions)
     port = free_port()
     chroma = str(Path(sys.executable).parent / "chroma")
@@ -219,11 +223,14 @@ def _server(run: SizeRun, settings: Settings, questions: list[str]) -> None:
                  "--store", str(settings.store.parent / "client")]  # fmt: skip
         run.server_first, served = _ask_batch(flags, questions)
         run.server_again, _ = _ask_batch(flags, questions)
+        flags[-1] = str(settings.store.parent / "client-elsewhere")
+        run.server_elsewhere, elsewhere = _ask_batch(flags, questions)
     finally:
         proc.terminate()
         proc.wait(timeout=60)
     run.compared = len(questions)
     run.same_answers = sum(a == b for a, b in zip(embedded, served))
+    run.same_elsewhere = sum(a == b for a, b in zip(embedded, elsewhere))
 
 
 def measure(settings: Settings, kit: Path, n: int, questions: list[str], keep: Path | None = None) -> SizeRun:
@@ -288,9 +295,10 @@ def render(runs: list[SizeRun], questions: int) -> str:
             f"| retrieval only p50 / p95 | {r50:.0f} / {r95:.0f} ms | plain {p50:.0f} / {p95:.0f} ms | "
             f"{r50 / p50:.2f} / {r95 / p95:.2f} |",
             f"| `serve` peak RSS | {r.serve_rss_mb:.0f} MB | | |",
-            f"| `chroma run`: same answers as embedded | {r.same_answers} of {r.compared} | | |",
-            f"| `chroma run`: {r.compared} questions, first client / second | {r.server_first:.1f} / "
-            f"{r.server_again:.1f} s | | |",
+            f"| `chroma run`: same answers as embedded (first client; another machine's) | {r.same_answers} "
+            f"of {r.compared}; {r.same_elsewhere} of {r.compared} | | |",
+            f"| `chroma run`: {r.compared} questions, first client (builds, shares) / second / another machine "
+            f"(downloads) | {r.server_first:.1f} / {r.server_again:.1f} / {r.server_elsewhere:.1f} s | | |",
             "",
         ]
     return "\n".join(line for line in lines if line is not None)
