@@ -101,7 +101,7 @@ class RiskModel:
     def declines(self, features: EvidenceFeatures, chunks: int) -> bool:
         """Whether to decline an answer over a corpus of ``chunks`` chunks."""
         model = self.chosen(features)
-        return model.applies(chunks) and self.risk(features) >= model.cut
+        return model.applies(chunks) and model.risk(features) >= model.cut
 
 
 # Fitted by `scripts/abstain_features.py --fit [--with-age]` (its printouts, pasted): docs/evaluation.md.

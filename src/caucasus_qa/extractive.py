@@ -347,8 +347,8 @@ class ExtractiveAnswerer:
         """The risk model's inputs (abstention.py), from what scoring already computed."""
         asked = set(terms(question))
         top = scored[0]
-        named = names_in(top.sentence.text, asked)
-        agree = {s.sentence.article_id for s in scored[:AGREEING] if named & names_in(s.sentence.text, asked)}
+        top_names = names_in(top.sentence.text, asked)
+        agree = {s.sentence.article_id for s in scored[:AGREEING] if top_names & names_in(s.sentence.text, asked)}
         stale = present_stale = None
         if as_of is not None:
             quoted = {s.sentence.article_id for s in self.select(scored, gate=False)}

@@ -136,8 +136,7 @@ def store_folder(store: Any, version: int) -> Path:
 
 def save(lexicon: Lexicon, path: Path) -> None:
     """Write the lexicon to ``path`` (a fresh folder), then remove other versions beside it."""
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = _scratch(path)
     try:
         tmp.mkdir(parents=True)
         (tmp / "stats.json").write_text(json.dumps({"n": lexicon.stats.n, "df": lexicon.stats.df}), encoding="utf-8")
@@ -148,6 +147,13 @@ def save(lexicon: Lexicon, path: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _put_in_place(tmp, path)
+
+
+def _scratch(path: Path) -> Path:
+    """An empty folder name beside ``path``, this process's and thread's own, to write into first."""
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return tmp
 
 
 def _put_in_place(tmp: Path, path: Path) -> None:
@@ -182,7 +188,7 @@ def load(path: Path, version: int) -> Lexicon | None:
 # stores an 8 MB metadata string in 0.4 s; a document of 4 MB took 7 s (its full-text index), so
 # the files travel as metadata, on records with a placeholder vector like the articles'.
 SHARE_PART_BYTES = 4_000_000
-SHARE_PAGE = 4  # records asked for at once when fetching (about 21 MB per response)
+SHARE_PAGE = 4  # records written or fetched at once (about 21 MB per request)
 
 
 def share(store: Any, version: int, path: Path) -> None:
@@ -201,12 +207,10 @@ def share(store: Any, version: int, path: Path) -> None:
             ids.append(f"v{version}:{name}:{i}")
             metas.append({"version": version, "files": len(files), "file": name, "part": i, "parts": parts,
                           "sha256": digest, "data": base64.b64encode(chunk).decode("ascii")})  # fmt: skip
+    from caucasus_qa.store import write_batched
+
     collection = store.lexicon_collection
-    for start in range(0, len(ids), SHARE_PAGE):
-        collection.upsert(
-            ids=ids[start : start + SHARE_PAGE], metadatas=metas[start : start + SHARE_PAGE],
-            embeddings=[[0.0]] * len(ids[start : start + SHARE_PAGE]),
-        )  # fmt: skip
+    write_batched(collection, SHARE_PAGE, ids=ids, metadatas=metas, embeddings=[[0.0]] * len(ids))
     collection.delete(where={"version": {"$lt": version}})
 
 
@@ -235,8 +239,7 @@ def fetch(store: Any, version: int, path: Path) -> bool:
                  for n, d in files.items())  # fmt: skip
     if not files or len(files) != count or not intact:
         return False
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = _scratch(path)
     for name, data in files.items():
         (tmp / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp / name).write_bytes(data)
@@ -291,11 +294,8 @@ class LexiconCache:
     def _keep(self, lexicon: Lexicon) -> None:
         """Save a lexicon built here, for the next process on this machine (and, with a server,
         for every other machine)."""
-        path = store_folder(self.store, lexicon.version)
         try:
-            save(lexicon, path)
-            if self.store.settings.chroma_url:
-                share(self.store, lexicon.version, path)
+            save_and_share(self.store, lexicon)
         except OSError:
             pass  # a read-only store folder still answers; the next process builds it again
 
@@ -317,8 +317,13 @@ class LexiconCache:
 def save_for(store: Any, k1: float = BM25_K1, b: float = BM25_B) -> None:
     """After an ingest: build and save the lexicon of the store's version on this machine, unless
     it is saved already (nothing changed)."""
-    path = store_folder(store, store.version)
-    if not (path / "stats.json").is_file():
-        save(build(store.all_chunks(upto=store.version), store.version, k1, b), path)
-        if store.settings.chroma_url:
-            share(store, store.version, path)
+    if not (store_folder(store, store.version) / "stats.json").is_file():
+        save_and_share(store, build(store.all_chunks(upto=store.version), store.version, k1, b))
+
+
+def save_and_share(store: Any, lexicon: Lexicon) -> None:
+    """Save ``lexicon`` on this machine and, with a server, put it there for every other machine."""
+    path = store_folder(store, lexicon.version)
+    save(lexicon, path)
+    if store.settings.chroma_url:
+        share(store, lexicon.version, path)

@@ -313,6 +313,7 @@ class Store:
         docs/performance.md)."""
         return self._open_records(f"{self.settings.collection}-sentence-vectors")
 
+    # -- lexicon and sources -------------------------------------------------------------
     @property
     def lexicon_collection(self) -> Any:
         """The saved lexicon's files, for a server's clients on other machines (``lexicon.share``)."""
@@ -320,7 +321,6 @@ class Store:
             self._lexicon = self._open_records(f"{self.settings.collection}-lexicon")
         return self._lexicon
 
-    # -- sources -------------------------------------------------------------------------
     @property
     def source_collection(self) -> Any:
         """The files ingests read, one record each (``sources.py``): opened by an ingest only."""
