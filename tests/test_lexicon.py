@@ -132,3 +132,43 @@ def test_the_per_question_copies_of_the_retriever_share_one_vector_cache_per_sto
     ingest(settings, [make_corpus(tmp_path / "more", n=5)])
     qa.ask("What happened with the harbour bridge?")
     assert qa.retriever._cache is cache and cache.version == qa.store.version and cache.vectors
+
+
+def _same_lexicon(built, full, queries) -> None:
+    """Two lexicons of one version are the same: rows, term statistics and BM25 scores."""
+    import numpy as np
+
+    assert built.bm25.ids == full.bm25.ids
+    assert (built.stats.n, built.stats.df) == (full.stats.n, full.stats.df)
+    for query in queries:
+        assert np.allclose(built.bm25.scores(query), full.bm25.scores(query), atol=1e-6), query
+
+
+def test_an_ingest_tokenizes_only_what_it_wrote_and_saves_what_a_full_build_gives(settings, tmp_path, monkeypatch):
+    corpus = make_corpus(tmp_path / "c", n=4)
+    ingest(settings, [corpus])
+    story = "News about the {0}\n\nThe {0} was the talk of the town this week. " * 2
+    (corpus / "story001.txt").write_text(story.format("flooded quarry") + (corpus / "story001.txt").read_text())
+    (corpus / "story003.txt").unlink()
+    (corpus / "story009.txt").write_text(story.format("ferry at dawn") + (corpus / "story002.txt").read_text())
+    asked: list[list[str]] = []
+    nodes = Store.nodes
+    monkeypatch.setattr(Store, "nodes", lambda self, ids: asked.append(list(ids)) or nodes(self, ids))
+    ingest(settings, [corpus], sync=True)
+    store = Store(settings)
+    assert {i.rsplit("#", 1)[0] for batch in asked for i in batch} == {"story001", "story009"}  # updated, added
+    saved = lexicon.load(folder(settings.store, settings.collection, store.version), store.version)
+    full = lexicon.build(store.all_chunks(upto=store.version), store.version)
+    assert not any(i.startswith("story003") for i in full.bm25.ids) and saved.stats.n == full.stats.n > 0
+    _same_lexicon(saved, full, ["quarry storm", "ferry dawn", "harbour bridge story", "paragraph number", "zzz"])
+
+
+def test_words_saved_by_other_code_are_not_reused(settings, tmp_path, monkeypatch):
+    from caucasus_qa import words
+
+    ingest(settings, [make_corpus(tmp_path / "c", n=2)])
+    monkeypatch.setattr(words, "fingerprint", lambda: "other code")
+    store = Store(settings)
+    assert lexicon._older_words(store, store.version + 1) is None  # so the next version reads every chunk
+    monkeypatch.undo()
+    assert lexicon._older_words(store, store.version + 1)[0] == store.version

@@ -35,7 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from caucasus_qa.store import record_chunk_ids
 from caucasus_qa.text import terms
+from caucasus_qa.words import FILES as WORD_FILES
+from caucasus_qa.words import ChunkWords
 
 BM25_K1 = 0.9
 BM25_B = 0.4
@@ -72,15 +75,15 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, chunks: list, k1: float = BM25_K1, b: float = BM25_B) -> LexicalIndex:
-        import bm25s
-        from llama_index.core.schema import MetadataMode
+        return cls.of_words(words_of(chunks), k1, b)
 
-        index = cls([n.node_id for n in chunks], bm25s.BM25(k1=k1, b=b, method="lucene"))
-        texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in chunks]
-        tokens = bm25s.tokenize(
-            texts, stopwords="english", stemmer=index.stemmer, token_pattern=TOKEN_PATTERN, show_progress=False
-        )
-        index.bm25.index(tokens, show_progress=False)
+    @classmethod
+    def of_words(cls, words: ChunkWords, k1: float = BM25_K1, b: float = BM25_B) -> LexicalIndex:
+        """BM25 over chunks already tokenized: indexing from ids is the cheap part of a build."""
+        import bm25s
+
+        index = cls(words.ids, bm25s.BM25(k1=k1, b=b, method="lucene"))
+        index.bm25.index(words.bm25_corpus(), show_progress=False)
         return index
 
     def scores(self, query: str) -> np.ndarray:
@@ -107,16 +110,61 @@ class LexicalIndex:
 
 @dataclass
 class Lexicon:
-    """The lexicon of one store version; ``bm25`` is None for an empty store."""
+    """The lexicon of one store version; ``bm25`` is None for an empty store. ``words``: each
+    chunk's words, when this process built it (saved with it, for the next version's build)."""
 
     version: int
     bm25: LexicalIndex | None
     stats: CorpusStats
+    words: ChunkWords | None = None
+
+
+def words_of(chunks: list) -> ChunkWords:
+    """The words of these chunks, tokenized as the lexicon reads them."""
+    import Stemmer
+
+    return ChunkWords.of(chunks, Stemmer.Stemmer("english"), TOKEN_PATTERN, _META)
 
 
 def build(chunks: list, version: int, k1: float = BM25_K1, b: float = BM25_B) -> Lexicon:
-    texts = (" ".join([n.text, *(n.metadata.get(k, "").replace("-", " ") for k in _META)]) for n in chunks)
-    return Lexicon(version, LexicalIndex.build(chunks, k1, b) if chunks else None, CorpusStats(texts))
+    """The lexicon of these chunks, tokenizing every one."""
+    return of_words(words_of(chunks), version, k1, b)
+
+
+def of_words(words: ChunkWords, version: int, k1: float = BM25_K1, b: float = BM25_B) -> Lexicon:
+    bm25 = LexicalIndex.of_words(words, k1, b) if words.ids else None
+    return Lexicon(version, bm25, CorpusStats(n=len(words.ids), df=words.terms.counts()), words)
+
+
+def build_for(store: Any, version: int, k1: float = BM25_K1, b: float = BM25_B) -> Lexicon:
+    """The lexicon of ``store`` at ``version``. When this machine saved an older version with its
+    words, only the chunks of articles written since are read and tokenized (``words.py``);
+    otherwise every chunk is."""
+    from caucasus_qa.store import WRITTEN
+
+    rows = [r for r in store.catalog() if int(r.get(WRITTEN, 0)) <= version]
+    older = _older_words(store, version)
+    if older is None:
+        return build(store.all_chunks(upto=version), version, k1, b)
+    before, words = older
+    held = words.article_rows()
+    kept = {r["id"] for r in rows if int(r.get(WRITTEN, 0)) <= before and r["id"] in held}
+    fresh = words_of(store.nodes([c for r in rows if r["id"] not in kept for c in record_chunk_ids(r["id"], r)]))
+    added = {a: rows_ + len(words.ids) for a, rows_ in fresh.article_rows().items()}
+    order = [held[r["id"]] if r["id"] in kept else added.get(r["id"]) for r in rows]  # the catalog's order
+    picked = np.concatenate([o for o in order if o is not None] or [np.zeros(0, dtype=np.int64)])
+    return of_words(words.plus(fresh).take(picked), version, k1, b)
+
+
+def _older_words(store: Any, version: int) -> tuple[int, ChunkWords] | None:
+    """The newest version before ``version`` saved on this machine with its words."""
+    parent = store_folder(store, version).parent
+    found = [int(p.name[1:]) for p in parent.glob("v*") if p.name[1:].isdigit() and int(p.name[1:]) < version]
+    for older in sorted(found, reverse=True):
+        words = ChunkWords.load(parent / f"v{older}")
+        if words is not None:
+            return older, words
+    return None
 
 
 def folder(store_dir: Path, collection: str, version: int) -> Path:
@@ -143,6 +191,8 @@ def save(lexicon: Lexicon, path: Path) -> None:
         if lexicon.bm25 is not None:
             lexicon.bm25.bm25.save(str(tmp / "bm25"))
             (tmp / "ids.json").write_text(json.dumps(lexicon.bm25.ids), encoding="utf-8")
+        if lexicon.words is not None:
+            lexicon.words.save(tmp)
     except OSError:  # a full disk: leave no half-written folder behind (the old version stays)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -198,7 +248,7 @@ def share(store: Any, version: int, path: Path) -> None:
     import hashlib
 
     ids, metas = [], []
-    files = sorted(p for p in path.rglob("*") if p.is_file())
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.name not in WORD_FILES)  # words: this machine's
     for file in files:
         data, name = file.read_bytes(), file.relative_to(path).as_posix()
         digest, parts = hashlib.sha256(data).hexdigest(), max(1, math.ceil(len(data) / SHARE_PART_BYTES))
@@ -277,7 +327,7 @@ class LexiconCache:
                 return held
             saved = self._saved(version)
             if saved is None and held is None:  # nothing to answer with: build it now, once
-                saved = build(self.store.all_chunks(upto=version), version, self.k1, self.b)
+                saved = build_for(self.store, version, self.k1, self.b)
                 self._keep(saved)
             if saved is not None:
                 self._current = saved
@@ -298,10 +348,11 @@ class LexiconCache:
             save_and_share(self.store, lexicon)
         except OSError:
             pass  # a read-only store folder still answers; the next process builds it again
+        lexicon.words = None  # saved for the next build; answering never needs them (memory)
 
     def _rebuild(self, version: int, built: threading.Event) -> None:
         try:
-            fresh = build(self.store.all_chunks(upto=version), version, self.k1, self.b)
+            fresh = build_for(self.store, version, self.k1, self.b)
         except Exception:  # the server went away, say: the next question tries again
             with self._lock:
                 self._building = None
@@ -318,7 +369,7 @@ def save_for(store: Any, k1: float = BM25_K1, b: float = BM25_B) -> None:
     """After an ingest: build and save the lexicon of the store's version on this machine, unless
     it is saved already (nothing changed)."""
     if not (store_folder(store, store.version) / "stats.json").is_file():
-        save_and_share(store, build(store.all_chunks(upto=store.version), store.version, k1, b))
+        save_and_share(store, build_for(store, store.version, k1, b))
 
 
 def save_and_share(store: Any, lexicon: Lexicon) -> None:

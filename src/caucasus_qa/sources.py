@@ -33,10 +33,15 @@ READER_MODULES = ("articles", "boilerplate", "evidence", "text", "ingestion", "s
 @cache
 def reader_fingerprint() -> str:
     """A digest of the reading code (``READER_MODULES``)."""
+    return code_fingerprint(READER_MODULES)
+
+
+def code_fingerprint(modules: tuple[str, ...]) -> str:
+    """A digest of these modules' source files (of this package)."""
     import importlib.util
 
     digest = hashlib.sha1()
-    for name in READER_MODULES:
+    for name in modules:
         spec = importlib.util.find_spec(f"caucasus_qa.{name}")
         digest.update(Path(spec.origin).read_bytes() if spec and spec.origin else name.encode())
     return digest.hexdigest()[:16]
