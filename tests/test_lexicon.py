@@ -163,12 +163,18 @@ def test_an_ingest_tokenizes_only_what_it_wrote_and_saves_what_a_full_build_give
     _same_lexicon(saved, full, ["quarry storm", "ferry dawn", "harbour bridge story", "paragraph number", "zzz"])
 
 
-def test_words_saved_by_other_code_are_not_reused(settings, tmp_path, monkeypatch):
+def test_words_saved_by_other_code_or_damaged_are_not_reused(settings, tmp_path, monkeypatch):
     from caucasus_qa import words
 
     ingest(settings, [make_corpus(tmp_path / "c", n=2)])
-    monkeypatch.setattr(words, "fingerprint", lambda: "other code")
     store = Store(settings)
+    assert lexicon._older_words(store, store.version + 1)[0] == store.version
+    monkeypatch.setattr(words, "fingerprint", lambda: "other code")
     assert lexicon._older_words(store, store.version + 1) is None  # so the next version reads every chunk
     monkeypatch.undo()
+    saved = folder(settings.store, settings.collection, store.version) / words.FILE_ARRAYS
+    saved.write_bytes(saved.read_bytes()[:100])  # cut short: a full disk, say
+    assert lexicon._older_words(store, store.version + 1) is None
+    ingest(settings, [make_corpus(tmp_path / "more", n=1)])  # builds in full, and saves whole words again
+    store.refresh()
     assert lexicon._older_words(store, store.version + 1)[0] == store.version

@@ -4,7 +4,9 @@ its out-of-corpus check).
 
 Both are O(corpus) to build, so they are built where the corpus changes, not where questions are
 answered: an ingest into an embedded store saves the lexicon beside it (one folder per store
-version), and a process loads it lazily (memory-mapped) on its first question. A process that
+version), and a process loads it lazily (memory-mapped) on its first question. Each version is
+saved with every chunk's words (``words.py``), so the next build reads and tokenizes only the
+chunks of articles written since (``build_for``). A process that
 sees a newer version than it holds (another process ingested) builds the new one in a
 background thread; a question waits for it up to ``FRESH_WAIT_S`` (a small store's rebuild fits:
 the new article answers at once) and is otherwise answered from the version it holds, its chunks

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -156,7 +157,7 @@ class ChunkWords:
                 return None
             with np.load(folder / FILE_ARRAYS) as arrays:
                 bags = {n: Bags(vocab[n], arrays[f"{n}_flat"], arrays[f"{n}_offsets"]) for n in ("tokens", "terms")}
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # missing, cut short, other format
             return None
         if any(len(b) != len(vocab["ids"]) for b in bags.values()):
             return None
