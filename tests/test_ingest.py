@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -461,9 +462,9 @@ def files_read(monkeypatch) -> list[str]:
     read: list[str] = []
     real = articles.read_file
 
-    def reading(path, max_bytes):
-        read.append(path.name)
-        return real(path, max_bytes)
+    def reading(path, max_bytes, part=None):
+        read.append(path.name if not part or not part[0] else f"{path.name}@{part[0]}")  # @: from that byte
+        return real(path, max_bytes, part)
 
     monkeypatch.setattr(articles, "read_file", reading)
     return read
@@ -487,6 +488,47 @@ def test_reingest_leaves_unchanged_files_unread_and_reads_what_changed(settings,
     ingest(settings, [corpus])
     assert files_read == ["story000.txt", "story001.txt", "story009.txt"]  # the last two: recorded while racy
     assert Store(settings).article("story000").metadata["outlet"] == "Quell Post"
+
+
+def _jsonl_lines(first: int, n: int) -> str:
+    """``n`` JSONL articles (every other one without an id: named by its line number)."""
+    rows = [{"text": f"Dispatch {i} on the {TOPICS[i % 5]}.\n\n" + PARAGRAPHS[i % 4], "title": f"Dispatch {i}"}
+            | ({"id": f"d{i}"} if i % 2 else {}) for i in range(first, first + n)]  # fmt: skip
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+def test_a_growing_jsonl_archive_is_read_from_where_the_last_ingest_stopped(settings, tmp_path, files_read):
+    archive = write(tmp_path / "feed" / "archive.jsonl", _jsonl_lines(0, 3))
+    age(archive.parent)
+    first = ingest(settings, [archive.parent])
+    size = archive.stat().st_size
+    archive.write_text(archive.read_text() + _jsonl_lines(3, 2))
+    age(archive.parent)
+    files_read.clear()
+    grown = ingest(settings, [archive.parent], sync=True)
+    assert files_read == [f"archive.jsonl@{size}"] and "new lines only" in " ".join(grown.notes)
+    assert sorted(grown.added) == ["archive-5", "d3"] and sorted(grown.unchanged) == sorted(first.added)
+    assert not grown.deleted and Store(settings).article("archive-5").metadata["source_path"].endswith(":5")
+    files_read.clear()
+    assert ingest(settings, [archive.parent]).chunks_embedded == 0 and files_read == []  # unchanged since
+    whole = ingest(settings.replace(store=tmp_path / "other"), [archive.parent])
+    assert sorted(whole.added) == sorted(first.added + grown.added)  # the same articles as one read
+    archive.write_text(archive.read_text().replace("Dispatch 0", "Dispatch zero", 1) + _jsonl_lines(5, 1))
+    age(archive.parent)
+    files_read.clear()
+    edited = ingest(settings, [archive.parent])
+    assert files_read == ["archive.jsonl"] and edited.updated == ["archive-1"] and edited.added == ["d5"]
+
+
+def test_a_jsonl_file_without_a_final_newline_is_read_whole_when_it_grows(settings, tmp_path, files_read):
+    archive = write(tmp_path / "feed" / "archive.jsonl", _jsonl_lines(0, 2).rstrip("\n"))  # a line may be unfinished
+    age(archive.parent)
+    ingest(settings, [archive.parent])
+    archive.write_text(archive.read_text() + "\n" + _jsonl_lines(2, 1))
+    age(archive.parent)
+    files_read.clear()
+    report = ingest(settings, [archive.parent])
+    assert files_read == ["archive.jsonl"] and report.added == ["archive-3"] and len(report.unchanged) == 2
 
 
 def age_corpus(tmp_path: Path) -> Path:

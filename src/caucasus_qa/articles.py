@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 from urllib.parse import urlparse
 
 from caucasus_qa.boilerplate import clean_page, metadata_flaw, normalize
@@ -76,6 +76,10 @@ class Unread:
 
     path: str
     articles: tuple[tuple[str, str], ...]
+    # A JSONL file to read in part: (first byte, number of the line before it, end byte). The
+    # bytes before it are unchanged since an ingest stored ``articles`` (a growing archive); the
+    # end is where the file was when ``sources.py`` looked (lines appended later: next time).
+    rest: tuple[int, int, int | None] | None = None
 
 
 def discover(paths: Iterable[Path]) -> Iterator[Path | Skip]:
@@ -260,26 +264,41 @@ def with_url_facts(meta: dict[str, str]) -> dict[str, str]:
     return {**facts, **meta}
 
 
-def from_jsonl(path: Path, max_bytes: int) -> Iterator[Article | Skip]:
+def from_jsonl(path: Path, max_bytes: int, part: tuple[int, int, int | None] | None = None) -> Iterator[Article | Skip]:
     """One article per line: ``text`` plus optional id/title/outlet/published/author/url.
 
     JSONL is taken to be clean already (it comes from a program, not a browser): the text is
     normalized but not run through boilerplate removal. A whole archive may come as one file, so
     it is read a line at a time and the size limit applies to each line (article), not the file.
     """
+    start, before, end = part or (0, 0, None)
     try:
         with path.open("rb") as fh:
-            rows = yield from _jsonl_rows(path, fh, max_bytes)
-        if not rows:
+            rows = yield from _jsonl_rows(path, _lines(fh, start, end), max_bytes, before)
+        if not rows and not start:
             yield Skip(str(path), "empty file (no JSON lines)", article_id=path.stem)
     except OSError as exc:
         yield Skip(str(path), f"cannot read: {exc.strerror or exc}", article_id=path.stem)
 
 
-def _jsonl_rows(path: Path, lines: Iterable[bytes], max_bytes: int) -> Generator[Article | Skip, None, int]:
-    """Each non-blank line's article or the reason it was skipped; returns how many there were."""
+def _lines(fh: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
+    """The lines of ``fh`` from byte ``start`` up to byte ``end`` (to the end if None)."""
+    fh.seek(start)
+    at = start
+    for raw in fh:
+        if end is not None and at >= end:
+            return
+        at += len(raw)
+        yield raw
+
+
+def _jsonl_rows(
+    path: Path, lines: Iterable[bytes], max_bytes: int, before: int = 0
+) -> Generator[Article | Skip, None, int]:
+    """Each non-blank line's article or the reason it was skipped; returns how many there were.
+    ``before``: lines of the file before the first of ``lines`` (their numbers name articles)."""
     rows = 0
-    for lineno, raw in enumerate(lines, start=1):
+    for lineno, raw in enumerate(lines, start=before + 1):
         if not raw.strip():
             continue
         rows += 1
@@ -309,8 +328,9 @@ def _jsonl_rows(path: Path, lines: Iterable[bytes], max_bytes: int) -> Generator
     return rows
 
 
-def read_file(path: Path, max_bytes: int) -> Iterator[Article | Skip]:
-    """All articles in one file, or the reason it was skipped."""
+def read_file(path: Path, max_bytes: int, part: tuple[int, int, int | None] | None = None) -> Iterator[Article | Skip]:
+    """All articles in one file (of a JSONL file, those of ``part``: see ``Unread.rest``), or the
+    reason it was skipped."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         yield Skip(
@@ -323,7 +343,7 @@ def read_file(path: Path, max_bytes: int) -> Iterator[Article | Skip]:
         yield Skip(str(path), "permission denied: cannot read this file", article_id=path.stem)
         return
     if suffix in JSONL_TYPES:
-        yield from from_jsonl(path, max_bytes)
+        yield from from_jsonl(path, max_bytes, part)
         return
     data = read_bytes(path, max_bytes)
     if isinstance(data, Skip):
@@ -411,11 +431,12 @@ def read_articles(
                 seen.setdefault(article_id, known.path)
                 texts.setdefault(key, article_id)
             yield known
-            continue
+            if known.rest is None:
+                continue
         if isinstance(item, Skip):
             yield item
             continue
-        for result in read_file(item, max_bytes):
+        for result in read_file(item, max_bytes, known.rest if known is not None else None):
             if isinstance(result, Article):
                 result = _unique(with_assistant_note(with_checked_metadata(result)), seen, texts)
             yield result

@@ -296,6 +296,10 @@ def _read(store: Store, paths: list[Path], report: IngestReport) -> tuple[list[A
     if sources.unread_files:
         n = sources.unread_files
         report.notes.append(f"{n} file{'s' if n > 1 else ''} unchanged since an earlier ingest: not read again")
+    if sources.resumed_files:
+        n = sources.resumed_files
+        plural = "s" if n > 1 else ""
+        report.notes.append(f"{n} JSONL file{plural} read from where the last ingest stopped (new lines only)")
     return articles, sources
 
 
