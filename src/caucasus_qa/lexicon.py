@@ -144,15 +144,15 @@ def build_for(store: Any, version: int, k1: float = BM25_K1, b: float = BM25_B) 
     otherwise every chunk is."""
     from caucasus_qa.store import WRITTEN
 
-    rows = [r for r in store.catalog() if int(r.get(WRITTEN, 0)) <= version]
     older = _older_words(store, version)
     if older is None:
         return build(store.all_chunks(upto=version), version, k1, b)
     before, words = older
+    rows = [r for r in store.catalog() if int(r.get(WRITTEN, 0)) <= version]  # as all_chunks reads them
     held = words.article_rows()
     kept = {r["id"] for r in rows if int(r.get(WRITTEN, 0)) <= before and r["id"] in held}
     fresh = words_of(store.nodes([c for r in rows if r["id"] not in kept for c in record_chunk_ids(r["id"], r)]))
-    added = {a: rows_ + len(words.ids) for a, rows_ in fresh.article_rows().items()}
+    added = {article: at + len(words.ids) for article, at in fresh.article_rows().items()}
     order = [held[r["id"]] if r["id"] in kept else added.get(r["id"]) for r in rows]  # the catalog's order
     picked = np.concatenate([o for o in order if o is not None] or [np.zeros(0, dtype=np.int64)])
     return of_words(words.plus(fresh).take(picked), version, k1, b)
