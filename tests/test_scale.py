@@ -62,6 +62,8 @@ def test_bench_scale_prints_a_table_per_size_and_stops_what_it_started(tmp_path)
     assert "| re-ingest unchanged | " in out.stdout and ", 0 embedded |" in out.stdout
     same = "| `chroma run`: same answers as embedded (first client; another machine's) | 1 of 1; 1 of 1 |"
     assert out.stdout.count(same) == 2
+    assert "| a day's ingest: 1 more kit pages appended to the JSONL | " in out.stdout  # 2 + 1: the kit's end
+    assert "new lines only |" in out.stdout and out.stdout.count("a day's ingest") == 1
     assert (kept / "3" / "store" / "chroma").is_dir() and (kept / "3" / "corpus" / "kit.jsonl").is_file()
     assert _children_of_scale_runs(str(tmp_path)) == []  # its `serve` and `chroma run` were stopped
 

@@ -30,6 +30,9 @@ KIT_FILES = ("articles.jsonl.gz", "articles-scale.jsonl.gz")  # 5,384 pages of 2
 DEFAULT_SIZES = (200,)
 FULL_SIZES = (1000, 5000, 13708)
 SERVER_QUESTIONS = 30  # asked of the embedded store and of `chroma run` over the same files
+# A news desk's day, appended to the slice's JSONL after everything else is measured: the kit has
+# about 100 pages a week (5,384 over 52 weeks).
+DAILY_PAGES = 20
 
 
 @dataclass
@@ -55,6 +58,10 @@ class SizeRun:
     same_elsewhere: int = 0  # of its answers, how many equal the embedded store's
     same_answers: int = 0
     compared: int = 0
+    daily_pages: int = 0  # appended to the slice's JSONL, then one more ingest
+    daily: float = 0.0
+    daily_chunks: int = 0
+    daily_new_lines_only: bool = False  # whether that ingest read only the appended lines
 
 
 def kit_slice(kit: Path, n: int, folder: Path) -> Path:
@@ -233,6 +240,31 @@ def _server(run: SizeRun, settings: Settings, questions: list[str]) -> None:
     run.same_elsewhere = sum(a == b for a, b in zip(embedded, elsewhere))
 
 
+def _daily(run: SizeRun, settings: Settings, kit: Path, corpus: Path) -> None:
+    """Append the next ``DAILY_PAGES`` kit pages to the slice's JSONL and ingest it once more: a
+    day's pages into the whole store (the archive read from where it stopped, the lexicon from
+    the words of the chunks already stored)."""
+    import itertools
+
+    from caucasus_qa.realtimeqa import kit_lines
+    from caucasus_qa.sources import RACY_S
+
+    more = list(itertools.islice(kit_lines(kit, KIT_FILES), run.articles, run.articles + DAILY_PAGES))
+    if not more:
+        return
+    with corpus.open("a", encoding="utf-8") as fh:
+        for line in more:
+            row = json.loads(line)
+            fh.write(json.dumps({k: row[k] for k in ("id", "url", "title", "text") if row.get(k)}) + "\n")
+    time.sleep(RACY_S + 0.5)  # a file written in the last RACY_S seconds is read whole (sources.py)
+    started = time.perf_counter()
+    out = subprocess.run(_ingest_cmd(settings, corpus), capture_output=True, text=True, check=True).stdout
+    run.daily = time.perf_counter() - started
+    report = json.loads(out)
+    run.daily_pages, run.daily_chunks = len(more), report["chunks_embedded"]
+    run.daily_new_lines_only = any("new lines only" in note for note in report["notes"])
+
+
 def measure(settings: Settings, kit: Path, n: int, questions: list[str], keep: Path | None = None) -> SizeRun:
     """One size, in a fresh embedded store that is deleted afterwards (kept under ``keep`` if given)."""
     run = SizeRun(articles=n)
@@ -247,6 +279,7 @@ def measure(settings: Settings, kit: Path, n: int, questions: list[str], keep: P
         _warm(run, s, questions)
         _serve_rss(run, s, questions[:20])
         _server(run, s, questions[:SERVER_QUESTIONS])
+        _daily(run, s, kit, corpus)
     return run
 
 
@@ -299,6 +332,11 @@ def render(runs: list[SizeRun], questions: int) -> str:
             f"of {r.compared}; {r.same_elsewhere} of {r.compared} | | |",
             f"| `chroma run`: {r.compared} questions, first client (builds, shares) / second / another machine "
             f"(downloads) | {r.server_first:.1f} / {r.server_again:.1f} / {r.server_elsewhere:.1f} s | | |",
+            f"| a day's ingest: {r.daily_pages} more kit pages appended to the JSONL | {r.daily:.1f} s, "
+            f"{r.daily_chunks} chunks embedded; {'new lines only' if r.daily_new_lines_only else 'read whole'} "
+            "| | |"
+            if r.daily_pages
+            else None,
             "",
         ]
     return "\n".join(line for line in lines if line is not None)
