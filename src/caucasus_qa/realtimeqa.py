@@ -88,9 +88,14 @@ def write_corpus(kit: Path, out: Path, limit: int | None = None, files: Sequence
         for n, line in enumerate(kit_lines(kit, files)):
             if limit is not None and n >= limit:
                 break
-            row = json.loads(line)
-            fh.write(json.dumps({k: row[k] for k in ("id", "url", "title", "text") if row.get(k)}) + "\n")
+            fh.write(corpus_line(line))
     return out
+
+
+def corpus_line(kit_line: str) -> str:
+    """One kit page as a line for `caucasus-qa ingest`: id, url, title, text (the week left out)."""
+    row = json.loads(kit_line)
+    return json.dumps({k: row[k] for k in ("id", "url", "title", "text") if row.get(k)}) + "\n"
 
 
 def group_of(questions: Sequence[KitQuestion], texts: dict[str, str]) -> dict[str, str]:

@@ -246,16 +246,14 @@ def _daily(run: SizeRun, settings: Settings, kit: Path, corpus: Path) -> None:
     the words of the chunks already stored)."""
     import itertools
 
-    from caucasus_qa.realtimeqa import kit_lines
+    from caucasus_qa.realtimeqa import corpus_line, kit_lines
     from caucasus_qa.sources import RACY_S
 
     more = list(itertools.islice(kit_lines(kit, KIT_FILES), run.articles, run.articles + DAILY_PAGES))
     if not more:
         return
     with corpus.open("a", encoding="utf-8") as fh:
-        for line in more:
-            row = json.loads(line)
-            fh.write(json.dumps({k: row[k] for k in ("id", "url", "title", "text") if row.get(k)}) + "\n")
+        fh.writelines(corpus_line(line) for line in more)
     time.sleep(RACY_S + 0.5)  # a file written in the last RACY_S seconds is read whole (sources.py)
     started = time.perf_counter()
     out = subprocess.run(_ingest_cmd(settings, corpus), capture_output=True, text=True, check=True).stdout
