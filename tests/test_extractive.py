@@ -37,7 +37,7 @@ def test_a_name_several_pages_give_outvotes_one_page_s_better_scored_sentence():
 
 
 def test_names_a_sentence_adds_to_the_question_leave_out_asked_words_and_calendar_words():
-    from caucasus_qa.extractive import names_in
+    from caucasus_qa.names import names_in
     from caucasus_qa.text import terms
 
     asked = set(terms("Which company did Maria Lopez sell to Northwind Holdings?"))

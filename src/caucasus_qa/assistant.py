@@ -189,6 +189,7 @@ class Assistant:
             self._metadata,
             threshold=self.settings.abstain_threshold,
             risk_model=MODELS[self.settings.abstain_model],
+            encode=self._encode,
         )
 
     @cached_property

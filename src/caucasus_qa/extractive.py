@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -24,9 +23,10 @@ from caucasus_qa.abstention import AGREEING, EvidenceFeatures, RiskModel, stalen
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
 from caucasus_qa.evidence import Sentence, SentenceIndex, addresses_assistant
 from caucasus_qa.lexicon import CorpusStats
+from caucasus_qa.names import fits, names_in
 from caucasus_qa.places import asked_kind, named
 from caucasus_qa.retrieval import PRESENT_TIME
-from caucasus_qa.text import MONTH_NUMBER, MONTH_PATTERN, name_terms, terms
+from caucasus_qa.text import MONTH_PATTERN, name_terms, terms
 
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
@@ -160,6 +160,9 @@ class Weights:
     # Gained by a sentence naming a country (a US state) the question does not, when the question
     # asks "which country (state)" (places.py); RealTime QA tune weeks (0, 0.1, 0.2, 0.3 tried).
     place_named: float = 0.2
+    # Gained by a sentence in the best ``Selection.voters`` times how well its best new name fits
+    # the kind of name the question asks for (names.py); RealTime QA tune weeks (docs/evaluation.md).
+    name_fit: float = 0.0
     # Hand-set in the first round on the five-article dev split, not searched since:
     meta: float = 0.5  # share of ``lex`` for a question term only the article's title/outlet/author holds
     oov_common: float = 0.5  # share of ``oov`` for a missing word that is neither a name nor the asked-for noun
@@ -198,6 +201,7 @@ class ExtractiveAnswerer:
     weights: Weights = field(default_factory=lambda: Weights())
     selection: Selection = field(default_factory=lambda: Selection())
     risk_model: RiskModel | None = None  # declines beyond the threshold (abstention.py); None: threshold only
+    encode: Callable[[list[str]], np.ndarray] | None = None  # embeds names for ``name_fit``; None: off
     name: str = "extractive"
 
     def scoring_with(self, stats: CorpusStats) -> ExtractiveAnswerer:
@@ -484,7 +488,7 @@ class ExtractiveAnswerer:
             question, q_emb = focus, focus_emb
         scored, oov = self.score(question, np.asarray(q_emb), passages)
         confidence, declined = self.assess(question, scored, oov, passages, as_of)
-        scored = vote(question, scored, self.weights.vote, self.selection.voters)
+        scored = self.rank(question, scored)
         base: dict[str, Any] = dict(question=question, score=confidence, backend=self.name)
         if declined:
             return Answer(text=ABSTAIN_TEXT, abstained=True, related=self.related(scored), **base)
@@ -496,6 +500,15 @@ class ExtractiveAnswerer:
             Claim(_claim_text(c, citations[i - 1] if i else None, attribute), (c.n,)) for i, c in enumerate(citations)
         ]
         return Answer(text="", abstained=False, citations=citations, claims=claims, conflict=conflict, **base)
+
+    def rank(self, question: str, scored: list[Scored]) -> list[Scored]:
+        """The scored sentences re-ranked by what no single sentence shows: the names other pages
+        give too (``vote``) and how well a sentence's names fit what is asked (``fit_names``)."""
+        voters = self.selection.voters
+        scored = vote(question, scored, self.weights.vote, voters)
+        if self.encode is None:
+            return scored
+        return fit_names(question, scored, self.weights.name_fit, self.encode, voters)
 
     def _choose(self, question: str, kinds: set[str], scored: list[Scored]) -> tuple[list[Scored], bool]:
         """The sentences to quote, in reading order, and whether they give different accounts."""
@@ -596,28 +609,6 @@ def _conflicting(close: list[Scored], chosen: list[Scored], kinds: set[str], sel
     )
 
 
-# A run of capitalised words ("Gulf of Mexico", "Red No. 3"): a name a which/who question may ask for.
-_NAME = re.compile(r"[A-Z][\w'’.&-]*(?:\s+(?:(?:of|the|de|du|al|and|for|No\.)\s+)?[A-Z0-9][\w'’.&-]*)*")
-
-
-@lru_cache(maxsize=1)
-def _calendar_terms() -> frozenset[str]:
-    """Month and weekday names as terms: capitalised, but never the name a question asks for."""
-    days = "monday tuesday wednesday thursday friday saturday sunday"
-    return frozenset(terms(" ".join(MONTH_NUMBER) + " " + days))
-
-
-def names_in(text: str, asked: set[str]) -> set[str]:
-    """The names a sentence mentions that the question does not, as stemmed term keys (a capital
-    that only starts the sentence gives a common word, which spreads its votes thinly)."""
-    out = set()
-    for m in _NAME.finditer(text):
-        key = " ".join(t for t in terms(m.group()) if t not in asked and t not in _calendar_terms())
-        if key:
-            out.add(key)
-    return out
-
-
 def vote(question: str, scored: list[Scored], weight: float, voters: int = Selection.voters) -> list[Scored]:
     """For a question that asks for a name (which / who / where), the names the best sentences
     mention that the question does not vote, weighted by sentence score and counted once per
@@ -637,4 +628,16 @@ def vote(question: str, scored: list[Scored], weight: float, voters: int = Selec
     for s in scored:
         share = max((totals.get(n, 0.0) for n in names_in(s.sentence.text, asked)), default=0.0) / top
         out.append(Scored(s.sentence, s.score + weight * share, s.support, s.cos, s.lex, s.typed, s.terms, s.vector))
+    return sorted(out, key=lambda x: x.score, reverse=True)
+
+
+def fit_names(
+    question: str, scored: list[Scored], weight: float, encode: Callable[[list[str]], np.ndarray], depth: int
+) -> list[Scored]:
+    """Each of the best ``depth`` sentences gains ``weight`` times how well its best new name fits
+    the kind of name the question asks for (``names.fits``); then all are sorted again."""
+    if not weight or not scored:
+        return scored
+    gains = fits(question, [s.sentence.text for s in scored[:depth]], encode)
+    out = [replace(s, score=s.score + weight * g) for s, g in zip(scored, gains, strict=False)] + scored[depth:]
     return sorted(out, key=lambda x: x.score, reverse=True)
