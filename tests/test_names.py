@@ -30,6 +30,7 @@ def _encode(texts: list[str]) -> np.ndarray:
         ("Where did the ferry run aground?", "place"),
         ("How many people crossed the bridge?", None),
         ("What is the new toll?", None),  # "what is": no kind named
+        ("What happened to the old ferry?", None),
     ],
 )
 def test_the_kind_of_name_a_question_asks_for_comes_from_its_own_words(question: str, kind: str | None):
@@ -78,3 +79,4 @@ def test_name_fit_reorders_the_best_sentences_and_is_off_at_weight_zero():
     assert "Delta" in fit_names(question, ranked, 0.2, _encode, depth=20)[0].sentence.text
     assert fit_names(question, ranked, 0.0, _encode, depth=20) == ranked
     assert fit_names(question, ranked, 0.2, _encode, depth=1) == ranked  # only the best one may gain
+    assert fit_names("Which year did the airline cancel flights?", ranked, 0.2, _encode, depth=20) == ranked

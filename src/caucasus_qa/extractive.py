@@ -635,8 +635,9 @@ def fit_names(
     question: str, scored: list[Scored], weight: float, encode: Callable[[list[str]], np.ndarray], depth: int
 ) -> list[Scored]:
     """Each of the best ``depth`` sentences gains ``weight`` times how well its best new name fits
-    the kind of name the question asks for (``names.fits``); then all are sorted again."""
-    if not weight or not scored:
+    the kind of name the question asks for (``names.fits``); then all are sorted again. Not for
+    questions that ask for a number, a date or a reason ("what percentage"): no name answers them."""
+    if not weight or not scored or question_types(question) & _REQUIRED:
         return scored
     gains = fits(question, [s.sentence.text for s in scored[:depth]], encode)
     out = [replace(s, score=s.score + weight * g) for s, g in zip(scored, gains, strict=False)] + scored[depth:]

@@ -26,6 +26,7 @@ NAME = re.compile(r"[A-Z][\w'’.&-]*(?:\s+(?:(?:of|the|de|du|al|and|for|No\.)\s
 
 # "which streaming platform", "what kind of dog": the (at most two) words naming the asked-for kind.
 _ASKED = re.compile(r"\b(?:which|what)\s+(?:type of\s+|kind of\s+|sort of\s+)?([\w'-]+)(?:\s+([\w'-]+))?", re.I)
+_NOT_KINDS = {"happened", "happens", "happen"}  # "what happened to …": asks for an event, not a name
 _WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
 _WHERE = re.compile(r"\bwhere\b", re.I)
 
@@ -60,7 +61,7 @@ def asked_for(question: str) -> str | None:
     if m:
         words: list[str] = []
         for word in m.groups():
-            if not word or word.lower() in stopwords():
+            if not word or word.lower() in stopwords() or word.lower() in _NOT_KINDS:
                 break
             words.append(word)
         if words:
