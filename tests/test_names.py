@@ -80,3 +80,22 @@ def test_name_fit_reorders_the_best_sentences_and_is_off_at_weight_zero():
     assert fit_names(question, ranked, 0.0, _encode, depth=20) == ranked
     assert fit_names(question, ranked, 0.2, _encode, depth=1) == ranked  # only the best one may gain
     assert fit_names("Which year did the airline cancel flights?", ranked, 0.2, _encode, depth=20) == ranked
+
+
+def test_name_vectors_are_encoded_once_and_the_oldest_are_let_go():
+    from caucasus_qa.names import NameVectors
+
+    calls: list[list[str]] = []
+
+    def counting(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        return _encode(texts)
+
+    kept = NameVectors(counting, size=3)
+    first = kept(["Oslo", "Lagos", "Oslo"])
+    assert calls == [["Oslo", "Lagos"]] and np.allclose(first[0], first[2])
+    again = kept(["Lagos", "Quito", "Perth"])  # Lagos kept; Quito and Perth new; Oslo let go (size 3)
+    assert calls[1] == ["Quito", "Perth"] and np.allclose(again[0], first[1])
+    kept(["Oslo"])
+    assert calls[2] == ["Oslo"]
+    assert np.abs(kept(["Perth"])[0] - _encode(["Perth"])[0]).max() < 1e-4  # batched with others, same vector

@@ -182,6 +182,7 @@ class Assistant:
     def extractive(self):
         from caucasus_qa.abstention import MODELS
         from caucasus_qa.extractive import ExtractiveAnswerer
+        from caucasus_qa.names import NameVectors
 
         return ExtractiveAnswerer(
             self.sentences,
@@ -189,7 +190,7 @@ class Assistant:
             self._metadata,
             threshold=self.settings.abstain_threshold,
             risk_model=MODELS[self.settings.abstain_model],
-            encode=self._encode,
+            encode=NameVectors(self._encode),
         )
 
     @cached_property

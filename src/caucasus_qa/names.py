@@ -14,12 +14,17 @@ differ between models and between nouns.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from caucasus_qa.text import MONTH_NUMBER, stopwords, terms
+
+KEPT_VECTORS = 10_000  # names whose vectors NameVectors keeps (15 MB at 384 dimensions)
 
 # A run of capitalised words ("Gulf of Mexico", "Red No. 3"): a name a which/who question may ask for.
 NAME = re.compile(r"[A-Z][\w'’.&-]*(?:\s+(?:(?:of|the|de|du|al|and|for|No\.)\s+)?[A-Z0-9][\w'’.&-]*)*")
@@ -93,3 +98,29 @@ def fits(question: str, texts: Sequence[str], encode: Callable[[list[str]], np.n
     floor, top = float(np.median(values)), float(values.max())
     span = (top - floor) or 1.0
     return [max((max(0.0, (similarity[n] - floor) / span) for n in names), default=0.0) for names in found]
+
+
+@dataclass
+class NameVectors:
+    """``encode`` with the vectors of the last ``size`` names kept: news names the same people,
+    companies and places question after question. Written here because ``functools.lru_cache``
+    caches one call at a time, and a question's new names are encoded in one batch."""
+
+    encode: Callable[[list[str]], np.ndarray]
+    size: int = KEPT_VECTORS
+    _kept: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # the chat answers several at once
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._kept]
+        vectors = dict(zip(missing, self.encode(missing), strict=True)) if missing else {}
+        with self._lock:
+            for text in texts:
+                if text in self._kept:
+                    self._kept.move_to_end(text)
+                    vectors.setdefault(text, self._kept[text])
+            self._kept.update(vectors)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return np.stack([vectors[t] for t in texts])
