@@ -160,7 +160,7 @@ class Weights:
     # Gained by a sentence naming a country (a US state) the question does not, when the question
     # asks "which country (state)" (places.py); RealTime QA tune weeks (0, 0.1, 0.2, 0.3 tried).
     place_named: float = 0.2
-    # Gained by a sentence in the best ``Selection.voters`` times how well its best new name fits
+    # Gained by a sentence in the best ``Selection.fitted`` times how well its best new name fits
     # the kind of name the question asks for (names.py); RealTime QA tune weeks, 1,000-page store
     # (0, 0.05, 0.1, 0.15, 0.2, 0.3 tried: gold strict 0.375 → 0.425 at 0.1; docs/evaluation.md).
     name_fit: float = 0.1
@@ -189,6 +189,9 @@ class Selection:
     # reports of one event ~0.45-0.6, unrelated sentences of one news story ~0.2-0.35).
     same_event: float = 0.4
     voters: int = 20  # the best sentences whose names vote (about the sentences of the top passages)
+    # The best sentences whose names are typed for ``Weights.name_fit``: each name costs ~2-4 ms on
+    # 2 cores; RealTime QA tune weeks, 1,000-page store: 8 / 12 / 20 gave gold strict 0.412 / 0.425 / 0.425.
+    fitted: int = 12
 
 
 @dataclass
@@ -505,11 +508,10 @@ class ExtractiveAnswerer:
     def rank(self, question: str, scored: list[Scored]) -> list[Scored]:
         """The scored sentences re-ranked by what no single sentence shows: the names other pages
         give too (``vote``) and how well a sentence's names fit what is asked (``fit_names``)."""
-        voters = self.selection.voters
-        scored = vote(question, scored, self.weights.vote, voters)
+        scored = vote(question, scored, self.weights.vote, self.selection.voters)
         if self.encode is None:
             return scored
-        return fit_names(question, scored, self.weights.name_fit, self.encode, voters)
+        return fit_names(question, scored, self.weights.name_fit, self.encode, self.selection.fitted)
 
     def _choose(self, question: str, kinds: set[str], scored: list[Scored]) -> tuple[list[Scored], bool]:
         """The sentences to quote, in reading order, and whether they give different accounts."""
