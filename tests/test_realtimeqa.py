@@ -171,5 +171,8 @@ def test_the_abstention_note_names_the_risk_model_and_warns_when_the_weights_cha
         f"evidence score below 0.36, or risk model (`abstain_model` auto) at or above {NEWS.cut:.3f} "
         f"({NEWS.dated.cut:.3f} for a question asked as of a date, with the evidence's age)"
     )
-    other = anywhere.using(extractive=replace(anywhere.extractive, weights=replace(qa.extractive.weights, vote=0.0)))
+    other = anywhere.using(extractive=replace(anywhere.extractive, weights=replace(qa.extractive.weights, cos=0.3)))
     assert abstention_note(other).endswith("fitted under other answer-scoring parameters: refit it")
+    # re-ranking after the decision changes none of the model's features: no refit needed
+    reranked = replace(qa.extractive.weights, vote=0.0, name_fit=0.3)
+    assert "refit" not in abstention_note(anywhere.using(extractive=replace(anywhere.extractive, weights=reranked)))

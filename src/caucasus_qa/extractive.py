@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from caucasus_qa.abstention import AGREEING, EvidenceFeatures, RiskModel, staleness
+from caucasus_qa.abstention import AGREEING, RERANKS, EvidenceFeatures, RiskModel, staleness
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim
 from caucasus_qa.evidence import Sentence, SentenceIndex, addresses_assistant
 from caucasus_qa.lexicon import CorpusStats
@@ -156,14 +156,15 @@ class Weights:
     focus: float = 1.0  # extra IDF weight on the noun a which/what question asks about
     novel: float = 0.1  # share of the sentence's terms the question does not have
     untyped: float = 0.1  # lost by a when/how-many/why sentence without a date/number/reason (set by reason)
-    vote: float = 0.15  # cross-page name vote; RealTime QA tune weeks (0, 0.05, 0.15, 0.3 tried; docs/evaluation.md)
+    # Cross-page name vote; RealTime QA tune weeks (0, 0.05, 0.15, 0.3 tried; docs/evaluation.md).
+    vote: float = field(default=0.15, metadata=RERANKS)
     # Gained by a sentence naming a country (a US state) the question does not, when the question
     # asks "which country (state)" (places.py); RealTime QA tune weeks (0, 0.1, 0.2, 0.3 tried).
     place_named: float = 0.2
     # Gained by a sentence in the best ``Selection.fitted`` times how well its best new name fits
     # the kind of name the question asks for (names.py); RealTime QA tune weeks, 1,000-page store
     # (0, 0.05, 0.1, 0.15, 0.2, 0.3 tried: gold strict 0.375 → 0.425 at 0.1; docs/evaluation.md).
-    name_fit: float = 0.1
+    name_fit: float = field(default=0.1, metadata=RERANKS)
     # Hand-set in the first round on the five-article dev split, not searched since:
     meta: float = 0.5  # share of ``lex`` for a question term only the article's title/outlet/author holds
     oov_common: float = 0.5  # share of ``oov`` for a missing word that is neither a name nor the asked-for noun
@@ -188,10 +189,11 @@ class Selection:
     # Lower: two sentences about one event in different words (MiniLM gives paraphrases ~0.8, two
     # reports of one event ~0.45-0.6, unrelated sentences of one news story ~0.2-0.35).
     same_event: float = 0.4
-    voters: int = 20  # the best sentences whose names vote (about the sentences of the top passages)
+    # The best sentences whose names vote (about the sentences of the top passages).
+    voters: int = field(default=20, metadata=RERANKS)
     # The best sentences whose names are typed for ``Weights.name_fit``: each name costs ~2-4 ms on
     # 2 cores; RealTime QA tune weeks, 1,000-page store: 8 / 12 / 20 gave gold strict 0.412 / 0.425 / 0.425.
-    fitted: int = 12
+    fitted: int = field(default=12, metadata=RERANKS)
 
 
 @dataclass
