@@ -311,6 +311,33 @@ def test_abstention_after_the_model_still_shows_related_passages(town_store):
     assert all(qa.article(c.article_id).text[c.start : c.end] == c.quote for c in a.related)
 
 
+def test_the_model_reads_the_sentences_in_the_order_the_shared_evidence_step_ranks_them(town_store):
+    """Both backends take their evidence from ``ExtractiveAnswerer.weigh``; a re-ranking there
+    (here: reversed, so the order cannot come from the scores alone) decides what the model reads."""
+    from caucasus_qa.extractive import ExtractiveAnswerer, Weighed
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    class Reversing(ExtractiveAnswerer):
+        weighed: list[Weighed] = []
+
+        def rank(self, question, scored):
+            return list(reversed(scored))
+
+        def weigh(self, *args, **kwargs):
+            self.weighed.append(super().weigh(*args, **kwargs))
+            return self.weighed[-1]
+
+    qa = Assistant(store=town_store)
+    reversing = Reversing(**{f: getattr(qa.extractive, f) for f in qa.extractive.__dataclass_fields__})
+    generative = GenerativeAnswerer(reversing, EchoModel((1,)), qa.judge)
+    a = qa.using(answerer=generative).ask("What did the mayor say about the closure?")
+    ranked = reversing.weighed[-1].ranked
+    assert len(ranked) > 4 and ranked[0].score < ranked[-1].score  # reversed: the worst first
+    assert [c.quote for c in a.evidence] == [s.sentence.text for s in generative.sources(ranked)]
+    best = max(ranked, key=lambda s: s.score).sentence.text
+    assert best not in [c.quote for c in a.evidence]  # the top-scored sentence, ranked last, is not read
+
+
 @pytest.mark.slow
 def test_llamacpp_backend_with_a_real_tiny_model(town_store):
     qa = Assistant(store=town_store, llm="llamacpp", llm_model=smollm2(), llm_max_tokens=80)

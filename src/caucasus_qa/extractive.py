@@ -143,6 +143,16 @@ class Scored:
 
 
 @dataclass(frozen=True)
+class Weighed:
+    """One question's evidence as every backend uses it (``ExtractiveAnswerer.weigh``): the
+    candidate sentences best first, re-ranked; the evidence score; whether to decline."""
+
+    ranked: list[Scored]
+    confidence: float
+    declined: bool
+
+
+@dataclass(frozen=True)
 class Weights:
     """How a sentence's score is made (``_score_one``, ``vote``) and how the evidence score is
     discounted. Chosen by `caucasus-qa eval --split dev --tune` (grid search, overall accuracy
@@ -492,11 +502,10 @@ class ExtractiveAnswerer:
             return scorer.answer(question, passages, q_emb=q_emb, focus=focus, focus_emb=focus_emb, as_of=as_of)
         if focus:
             question, q_emb = focus, focus_emb
-        scored, oov = self.score(question, np.asarray(q_emb), passages)
-        confidence, declined = self.assess(question, scored, oov, passages, as_of)
-        scored = self.rank(question, scored)
-        base: dict[str, Any] = dict(question=question, score=confidence, backend=self.name)
-        if declined:
+        weighed = self.weigh(question, q_emb, passages, as_of)
+        scored = weighed.ranked
+        base: dict[str, Any] = dict(question=question, score=weighed.confidence, backend=self.name)
+        if weighed.declined:
             return Answer(text=ABSTAIN_TEXT, abstained=True, related=self.related(scored), **base)
         kinds = question_types(question)
         chosen, conflict = self._choose(question, kinds, scored)
@@ -506,6 +515,14 @@ class ExtractiveAnswerer:
             Claim(_claim_text(c, citations[i - 1] if i else None, attribute), (c.n,)) for i, c in enumerate(citations)
         ]
         return Answer(text="", abstained=False, citations=citations, claims=claims, conflict=conflict, **base)
+
+    def weigh(self, question: str, q_emb: Any, passages: Sequence[Any], as_of: date | None = None) -> Weighed:
+        """The evidence selection both backends share: score every candidate sentence, decide
+        whether to decline (before any re-ranking, so the risk model sees what it was fitted on),
+        then re-rank. The generative backend reads its sources from ``ranked`` in this order."""
+        scored, oov = self.score(question, np.asarray(q_emb), passages)
+        confidence, declined = self.assess(question, scored, oov, passages, as_of)
+        return Weighed(self.rank(question, scored), confidence, declined)
 
     def rank(self, question: str, scored: list[Scored]) -> list[Scored]:
         """The scored sentences re-ranked by what no single sentence shows: the names other pages

@@ -1,8 +1,9 @@
 """Generative answers, checked sentence by sentence against the quotes they cite.
 
-The model sees a short list of numbered *sentences* (the extractive scorer's best evidence,
-with title, outlet and date), not whole chunks: the prompt stays well under 1k tokens and
-every source is already a verbatim quote with offsets. After generation each sentence's
+The model sees a short list of numbered *sentences* (from the evidence step both backends
+share, ``ExtractiveAnswerer.weigh``: scored, declined or not, re-ranked; with outlet and date),
+not whole chunks: the prompt stays well under 1k tokens and every source is already a verbatim
+quote with offsets. After generation each sentence's
 citation markers are parsed leniently ("[2]", "[Source 2]", "(2)", "Source 2", "[1, 3]"),
 markers pointing nowhere are dropped, and the sentence is kept only if the support judge finds
 it backed by the sources it cites. Weak evidence abstains before the model is asked.
@@ -175,13 +176,13 @@ class GenerativeAnswerer:
         started = time.perf_counter()
         asked, asked_emb = (focus, focus_emb) if focus else (question, q_emb)
         evidence = self.evidence if stats is None else self.evidence.scoring_with(stats)
-        scored, oov = evidence.score(asked, np.asarray(asked_emb), passages)
-        confidence, declined = evidence.assess(asked, scored, oov, passages, as_of)
-        base: dict[str, Any] = dict(question=question, backend=self.name, model=self.model.model, score=confidence)
-        if declined:
-            yield Answer(text=ABSTAIN_TEXT, abstained=True, related=self.evidence.related(scored), **base)
+        weighed = evidence.weigh(asked, asked_emb, passages, as_of)
+        base: dict[str, Any] = dict(question=question, backend=self.name, model=self.model.model)
+        base["score"] = weighed.confidence
+        if weighed.declined:
+            yield Answer(text=ABSTAIN_TEXT, abstained=True, related=self.evidence.related(weighed.ranked), **base)
             return
-        sources = self.sources(scored)
+        sources = self.sources(weighed.ranked)
         cites = [self.evidence.cite(s.sentence, i + 1) for i, s in enumerate(sources)]
         base["evidence"] = cites  # what the model read: the eval tells evidence misses from model misses
         reply = _Reply(question, asked, cites, base, started)
