@@ -142,6 +142,12 @@ def test_eval_realtimeqa_ingests_the_kit_into_an_empty_store_and_reports_each_gr
     again = run_cli("eval", "--realtimeqa", str(kit), "--store", str(store), "--report", str(reports), "--split",
                     "test", timeout=600)  # fmt: skip
     assert again.returncode == 0 and "0 questions" in again.stdout, "weeks 27-52 are absent from this kit"
+    only = tmp_path / "only-gold"
+    gold_only = run_cli("eval", "--realtimeqa", str(kit), "--store", str(store), "--report", str(only), "--group",
+                        "gold", timeout=600)  # fmt: skip
+    assert gold_only.returncode == 0, gold_only.stderr
+    assert [r["id"] for r in json.loads(next(only.glob("*/report.json")).read_text())["records"]] == ["k1"]
+    assert "Only the gold questions were asked." in next(only.glob("*/report.md")).read_text()
 
 
 def test_the_threshold_table_shows_what_each_cut_would_give_per_group():

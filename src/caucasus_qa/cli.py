@@ -381,6 +381,11 @@ def serve(ctx: click.Context, host: str, port: int, share: bool, **flags: Any) -
 )
 @click.option("--undated", is_flag=True, help="With --realtimeqa: ask without the quiz week as the as-of date.")
 @click.option(
+    "--group",
+    type=click.Choice(["gold", "elsewhere", "nowhere"]),
+    help="With --realtimeqa: ask only this group's questions (say, gold on a store that holds part of the kit).",
+)
+@click.option(
     "--report",
     "report_dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -422,6 +427,7 @@ def eval_command(
     sweep: bool,
     kit: Path | None,
     undated: bool,
+    group: str | None,
     weights: tuple[str, ...],
     **flags: Any,
 ) -> None:
@@ -437,7 +443,7 @@ def eval_command(
         default = ctx.get_parameter_source("split") == click.core.ParameterSource.DEFAULT
         chosen = "all" if default else {"dev": "tune"}.get(split, split)
         _realtimeqa(with_weights(Assistant(settings=settings), weights), kit, chosen, report_dir, limit,
-                    not undated, calibrate)  # fmt: skip
+                    not undated, calibrate, group)  # fmt: skip
         return
     if split == "test" and (calibrate or tune or sweep):
         click.echo("warning: tuning on the test split makes its figures optimistic; use --split dev", err=True)
@@ -495,7 +501,14 @@ def with_weights(qa: Any, pairs: tuple[str, ...]) -> Any:
 
 
 def _realtimeqa(
-    qa: Any, kit: Path, split: str, report_dir: Path | None, limit: int | None, dated: bool, calibrate: bool
+    qa: Any,
+    kit: Path,
+    split: str,
+    report_dir: Path | None,
+    limit: int | None,
+    dated: bool,
+    calibrate: bool,
+    group: str | None = None,
 ) -> None:
     from caucasus_qa.realtimeqa import evaluate, never_abstaining, text_summary, threshold_table
 
@@ -503,7 +516,7 @@ def _realtimeqa(
     if calibrate and split != "tune":
         click.echo("warning: calibrating on held-back weeks makes their figures optimistic; use --split tune", err=True)
     asked = never_abstaining(qa) if calibrate else qa
-    report = evaluate(asked, kit, split, report_dir, limit, progress=sys.stderr.isatty(), dated=dated)
+    report = evaluate(asked, kit, split, report_dir, limit, progress=sys.stderr.isatty(), dated=dated, group=group)
     click.echo(text_summary(report))
     if calibrate:
         click.echo(f"\nabstention threshold (now {settings.abstain_threshold}), from answers given regardless:")

@@ -244,6 +244,7 @@ class KitReport:
     files: list[str] = field(default_factory=list)
     dated: bool = True  # each question asked as of its quiz week
     abstention: str = ""  # how answers declined (abstention_note)
+    group: str | None = None  # only this group's questions were asked (None: all)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -283,7 +284,7 @@ def render(report: KitReport) -> str:
         f"Store `{report.store}`: {report.stored_pages:,} pages, of the kit's {report.kit_pages:,}. "
         f"Weeks 1-{TUNE_WEEKS} are `tune`, the rest `test` (never tuned on). "
         f"{'Each question asked as of its quiz week' if report.dated else 'Asked without a date'}; "
-        f"{report.seconds:.0f} s.",
+        f"{report.seconds:.0f} s." + (f" Only the {report.group} questions were asked." if report.group else ""),
         "",
         f"Abstention: {report.abstention}",
         "",
@@ -359,8 +360,11 @@ def evaluate(
     limit: int | None = None,
     progress: bool = True,
     dated: bool = True,
+    group: str | None = None,
 ) -> KitReport:
-    """Ingest the kit if the store is empty, ask every question of the split, write the report."""
+    """Ingest the kit if the store is empty, ask every question of the split (of one ``group``
+    only, if given: on a store of part of the kit most questions have no gold page), write the
+    report."""
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
@@ -368,7 +372,7 @@ def evaluate(
     prepare(qa, kit, progress)
     texts = {i: qa.article_text(i) or "" for i in qa.store.article_ids()}
     groups = group_of(questions, texts)
-    asked = spread(questions, limit)
+    asked = spread([q for q in questions if group in (None, groups[q.id])], limit)
     qa.ask("warm-up")
     bar = tqdm(asked, desc="Asking", unit="question", disable=not progress)
     records = [ask_one(qa, q, groups[q.id], dated) for q in bar]
@@ -376,7 +380,7 @@ def evaluate(
     report = KitReport(
         run, str(qa.settings.chroma_url or qa.settings.store), len(texts), sum(1 for _ in kit_lines(kit)),
         table(records), records, run_settings(qa), time.perf_counter() - started,
-        dated=dated, abstention=abstention_note(qa),
+        dated=dated, abstention=abstention_note(qa), group=group,
     )  # fmt: skip
     return write(report, (report_dir or Path("eval/reports")) / run)
 
