@@ -5,6 +5,7 @@ truth, the next run finishes only what was not finished, nothing stored before i
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -262,3 +263,47 @@ def test_a_reader_process_is_told_to_wait_during_another_process_s_ingest_then_s
     assert "story012" in [n.node.ref_doc_id for n in new]
     fresh = Assistant(settings=load_settings(store=store_dir))  # a new one in this process sees them too
     assert "story012" in [n.node.ref_doc_id for n in fresh.retrieve("News about the rail strike 12", top_k=3)]
+
+
+READER = """
+import json, sys, time
+from pathlib import Path
+from caucasus_qa import Assistant, load_settings
+store, flag = sys.argv[1], Path(sys.argv[2])
+qa = Assistant(settings=load_settings(store=store))
+ask = lambda: qa.ask("How often will the ferry run on weekdays?").to_dict()["citations"]
+before = ask()
+print(json.dumps({"ready": True}), flush=True)
+while not flag.exists():
+    time.sleep(0.05)
+after = ask()  # every reader reopens the store at once, the first thing after the other's ingest
+found = [n.node.ref_doc_id for n in qa.retrieve("News about the rail strike 12", top_k=3)]
+print(json.dumps({"same": after == before, "found": found}), flush=True)
+"""
+
+
+def test_several_readers_reopen_the_store_at_once_after_another_process_s_ingest(tmp_path):
+    """Chroma applies an embedded store's pending log in whichever process opens it next: three
+    long-lived readers that all reopen at the same moment after another process's ingest each
+    answer as before and see the new articles, with no error."""
+    from test_answers import TOWN
+
+    store_dir, flag = tmp_path / "s", tmp_path / "go"
+    ingest(load_settings(store=store_dir), [TOWN])
+    cmd = [str(VENV_BIN / "python"), "-c", READER, str(store_dir), str(flag)]
+    readers = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    try:
+        for r in readers:
+            assert '"ready"' in r.stdout.readline(), r.stderr.read()
+        corpus = make_corpus(tmp_path / "c", n=N, paragraphs=3)
+        ingest_cmd = [str(VENV_BIN / "caucasus-qa"), "ingest", str(corpus), "--store", str(store_dir)]
+        assert subprocess.run(ingest_cmd, capture_output=True, timeout=600).returncode == 0
+        flag.touch()
+        outs = [r.communicate(timeout=300) for r in readers]
+    finally:
+        for r in readers:
+            r.kill()
+    for r, (out, err) in zip(readers, outs, strict=True):
+        assert r.returncode == 0, err
+        result = json.loads(out.strip().splitlines()[-1])
+        assert result["same"] and "story012" in result["found"], result

@@ -256,7 +256,7 @@ def test_one_article_without_sentence_vectors_is_left_out_of_answers_not_fatal(s
     ingest(settings, [corpus])
     store = Store(settings)
     gone = store.article_ids()[0]
-    store.sentence_collection.delete(ids=[gone])  # as an update interrupted between its writes
+    store.sentence_collection.delete(ids=[store.sentence_record_id(gone)])  # as a lost write
     qa = Assistant(settings=settings)
     qa.warm()  # what `serve` does before taking questions
     answer = qa.ask("What happened with the harbour bridge?")
@@ -305,7 +305,7 @@ def test_sentences_are_one_record_per_article_outside_any_vector_index(settings,
     ingest(settings, [corpus])
     store = Store(settings)
     assert store.sentence_collection.count() == len(store) == 3
-    got = store.sentence_collection.get(ids=store.article_ids()[:1], include=["embeddings"])
+    got = store.sentence_collection.get(ids=[store.sentence_record_id(store.article_ids()[0])], include=["embeddings"])
     assert len(got["embeddings"][0]) == 1
     article_id = store.article_ids()[0]
     records, vectors = store.sentence_records(article_id)
@@ -369,7 +369,10 @@ def test_new_metadata_alone_is_stored_in_place_and_a_removed_date_is_gone(settin
     assert ingest(settings, [path]).unchanged == ["a1"]
     write(path, json.dumps(line | {"title": "Harbour wall reopens"}) + "\n")  # the title is embedded
     assert ingest(settings, [path]).chunks_embedded > 0
-    Store(settings).sentence_collection.delete(ids=["a1"])  # incomplete: new metadata must not hide that
+    store = Store(settings)
+    store.sentence_collection.delete(
+        ids=[store.sentence_record_id("a1")]
+    )  # incomplete: new metadata must not hide that
     write(path, json.dumps(line | {"title": "Harbour wall reopens", "outlet": "Quell Post"}) + "\n")
     again = ingest(settings, [path])
     assert again.relabelled == 0 and again.sentences_embedded > 0
@@ -389,21 +392,23 @@ def test_an_update_that_drops_a_field_removes_it_from_the_record(settings, tmp_p
     assert "author" not in record and "published" not in record
 
 
-def test_an_update_interrupted_before_its_record_never_cuts_the_old_text_with_new_offsets(
-    settings, tmp_path, monkeypatch
-):
+def test_an_update_killed_before_its_record_keeps_the_old_version_whole_and_answerable(settings, tmp_path, monkeypatch):
+    """An update writes its chunks and sentences under new ids beside the old ones and switches
+    the record last: killed before the switch, the old version still answers, `check` names the
+    new version's leftovers, and the next ingest finishes the update and removes the old parts."""
     from caucasus_qa import Assistant, integrity
     from caucasus_qa.answer import verify
 
     corpus = make_corpus(tmp_path / "c", n=2)
     ingest(settings, [corpus])
     store = Store(settings)
-    article_id = store.article_ids()[0]
-    old_text = store.article(article_id).text
+    article_id = store.article_ids()[0]  # story000, about the harbour bridge
+    old_text, old_chunks = store.article(article_id).text, store.chunk_ids(article_id)
+    old_sentences = store.sentence_records(article_id)[0]
     source = next(p for p in corpus.iterdir() if p.stem == article_id)
     source.write_text(source.read_text() + "\n\nA late paragraph says the ferry will also stop at Quell island.")
 
-    def killed(self, doc, chunks):
+    def killed(self, doc, chunks, tag):
         raise KeyboardInterrupt  # as a kill after the chunks and sentences, before the record
 
     monkeypatch.setattr(Store, "put_article", killed)
@@ -411,13 +416,50 @@ def test_an_update_interrupted_before_its_record_never_cuts_the_old_text_with_ne
         ingest(settings, [corpus])
     monkeypatch.undo()
     store = Store(settings)
-    assert store.article(article_id).text == old_text  # the record is the old version's
-    assert store.sentence_records(article_id)[0] == []  # written for the new text: never used on the old one
-    assert not integrity.check(store).ok
+    assert store.article(article_id).text == old_text and store.chunk_ids(article_id) == old_chunks
+    assert store.sentence_records(article_id)[0] == old_sentences and old_sentences  # the old version's, whole
+    assert all(old_text[n.start_char_idx : n.end_char_idx] == n.text for n in store.chunks(article_id))
+    found = {(f.kind, f.article_id) for f in integrity.check(store).findings}
+    assert found == {("orphan-chunks", article_id), ("orphan-sentences", article_id)}  # the new version's parts
     answer = Assistant(settings=settings).ask("What happened with the harbour bridge?")
+    assert not answer.abstained and article_id in {c.article_id for c in answer.citations}
     assert all(verify(c, store.article(c.article_id).text) for c in answer.citations)
+
     again = ingest(settings, [corpus])
-    assert again.updated == [article_id] and integrity.check(Store(settings)).ok
+    store = Store(settings)
+    assert again.updated == [article_id] and integrity.check(store).ok
+    assert vector_count(store) == chunk_count(store) and not set(old_chunks) & set(store.all_ids(store.collection))
+    ferry = Assistant(settings=settings).ask("Where will the ferry also stop?")
+    assert any("Quell island" in c.quote and c.article_id == article_id for c in ferry.citations)
+
+
+def test_a_store_written_before_tagged_ids_answers_and_its_updates_replace_the_untagged_parts(
+    settings, tmp_path, monkeypatch
+):
+    """Stores written before chunk and sentence ids were tagged ("<id>#<n>", "<id>") need no
+    migration: they check clean and answer; an updated article gets tagged parts and its
+    untagged ones are removed."""
+    from caucasus_qa import Assistant, integrity
+
+    corpus = make_corpus(tmp_path / "c", n=2)
+    monkeypatch.setattr("caucasus_qa.ingestion.parts_tag", lambda doc: "")  # as older versions wrote
+    ingest(settings, [corpus])
+    monkeypatch.undo()
+    store = Store(settings)
+    article_id = store.article_ids()[0]
+    assert store.chunk_ids(article_id)[0] == f"{article_id}#0" and store.sentence_record_id(article_id) == article_id
+    assert integrity.check(store).ok
+    assert article_id in {
+        c.article_id for c in Assistant(settings=settings).ask("What happened with the harbour bridge?").citations
+    }
+
+    source = next(p for p in corpus.iterdir() if p.stem == article_id)
+    source.write_text(source.read_text() + "\n\nA late paragraph says the ferry will also stop at Quell island.")
+    assert ingest(settings, [corpus]).updated == [article_id]
+    store = Store(settings)
+    assert store.chunk_ids(article_id)[0] != f"{article_id}#0" and store.sentence_record_id(article_id) != article_id
+    stored = set(store.all_ids(store.collection)) | set(store.all_ids(store.sentence_collection))
+    assert not {f"{article_id}#0", article_id} & stored and integrity.check(store).ok
 
 
 def test_a_machine_summary_label_never_opens_a_quoted_sentence(settings, tmp_path):
@@ -547,7 +589,8 @@ def test_a_file_is_read_again_when_its_article_is_gone_or_the_reading_code_chang
     store.persist()
     files_read.clear()
     assert ingest(settings, [corpus]).added == ["story002"] and files_read == ["story002.txt"]
-    Store(settings).sentence_collection.delete(ids=["story001"])  # incomplete: read to complete it
+    store = Store(settings)
+    store.sentence_collection.delete(ids=[store.sentence_record_id("story001")])  # incomplete: read to complete it
     files_read.clear()
     assert ingest(settings, [corpus]).sentences_embedded > 0 and files_read == ["story001.txt"]
     monkeypatch.setattr("caucasus_qa.sources.reader_fingerprint", lambda: "other code")

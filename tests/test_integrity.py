@@ -9,7 +9,7 @@ from test_ingest import chunk_count, make_corpus
 
 from caucasus_qa import integrity
 from caucasus_qa.ingestion import ingest
-from caucasus_qa.store import Store
+from caucasus_qa.store import Store, chunk_id
 
 
 def test_a_sound_store_checks_ok(settings, tmp_path):
@@ -23,14 +23,17 @@ def test_leftovers_missing_parts_and_moved_offsets_are_found_and_repaired(settin
     store = Store(settings)
     a, b, c, d = store.article_ids()
     chunks_b = int(store.article(b).metadata["chunks"])
-    before_a = list(store.collection.get(ids=[f"{a}#0"], include=["embeddings"])["embeddings"][0])
+    first_a = store.chunk_ids(a)[0]
+    before_a = list(store.collection.get(ids=[first_a], include=["embeddings"])["embeddings"][0])
     dim = len(before_a)
-    store.collection.add(ids=["ghost#0", f"{a}#99"], embeddings=[[0.1] * dim] * 2, documents=["x", "y"])
+    past_count = chunk_id(a, 99, store.parts(a))
+    store.collection.add(ids=["ghost#0", past_count], embeddings=[[0.1] * dim] * 2, documents=["x", "y"])
     store.sentence_collection.add(ids=["ghost"], embeddings=[[0.0]], metadatas=[{"count": 0}])
-    store.collection.delete(ids=[f"{b}#0"])  # as a write that never finished
-    store.sentence_collection.delete(ids=[c])
-    vec = store.collection.get(ids=[f"{d}#0"], include=["embeddings"])["embeddings"][0]
-    store.collection.update(ids=[f"{d}#0"], documents=["text that is not in the article"], embeddings=[vec])
+    store.collection.delete(ids=[store.chunk_ids(b)[0]])  # as a write that never finished
+    store.sentence_collection.delete(ids=[store.sentence_record_id(c)])
+    first_d = store.chunk_ids(d)[0]
+    vec = store.collection.get(ids=[first_d], include=["embeddings"])["embeddings"][0]
+    store.collection.update(ids=[first_d], documents=["text that is not in the article"], embeddings=[vec])
 
     found = integrity.check(store)
     kinds = {(f.kind, f.article_id) for f in found.findings}
@@ -41,14 +44,14 @@ def test_leftovers_missing_parts_and_moved_offsets_are_found_and_repaired(settin
     again = integrity.check(Store(settings))
     assert again.ok, [str(f) for f in again.findings]
     assert int(store.article(b).metadata["chunks"]) == chunks_b
-    assert list(store.collection.get(ids=[f"{a}#0"], include=["embeddings"])["embeddings"][0]) == before_a  # kept
+    assert list(store.collection.get(ids=[first_a], include=["embeddings"])["embeddings"][0]) == before_a  # kept
     assert chunk_count(store) == store.collection.count()
 
 
 def test_the_command_exits_1_on_a_fault_and_0_once_repaired(settings, tmp_path):
     ingest(settings, [make_corpus(tmp_path / "c", n=2)])
     store = Store(settings)
-    store.sentence_collection.delete(ids=[store.article_ids()[0]])
+    store.sentence_collection.delete(ids=[store.sentence_record_id(store.article_ids()[0])])
     flags = ["--store", str(settings.store)]
     found = run_cli("check", *flags)
     assert found.returncode == 1 and "missing-sentences" in found.stderr and "check --repair" in found.stdout
@@ -64,7 +67,7 @@ def test_sentence_vectors_cut_from_another_text_are_found_and_repaired(settings,
     article_id = store.article_ids()[0]
     spans = [(r["start"], r["end"]) for r in store.sentence_records(article_id)[0]]
     vectors = store.sentence_records(article_id)[1]
-    store.put_sentences(article_id, spans, vectors, text="an updated text that was never stored")
+    store.put_sentences(article_id, spans, vectors, "an updated text that was never stored", store.parts(article_id))
     found = integrity.check(store)
     assert [(f.kind, f.article_id) for f in found.findings] == [("bad-offsets", article_id)]
     integrity.repair(store, found)

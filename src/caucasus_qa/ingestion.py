@@ -29,7 +29,8 @@ from caucasus_qa.errors import CaucasusQAError, StoreError, explain
 from caucasus_qa.lexicon import save_for as save_lexicon
 from caucasus_qa.settings import Settings
 from caucasus_qa.sources import Sources, decode, encode, file_of
-from caucasus_qa.store import INGEST_PID, Store
+from caucasus_qa.store import INGEST_PID, Store, parts_tag
+from caucasus_qa.store import chunk_id as tagged_chunk_id
 
 TOKENIZER = "cl100k_base"
 
@@ -76,8 +77,9 @@ class IngestReport:
 
 
 def chunk_id(i: int, doc) -> str:
-    """Stable chunk ids ("<article id>#<n>"): re-ingesting overwrites instead of duplicating."""
-    return f"{doc.node_id}#{i}"
+    """Chunk ids tagged with what they were embedded from (``store.chunk_id``): an update's new
+    chunks are written beside the old ones, which the record counts until it is switched."""
+    return tagged_chunk_id(doc.node_id, i, parts_tag(doc))
 
 
 def token_counter() -> Callable[[str], list[int]]:
@@ -113,9 +115,10 @@ def to_document(article: Article):
     )
 
 
-def embed_sentences(store: Store, docs: Sequence, embed: Any) -> int:
+def embed_sentences(store: Store, docs: Sequence, embed: Any, tags: dict[str, str | None] | None = None) -> int:
     """Split each article into sentences and store their vectors: what the answer step scores,
-    computed here once so that answering a question never encodes an article. Returns how many
+    computed here once so that answering a question never encodes an article. Stored under each
+    article's ``tags`` entry (default: the tag of the version being written). Returns how many
     sentences were embedded."""
     import numpy as np
 
@@ -123,6 +126,7 @@ def embed_sentences(store: Store, docs: Sequence, embed: Any) -> int:
 
     split = {doc.id_: split_sentences(doc.id_, doc.text) for doc in docs}
     texts = {doc.id_: doc.text for doc in docs}
+    tags = tags if tags is not None else {doc.id_: parts_tag(doc) for doc in docs}
     # News pages repeat lines (promos, bylines, datelines): about 7% of a batch's sentences in
     # the RealTime QA kit. Each distinct text is embedded once.
     unique = list(dict.fromkeys(s.text for sentences in split.values() for s in sentences))
@@ -131,7 +135,7 @@ def embed_sentences(store: Store, docs: Sequence, embed: Any) -> int:
     for article_id, sentences in split.items():
         spans = [(s.start, s.end) for s in sentences]
         chosen = vectors[[row[s.text] for s in sentences]] if sentences else vectors[:0]
-        store.put_sentences(article_id, spans, chosen, text=texts[article_id])
+        store.put_sentences(article_id, spans, chosen, text=texts[article_id], tag=tags[article_id])
     return len(unique)
 
 
@@ -237,6 +241,7 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: Pro
         for start in range(0, len(todo), size):
             batch = todo[start : start + size]
             check_space(store, batch)
+            previous = {d.id_: store.sentence_record_id(d.id_) for d in batch if store.article(d.id_)}
             stop_at("embedding", start)
             nodes = pipeline.run(documents=batch)  # same ids as before for the same text: overwritten
             stop_at("vectors", start)
@@ -244,9 +249,10 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: Pro
             stop_at("sentences", start)
             per_article = Counter(n.ref_doc_id for n in nodes)
             for doc in batch:  # last: an article with a record has all its chunks and sentences
-                store.put_article(doc, per_article[doc.id_])
+                store.put_article(doc, per_article[doc.id_], parts_tag(doc))
                 stop_at("records", start if doc is batch[0] else 0)
             store.forget_except([d.id_ for d in batch], {n.node_id for n in nodes})  # what they no longer have
+            store.forget_sentences([old for a, old in previous.items() if old != store.sentence_record_id(a)])
             store.persist()
             report.chunks_embedded += len(nodes)
             bar.update(len(batch))
@@ -257,9 +263,10 @@ def _backfill_sentences(store: Store, unchanged: list, report: IngestReport) -> 
     """Sentence vectors for unchanged articles of a store built before they were stored."""
     missing = set(store.without_sentences([d.id_ for d in unchanged]))
     todo = [d for d in unchanged if d.id_ in missing]
+    tags = {d.id_: store.parts(d.id_) for d in todo}  # under the ids their records count
     for start in range(0, len(todo), store.settings.batch_docs):
         report.sentences_embedded += embed_sentences(store, todo[start : start + store.settings.batch_docs],
-                                                     _embedder(store))  # fmt: skip
+                                                     _embedder(store), tags)  # fmt: skip
     if todo:
         store.persist()
 

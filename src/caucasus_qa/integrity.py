@@ -1,18 +1,20 @@
 """Store integrity: is every article complete, is nothing left over, does every offset still hold?
 
 ``check`` reads the three collections once and lists what is wrong; ``repair`` deletes leftovers
-(chunks and sentence records of articles that have no record, chunks past an article's count)
-and embeds again, from the stored article text, what an article lacks. An article's record is
+(chunks and sentence records no article record counts: of an article without a record, past its
+count, or of a version its record does not count, as an update killed before its record was
+switched leaves them) and embeds again, from the stored article text, what an article lacks. An article's record is
 written last at ingest, so its text and metadata are the truth the rest is checked against.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from caucasus_qa.store import Store
+from caucasus_qa.store import PARTS, Store, record_chunk_ids, sentence_id
 
 
 @dataclass
@@ -52,13 +54,42 @@ class CheckReport:
         }
 
 
-def _chunks_by_article(store: Store) -> dict[str, list[int]]:
-    """Chunk numbers per article id, from the chunk ids ("<article>#<n>")."""
-    found: dict[str, list[int]] = defaultdict(list)
-    for chunk_id in store.all_ids(store.collection):
-        article_id, _, n = chunk_id.rpartition("#")
-        found[article_id].append(int(n) if n.isdigit() else -1)
+def _by_article(ids: list[str], tail: re.Pattern[str]) -> dict[str, set[str]]:
+    """Chunk or sentence-record ids per article: the article id is what precedes the last "#"
+    when ``tail`` matches what follows it; otherwise (an untagged sentence record) the id itself."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for i in ids:
+        article_id, _, rest = i.rpartition("#")
+        found[article_id if article_id and tail.fullmatch(rest) else i].add(i)
     return found
+
+
+_CHUNK_TAIL = re.compile(r"\d+(?:\.[0-9a-f]{12})?")  # "<n>", "<n>.<tag>"
+_SENTENCE_TAIL = re.compile(r"[0-9a-f]{12}")  # "<tag>"
+
+
+@dataclass
+class _Parts:
+    """What the store holds against what its article records count."""
+
+    chunks: dict[str, set[str]]  # chunk ids per article, as stored
+    sentences: dict[str, set[str]]  # sentence-record ids per article, as stored
+    counted: dict[str, tuple[set[str], str]]  # per recorded article: the chunk ids and sentence id it counts
+
+    @classmethod
+    def of(cls, store: Store) -> _Parts:
+        counted = {}
+        for a in store.article_ids():
+            meta = store.article(a).metadata
+            counted[a] = (set(record_chunk_ids(a, meta)), sentence_id(a, meta.get(PARTS) or None))
+        return cls(_by_article(store.all_ids(store.collection), _CHUNK_TAIL),
+                   _by_article(store.all_ids(store.sentence_collection), _SENTENCE_TAIL), counted)  # fmt: skip
+
+    def orphan_chunks(self, article_id: str) -> set[str]:
+        return self.chunks.get(article_id, set()) - self.counted.get(article_id, (set(), ""))[0]
+
+    def orphan_sentences(self, article_id: str) -> set[str]:
+        return self.sentences.get(article_id, set()) - {self.counted.get(article_id, (set(), ""))[1]}
 
 
 def _settings_findings(store: Store) -> list[Finding]:
@@ -90,22 +121,23 @@ def _offset_findings(store: Store, article_id: str) -> list[Finding]:
 
 def check(store: Store, offsets: bool = True) -> CheckReport:
     """Everything wrong with the store; ``offsets`` also re-reads every chunk and sentence span."""
-    articles = {a: int(store.article(a).metadata.get("chunks", 0)) for a in store.article_ids()}
-    chunks = _chunks_by_article(store)
-    sentence_ids = set(store.all_ids(store.sentence_collection))
-    report = CheckReport(len(articles), sum(len(v) for v in chunks.values()), len(sentence_ids))
+    parts = _Parts.of(store)
+    report = CheckReport(len(parts.counted), sum(map(len, parts.chunks.values())),
+                         sum(map(len, parts.sentences.values())))  # fmt: skip
     report.findings += _settings_findings(store)
-    for article_id, numbers in sorted(chunks.items()):
-        extra = [n for n in numbers if article_id not in articles or not 0 <= n < articles[article_id]]
-        if extra:
-            report.findings.append(Finding("orphan-chunks", article_id, f"{len(extra)} chunks with no article record"))
-    for article_id in sorted(sentence_ids - set(articles)):
-        report.findings.append(Finding("orphan-sentences", article_id, "sentences with no article record"))
-    for article_id, count in sorted(articles.items()):
-        have = set(chunks.get(article_id, []))
-        if missing := [n for n in range(count) if n not in have]:
-            report.findings.append(Finding("missing-chunks", article_id, f"{len(missing)} of {count} chunks missing"))
-        elif article_id not in sentence_ids:
+    for article_id in sorted(parts.chunks):
+        if extra := parts.orphan_chunks(article_id):
+            detail = f"{len(extra)} chunks no article record counts"
+            report.findings.append(Finding("orphan-chunks", article_id, detail))
+    for article_id in sorted(parts.sentences):
+        if parts.orphan_sentences(article_id):
+            report.findings.append(Finding("orphan-sentences", article_id, "sentences no article record counts"))
+    for article_id, (chunk_ids, sentences) in sorted(parts.counted.items()):
+        if missing := chunk_ids - parts.chunks.get(article_id, set()):
+            report.findings.append(
+                Finding("missing-chunks", article_id, f"{len(missing)} of {len(chunk_ids)} chunks missing")
+            )
+        elif sentences not in parts.sentences.get(article_id, set()):
             report.findings.append(Finding("missing-sentences", article_id, "no sentence vectors"))
         elif offsets:
             report.findings += _offset_findings(store, article_id)
@@ -117,15 +149,12 @@ def repair(store: Store, report: CheckReport) -> CheckReport:
     stored text (nothing else is touched). Settings mismatches cannot be repaired: rebuild."""
     from caucasus_qa.ingestion import reembed
 
-    articles = set(store.article_ids())
-    chunks = _chunks_by_article(store)
+    parts = _Parts.of(store)
     for f in report.findings:
         if f.kind == "orphan-chunks":
-            count = int(store.article(f.article_id).metadata.get("chunks", 0)) if f.article_id in articles else 0
-            numbers = chunks.get(f.article_id, [])
-            store.collection.delete(ids=[f"{f.article_id}#{n}" for n in numbers if not 0 <= n < count])
+            store.collection.delete(ids=sorted(parts.orphan_chunks(f.article_id)))
         elif f.kind == "orphan-sentences":
-            store.sentence_collection.delete(ids=[f.article_id])
+            store.forget_sentences(sorted(parts.orphan_sentences(f.article_id)))
     broken = sorted({f.article_id for f in report.findings if f.kind in ("missing-chunks", "missing-sentences",
                                                                          "bad-offsets")})  # fmt: skip
     reembed(store, broken)

@@ -147,6 +147,11 @@ def writer() -> str:
 
 INGEST_PID = ".ingest.pid"
 WRITTEN = "written"  # an article record's field: the store version it was written for (``all_chunks``)
+# An article record's field: the tag of the chunk and sentence ids it counts (``parts_tag``). An
+# update writes its chunks and sentences under a new tag beside the old ones and switches the
+# record last, so an ingest killed before the switch leaves the old version whole and answerable
+# (docs/reliability.md). Records written before it have no tag: their ids are untagged.
+PARTS = "parts"
 _SEEN: dict[str, int] = {}  # per embedded store path: the version this process's Chroma client has seen
 
 
@@ -350,16 +355,28 @@ class Store:
         write_batched(self.source_collection, self.max_batch, ids=ids, metadatas=metas, embeddings=[[0.0]] * len(ids))
 
     # -- sentences ----------------------------------------------------------------------
-    def put_sentences(self, article_id: str, spans: list[tuple[int, int]], vectors: Any, text: str = "") -> None:
-        """Replace an article's sentences: ``spans`` are (start, end) offsets in ``text``."""
+    def put_sentences(
+        self, article_id: str, spans: list[tuple[int, int]], vectors: Any, text: str = "", tag: str | None = None
+    ) -> None:
+        """Store an article's sentences under ``tag`` (``parts_tag``; None: untagged, as records
+        written before tags count them): ``spans`` are (start, end) offsets in ``text``."""
         record = {**pack(spans, vectors), "text_hash": text_hash(text)} if text else pack(spans, vectors)
-        self.sentence_collection.upsert(ids=[article_id], metadatas=[record], embeddings=[[0.0]])
+        self.sentence_collection.upsert(ids=[sentence_id(article_id, tag)], metadatas=[record], embeddings=[[0.0]])
+
+    def parts(self, article_id: str) -> str | None:
+        """The tag of the chunks and sentences the article's record counts (None: untagged)."""
+        doc = self.article(article_id)
+        return (doc.metadata.get(PARTS) or None) if doc is not None else None
+
+    def sentence_record_id(self, article_id: str) -> str:
+        """The id of the sentence record the article's record counts."""
+        return sentence_id(article_id, self.parts(article_id))
 
     def sentence_records(self, article_id: str) -> tuple[list[dict[str, Any]], Any]:
         """An article's sentence offsets (in reading order) and their vectors, as stored; none if
-        they were written for another text than the stored one (an update interrupted between
-        its sentences and its record: its offsets would cut the old text in the wrong places)."""
-        got = self.sentence_collection.get(ids=[article_id], include=["metadatas"])
+        they were written for another text than the stored one (an untagged update interrupted
+        between its sentences and its record: its offsets would cut the old text wrongly)."""
+        got = self.sentence_collection.get(ids=[self.sentence_record_id(article_id)], include=["metadatas"])
         record = got["metadatas"][0] if got["ids"] else {}
         written_for = (record or {}).get("text_hash")
         if written_for:
@@ -370,10 +387,11 @@ class Store:
 
     def without_sentences(self, article_ids: list[str]) -> list[str]:
         """Which of these stored articles have no sentence vectors yet (stores built before them)."""
-        have: set[str] = set()
-        for i in range(0, len(article_ids), self.max_batch):
-            have.update(self.sentence_collection.get(ids=article_ids[i : i + self.max_batch], include=[])["ids"])
-        return [a for a in article_ids if a not in have]
+        want = {a: self.sentence_record_id(a) for a in article_ids}
+        wanted, have = list(want.values()), set()
+        for i in range(0, len(wanted), self.max_batch):
+            have.update(self.sentence_collection.get(ids=wanted[i : i + self.max_batch], include=[])["ids"])
+        return [a for a in article_ids if want[a] not in have]
 
     def migrate_sentences(self) -> int:
         """Pack the per-sentence records of a schema-2 store (``<collection>-sentences``, one
@@ -399,7 +417,8 @@ class Store:
                 rows = sorted(zip(metadatas, vectors), key=lambda r: r[0]["index"])
                 doc = self.article(article_id)
                 spans = [(m["start"], m["end"]) for m, _ in rows]
-                self.put_sentences(article_id, spans, [v for _, v in rows], text=doc.text if doc is not None else "")
+                text = doc.text if doc is not None else ""
+                self.put_sentences(article_id, spans, [v for _, v in rows], text, self.parts(article_id))
                 moved += 1
         self.client.delete_collection(legacy_name)
         return moved
@@ -431,11 +450,12 @@ class Store:
             self.collection.modify(metadata={**kept, **want})
 
     # -- articles -----------------------------------------------------------------------
-    def put_article(self, doc: Any, chunks: int) -> None:
+    def put_article(self, doc: Any, chunks: int, tag: str | None) -> None:
         """Store an article's cleaned text and metadata, last of its records: an article with a
-        record has all its chunks and sentences (a killed ingest redoes the rest)."""
+        record has all its chunks and sentences, written under ``tag`` (a killed ingest redoes
+        the rest)."""
         meta = {**doc.metadata, "hash": doc.hash, "embedded_hash": embedded_hash(doc), "chunks": chunks,
-                WRITTEN: self.next_version()}  # fmt: skip
+                WRITTEN: self.next_version(), **({PARTS: tag} if tag else {})}  # fmt: skip
         metadatas = replacing_stored(self.article_collection, [doc.id_], [meta])
         self.article_collection.upsert(ids=[doc.id_], documents=[doc.text], metadatas=metadatas, embeddings=[[0.0]])
         self._articles.pop(doc.id_, None)
@@ -472,7 +492,7 @@ class Store:
             ids = [n.node_id for n in batch]
             fresh = [node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in batch]
             self.collection.update(ids=ids, metadatas=replacing_stored(self.collection, ids, fresh))
-        self.put_article(doc, len(nodes))
+        self.put_article(doc, len(nodes), old.metadata.get(PARTS))
         return True
 
     def embedded_hashes(self, article_ids: list[str]) -> dict[str, str]:
@@ -583,12 +603,18 @@ class Store:
             for i in range(0, len(stale), self.max_batch):
                 self.collection.delete(ids=stale[i : i + self.max_batch])
 
+    def forget_sentences(self, ids: list[str]) -> None:
+        """Delete these sentence records (an updated article's previous ones, once its record
+        counts the new ones)."""
+        for start in range(0, len(ids), self.max_batch):
+            self.sentence_collection.delete(ids=ids[start : start + self.max_batch])
+
     def forget(self, article_ids: list[str]) -> None:
         """Delete these articles' chunk and sentence vectors (``delete_article``)."""
         for start in range(0, len(article_ids), self.max_batch):
             batch = article_ids[start : start + self.max_batch]
             self.collection.delete(where={"document_id": {"$in": batch}})
-            self.sentence_collection.delete(ids=batch)
+            self.sentence_collection.delete(ids=batch + [self.sentence_record_id(a) for a in batch])
 
     def reset(self) -> None:
         """Delete every article: all the store's collections."""
@@ -642,8 +668,24 @@ def unpack(record: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
 
 
 def record_chunk_ids(article_id: str, record: dict[str, Any]) -> list[str]:
-    """The ids of an article's chunks, from its record's chunk count."""
-    return [f"{article_id}#{i}" for i in range(int(record.get("chunks", 0)))]
+    """The ids of an article's chunks, from its record's chunk count and tag."""
+    return [chunk_id(article_id, i, record.get(PARTS) or None) for i in range(int(record.get("chunks", 0)))]
+
+
+def chunk_id(article_id: str, i: int, tag: str | None) -> str:
+    """Chunk ids: "<article id>#<n>.<tag>" (untagged in records written before tags: "<article id>#<n>").
+    The same text gets the same ids: re-ingesting overwrites instead of duplicating."""
+    return f"{article_id}#{i}.{tag}" if tag else f"{article_id}#{i}"
+
+
+def sentence_id(article_id: str, tag: str | None) -> str:
+    """The id of an article's sentence record: "<article id>#<tag>" (untagged: the article id)."""
+    return f"{article_id}#{tag}" if tag else article_id
+
+
+def parts_tag(doc: Any) -> str:
+    """The tag of an article version's chunk and sentence ids: what they were embedded from."""
+    return embedded_hash(doc)[:12]
 
 
 def embedded_hash(doc: Any) -> str:
