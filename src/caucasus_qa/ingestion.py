@@ -236,12 +236,13 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: Pro
         return
     pipeline = _pipeline(store)
     size = batch_size(store.settings.batch_docs, len(todo))
+    updated = set(report.updated)  # the articles whose previous sentence record goes once replaced
     bar_on = progress is True
     with tqdm(total=len(todo), desc="Embedding articles", unit="article", disable=not bar_on, leave=False) as bar:
         for start in range(0, len(todo), size):
             batch = todo[start : start + size]
             check_space(store, batch)
-            previous = {d.id_: store.sentence_record_id(d.id_) for d in batch if store.article(d.id_)}
+            previous = {d.id_: store.sentence_record_id(d.id_) for d in batch if d.id_ in updated}
             stop_at("embedding", start)
             nodes = pipeline.run(documents=batch)  # same ids as before for the same text: overwritten
             stop_at("vectors", start)
