@@ -3,8 +3,9 @@
 ``check`` reads the three collections once and lists what is wrong; ``repair`` deletes leftovers
 (chunks and sentence records no article record counts: of an article without a record, past its
 count, or of a version its record does not count, as an update killed before its record was
-switched leaves them) and embeds again, from the stored article text, what an article lacks. An article's record is
-written last at ingest, so its text and metadata are the truth the rest is checked against.
+switched leaves them) and embeds again, from the stored article text, what an article lacks. An
+article's record is written last at ingest, so its text and metadata are the truth the rest is
+checked against.
 """
 
 from __future__ import annotations
