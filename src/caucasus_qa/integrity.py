@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from caucasus_qa.store import PARTS, Store, record_chunk_ids, sentence_id
+from caucasus_qa.store import Store
 
 
 @dataclass
@@ -79,10 +79,7 @@ class _Parts:
 
     @classmethod
     def of(cls, store: Store) -> _Parts:
-        counted = {}
-        for a in store.article_ids():
-            meta = store.article(a).metadata
-            counted[a] = (set(record_chunk_ids(a, meta)), sentence_id(a, meta.get(PARTS) or None))
+        counted = {a: (set(store.chunk_ids(a)), store.sentence_record_id(a)) for a in store.article_ids()}
         return cls(_by_article(store.all_ids(store.collection), _CHUNK_TAIL),
                    _by_article(store.all_ids(store.sentence_collection), _SENTENCE_TAIL), counted)  # fmt: skip
 
