@@ -57,6 +57,7 @@ def sample_answer() -> Answer:
         backend="llamacpp",
         model="qwen2.5-1.5b-instruct-q4_k_m.gguf",
         dropped=1,
+        store_version=5,
         timings_ms=timings,
     )
 

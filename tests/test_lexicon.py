@@ -114,7 +114,7 @@ def test_one_question_reads_one_lexicon_from_retrieval_to_answer(settings, tmp_p
     ingest(settings, [make_corpus(tmp_path / "c", n=3)])
     qa = Assistant(settings=settings)
     question = "What happened with the harbour bridge?"
-    context, passages, _ = qa._extractive_engine._retrieve(question, None)
+    context, passages, _, _ = qa._extractive_engine._retrieve(question, None)
     assert context["stats"] is qa.lexicon.get().stats and passages
     q_emb = np.asarray(context["q_emb"])
     usual = qa.extractive.answer(question, passages, q_emb=q_emb, stats=context["stats"])

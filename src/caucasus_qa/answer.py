@@ -71,6 +71,7 @@ class Answer:
     model: str | None = None  # the language model, for generative backends
     dropped: int = 0  # generated sentences removed because their quotes did not support them
     evidence: list[Citation] = field(default_factory=list)  # the numbered sources a language model read
+    store_version: int | None = None  # the store version answered from (its lexicon): the same answer again
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``caucasus-qa ask --json``."""
@@ -88,6 +89,7 @@ class Answer:
             "standalone": self.standalone,
             "notes": self.notes,
             "evidence": [c.to_dict() for c in self.evidence],
+            "store_version": self.store_version,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
 

@@ -60,9 +60,9 @@ class GroundedQueryEngine(CustomQueryEngine):
 
     def _retrieve(
         self, question: str, top_k: int | None, as_of: date | None = None
-    ) -> tuple[dict[str, Any], list, dict[str, float]]:
+    ) -> tuple[dict[str, Any], list, dict[str, float], int | None]:
         """The answer step's context (the question's vector, the term statistics retrieval used),
-        the passages, and timings."""
+        the passages, timings, and the store version they are of."""
         t0 = time.perf_counter()
         bundle = QueryBundle(question, embedding=self.embed_query(question))
         t1 = time.perf_counter()
@@ -73,11 +73,12 @@ class GroundedQueryEngine(CustomQueryEngine):
         if as_of is not None:
             retriever = retriever.dated(as_of)  # type: ignore[attr-defined]  # HybridRetriever's
         context: dict[str, Any] = dict(q_emb=bundle.embedding, as_of=as_of)
+        version = None
         if isinstance(retriever, HybridRetriever):  # one store version per question, retrieval to answer
             held = retriever.lexicon.get()
-            retriever, context["stats"] = retriever.holding(held), held.stats
+            retriever, context["stats"], version = retriever.holding(held), held.stats, held.version
         passages = retriever.retrieve(bundle)
-        return context, passages, {"embed": (t1 - t0) * 1e3, "retrieve": (time.perf_counter() - t1) * 1e3}
+        return context, passages, {"embed": (t1 - t0) * 1e3, "retrieve": (time.perf_counter() - t1) * 1e3}, version
 
     def stream(
         self, question: str, top_k: int | None = None, focus: str | None = None, as_of: date | None = None
@@ -86,13 +87,14 @@ class GroundedQueryEngine(CustomQueryEngine):
         ``focus``: for a follow-up searched with its context, the words the answer must match;
         ``as_of``: the date the question is asked as of (see ``retrieval.py``)."""
         started = time.perf_counter()
-        context, passages, timings = self._retrieve(question, top_k, as_of)
+        context, passages, timings, version = self._retrieve(question, top_k, as_of)
         t2 = time.perf_counter()
         if focus:
             context.update(focus=focus, focus_emb=self.embed_query(focus))
         for draft in self.answerer.stream(question, passages, **context):
             t3 = time.perf_counter()
             answer = compose(keep_verified(draft, self.text_of))
+            answer.store_version = version
             answer.timings_ms = {
                 **draft.timings_ms,
                 **timings,

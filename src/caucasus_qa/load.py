@@ -6,8 +6,8 @@ readers (separate processes, as notebooks would be), all asking the eval set's q
 the default articles until the ingest ends. Counted: errors, refusals saying to wait for the
 ingest (an embedded store), answers whose quotes are not at their offsets, and answers that
 differ from the ones given before the ingest (first citation, or a decline). Afterwards the same
-ingest is replayed alone, batch by batch, asking every question at each batch boundary: an answer
-given under load that matches no state a finished batch left is a torn read. With ``server``
+ingest is replayed alone, asking every question at each batch boundary: an answer given under
+load must be the replayed answer of the store version it names, else it is a torn read. With ``server``
 everything goes through a private `chroma run` instead. A benchmark that prints figures, not a
 timed test; it stops every process it starts.
 """
@@ -39,6 +39,10 @@ READER_PAUSE_S = 1.0  # between one Python API reader's questions
 CLIENT_TIMEOUT_S = 300.0
 
 
+Versions = dict[int, dict[str, tuple]]  # store version -> question -> answer signature (``_replay``)
+Unreplayed = tuple[str, int | None, tuple, tuple | None]  # question, version, answer, replayed answer
+
+
 @dataclass
 class Tally:
     """What one face saw: latencies (s), errors, unverified quotes and changed answers."""
@@ -47,26 +51,34 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     waits: int = 0  # "another process is ingesting": an embedded store's refusal, by design
     unverified: int = 0
-    seen: list[tuple[str, tuple]] = field(default_factory=list)  # (question, answer signature)
+    seen: list[tuple[str, tuple, int | None]] = field(default_factory=list)  # (question, signature, store version)
 
     def add(self, other: Tally) -> None:
         self.latencies += other.latencies
         self.errors += other.errors
         self.waits += other.waits
         self.unverified += other.unverified
-        self.seen += [(q, tuple(sig)) for q, sig in other.seen]
+        self.seen += [(q, tuple(sig), version) for q, sig, version in other.seen]
 
-    def torn(self, before: dict, after: dict, between: dict | None = None) -> list[str]:
-        """Questions answered, during the ingest, as neither before it nor after it (nor, given
-        ``between``, as at any batch boundary of the ingest: see ``_replay``)."""
-        return [
-            q
-            for q, sig in self.seen
-            if sig not in (before[q], after[q]) and (between is None or sig not in between.get(q, ()))
-        ]
+    def torn(self, before: dict, after: dict) -> list[str]:
+        """Questions answered, during the ingest, as neither before it nor after it."""
+        return [q for q, sig, _ in self.seen if sig not in (before[q], after[q])]
+
+    def unreplayed(self, versions: Versions) -> list[Unreplayed]:
+        """Answers that are not the replayed answer of the store version they name, as
+        (question, version, answer, replayed answer); an answer naming no replayed version must be
+        that of one of them (see ``_replay``)."""
+        out: list[Unreplayed] = []
+        for q, sig, version in self.seen:
+            if version in versions:
+                if versions[version][q] != sig:
+                    out.append((q, version, sig, versions[version][q]))
+            elif all(answers[q] != sig for answers in versions.values()):
+                out.append((q, version, sig, None))
+        return out
 
     def moved(self, before: dict) -> int:
-        return sum(sig != before[q] for q, sig in self.seen)
+        return sum(sig != before[q] for q, sig, _ in self.seen)
 
 
 def signature(answer: dict[str, Any]) -> tuple:
@@ -88,7 +100,7 @@ def judge(tally: Tally, question: str, answer: dict, seconds: float, text_of: Ca
         text = text_of(c["article_id"])  # None: an article the ingest added (not known to the judge)
         if text is not None and text[c["start"] : c["end"]] != c["quote"]:
             tally.unverified += 1
-    tally.seen.append((question, signature(answer)))
+    tally.seen.append((question, signature(answer), answer.get("store_version")))
 
 
 def _reader(settings: Settings, questions: list[str], done: Any, out: Any) -> None:
@@ -182,9 +194,9 @@ def load_benchmark(settings: Settings, kit: Path, articles: int = 500, clients: 
         finally:
             _stop(procs)
         embedded = Settings(**{**vars(settings.replace(store=root / "replay")), "chroma_url": None})
-        between = _replay(embedded, pages, questions)
+        versions = _replay(embedded, pages, questions)
     mode = "a private `chroma run`" if server else "the embedded store"
-    return render(mode, articles, run, len(questions), before, after, between)
+    return render(mode, articles, run, len(questions), before, after, versions)
 
 
 def _under_load(s: Settings, flags: list[str], pages: Path, questions: list[str], text_of: Callable, clients: int,
@@ -233,28 +245,31 @@ def _baseline(settings: Settings, questions: list[str]) -> tuple[dict, dict]:
     return baseline, {a: qa.article_text(a) for a in qa.store.article_ids()}
 
 
-def _replay(settings: Settings, pages: Path, questions: list[str]) -> dict[str, set[tuple]]:
-    """Every answer signature each question has at a batch boundary of the same ingest, replayed
-    alone into a fresh embedded store of the default corpus: batch by batch (the ingest's own
-    batch size), asking every question after each. An answer given under load that matches none
-    of these, nor the answers before and after, saw a state no finished batch left (a torn read:
-    docs/reliability.md).
-    The embedded and server stores give the same answers (`bench scale` checks it)."""
+def _replay(settings: Settings, pages: Path, questions: list[str]) -> Versions:
+    """Every question's answer at each store version of the same ingest, replayed alone into a
+    fresh embedded store of the default corpus: the same file in one ingest, so the same batches
+    and the same version numbers, every question asked after each batch. An answer given under
+    load must be the replayed answer of the version it names (``Answer.store_version``); one that
+    is not read a state no finished batch left, or answered differently for another reason (a torn
+    read: docs/reliability.md). One ingest, not one per batch: the embedder pads each batch to its
+    longest text, so a chunk's stored vector depends, in its last bits, on the batch it was
+    embedded with. The embedded and server stores give the same answers (`bench scale` checks it)."""
     from caucasus_qa import Assistant
-    from caucasus_qa.ingestion import batch_size
+    from caucasus_qa.ingestion import ingest
+    from caucasus_qa.lexicon import save_for
 
-    qa = Assistant(settings=settings)
-    qa.ingest([settings.corpus])
-    lines = [line for line in pages.read_text(encoding="utf-8").splitlines() if line.strip()]
-    size = batch_size(settings.batch_docs, len(lines))
-    seen: dict[str, set[tuple]] = {q: set() for q in questions}
-    part = pages.parent / "replay.jsonl"
-    for start in range(0, len(lines), size):
-        part.write_text("\n".join(lines[start : start + size]) + "\n", encoding="utf-8")
-        qa.ingest([part])  # only the next batch: the store keeps the earlier ones (no --sync)
-        for q in questions:
-            seen[q].add(signature(qa.ask(q).to_dict()))
-    return seen
+    Assistant(settings=settings).ingest([settings.corpus])
+    reader = Assistant(settings=settings)  # same process: it reads each batch as soon as it is recorded
+    versions: Versions = {}
+
+    def at_boundary(done: int, total: int) -> None:
+        reader.store.refresh()
+        save_for(reader.store)  # this version's lexicon now (an ingest saves it at its end only)
+        answers = {q: reader.ask(q).to_dict() for q in questions}
+        versions[answers[questions[0]]["store_version"]] = {q: signature(a) for q, a in answers.items()}
+
+    ingest(settings, [pages], progress=at_boundary)  # called before the first batch too: the version before
+    return versions
 
 
 def _private_chroma(root: Path, procs: list) -> str:
@@ -277,25 +292,32 @@ def _stop(procs: list) -> None:
         p.wait(timeout=60) if isinstance(p, subprocess.Popen) else p.join(timeout=60)
 
 
-def render(mode: str, articles: int, run: Run, n: int, before: dict, after: dict, between: dict) -> str:
+def render(mode: str, articles: int, run: Run, n: int, before: dict, after: dict, versions: Versions) -> str:
     faces = run.faces
     lines = [
         f"Load on {mode}: {n} eval questions about the default articles, asked while `caucasus-qa ingest` of "
         f"{articles} kit pages ran in another process (exit {run.status}, {run.ingest_s:.0f} s: {run.last}).",
         "",
         "| face | answers | errors | told to wait | quotes not at their offsets | neither the answer before "
-        "nor after the ingest | … nor at any batch boundary (replayed) | differs from before | p50 | p95 |",
+        "nor after the ingest | not the replayed answer of its store version | differs from before | p50 | p95 |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, t in faces.items():
         lines.append(
             f"| {name} | {len(t.latencies)} | {len(t.errors)} | {t.waits} | {t.unverified} | "
-            f"{len(t.torn(before, after))} | {len(t.torn(before, after, between))} | {t.moved(before)} | "
+            f"{len(t.torn(before, after))} | {len(t.unreplayed(versions))} | {t.moved(before)} | "
             f"{percentile(t.latencies, 50) * 1000:.0f} ms | {percentile(t.latencies, 95) * 1000:.0f} ms |"
         )
     for name, t in faces.items():
         for e in sorted(set(t.errors))[:5]:
             lines.append(f"- {name} error: {e}")
-        for q in sorted(set(t.torn(before, after, between)))[:5]:
-            lines.append(f"- {name}, at no batch boundary: {q}")
+        for q, version, got, replayed in sorted(set(t.unreplayed(versions)), key=str)[:5]:
+            lines.append(f"- {name}, store version {version}: {q} answered {_short(got)}, replayed {_short(replayed)}")
     return "\n".join(lines)
+
+
+def _short(sig: tuple | None) -> str:
+    if sig is None:
+        return "(no replayed version)"
+    declined, article, quote = sig
+    return "(declined)" if declined else f"{article}: {str(quote)[:60]!r}"
