@@ -104,6 +104,47 @@ def test_while_the_new_lexicon_is_built_answers_come_from_the_chunks_of_the_held
     assert qa.retrieve(question)[0].node.ref_doc_id == "kayak"
 
 
+class _CountedBefore:
+    """A chunk collection whose count was taken before another process's batch landed."""
+
+    def __init__(self, collection, count: int) -> None:
+        self._collection, self._count = collection, count
+
+    def count(self) -> int:
+        return self._count
+
+    def __getattr__(self, name: str):
+        return getattr(self._collection, name)
+
+
+def test_chunks_written_between_the_count_and_the_search_do_not_take_the_held_chunks_places(
+    settings, tmp_path, monkeypatch
+):
+    """Another process may write its next batch between a question's count of the stored chunks
+    and its nearest-neighbour search: the held lexicon's chunks still fill every dense place (before,
+    the new chunks took some and were then left out, so the question had fewer dense candidates
+    than at any finished version: an answer under load that no batch boundary gave)."""
+    ingest(settings, [make_corpus(tmp_path / "c", n=3)])
+    qa = Assistant(settings=settings)
+    held = qa.lexicon.get()
+    assert held.bm25 is not None
+    counted = qa.store.collection.count()
+    new = tmp_path / "new" / "kayak.txt"
+    new.parent.mkdir()
+    new.write_text(
+        "Kayakers rescued at Port Elwen\n\nThe lighthouse keeper of Port Elwen, Mara Quist, rescued three"
+        " stranded kayakers on Sunday after their boats overturned near the harbour wall.",
+        encoding="utf-8",
+    )
+    ingest(settings, [new])  # another process's batch, between the count and the search
+    qa.store.refresh()
+    monkeypatch.setattr(qa.store, "collection", _CountedBefore(qa.store.collection, counted))
+    bundle = qa._query_bundle("Which lighthouse keeper rescued the stranded kayakers near Port Elwen?")
+    assert any(i not in held.bm25.row for i in qa.retriever.dense(bundle, counted)), "the new chunks are nearest"
+    dense = qa.retriever.dense(bundle, counted, within=held.bm25)
+    assert len(dense) == counted and set(dense) == set(held.bm25.ids)
+
+
 def test_one_question_reads_one_lexicon_from_retrieval_to_answer(settings, tmp_path):
     """The answer step scores with the term statistics retrieval used, not whatever is current
     by the time it runs (a background rebuild may finish in between)."""

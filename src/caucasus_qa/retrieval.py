@@ -208,18 +208,24 @@ class HybridRetriever(BaseRetriever):
         if not count:
             return {}
         n = n or self.candidates
-        unknown = 0 if within is None else min(max(count - len(within.ids), 0), STALE_OVERFETCH)
-        result = collection.query(
-            query_embeddings=[embedding],
-            n_results=min(n + unknown, count),
-            include=["distances", "embeddings"],
-        )
-        ids, distances = result["ids"][0], result["distances"][0]
-        vectors = result.get("embeddings")
+        most = n + (0 if within is None else STALE_OVERFETCH)
+        asked = min(n + (0 if within is None else max(count - len(within.ids), 0)), most, count)
+        while True:
+            ids, distances = self._nearest(collection, embedding, asked)
+            near = [(i, d) for i, d in zip(ids, distances) if within is None or i in within.row][:n]
+            # Fewer than ``n`` of the held chunks in a full answer: another process wrote chunks
+            # between the count and the query (its next batch), and they took places: look further.
+            if within is None or len(near) == min(n, len(within.ids)) or len(ids) < asked or asked >= most:
+                return {i: 1.0 - float(d) for i, d in near}  # cosine space: distance = 1 - cos
+            asked = min(2 * asked, most)
+
+    def _nearest(self, collection: Any, embedding: list[float], k: int) -> tuple[list[str], list[float]]:
+        """Chroma's ``k`` nearest chunks and their distances; their vectors are kept for ``cosines``."""
+        result = collection.query(query_embeddings=[embedding], n_results=k, include=["distances", "embeddings"])
+        ids, vectors = result["ids"][0], result.get("embeddings")
         if vectors is not None and len(vectors):
             self._cache.of(self.store.version).update(zip(ids, (np.asarray(v, dtype=np.float32) for v in vectors[0])))
-        near = [(i, d) for i, d in zip(ids, distances) if within is None or i in within.row][:n]
-        return {i: 1.0 - float(d) for i, d in near}  # cosine space: distance = 1 - cos
+        return ids, result["distances"][0]
 
     def cosines(self, query: QueryBundle, ids: list[str]) -> dict[str, float]:
         """Exact cosine similarity of the question with the given stored chunks."""
