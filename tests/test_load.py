@@ -37,8 +37,12 @@ _ARTICLES = {
     "mill": "Mill closes. The Tarrow paper mill shut its doors on Friday, ending 140 years of paper making.",
 }
 _PAGES = [
-    {"id": f"p{i}", "title": f"Bridge vote {i}", "text": f"The council of Innis voted {i} times on the bridge. "
-     f"Councillor Maren Sol said the bridge would open in spring, and the vote number {i} was final."}  # fmt: skip
+    {
+        "id": f"p{i}",
+        "title": f"Bridge vote {i}",
+        "text": f"The council of Innis voted {i} times on the bridge. "
+        f"Councillor Maren Sol said the bridge would open in spring, and the vote number {i} was final.",
+    }
     for i in range(3)
 ]
 
