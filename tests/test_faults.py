@@ -307,3 +307,23 @@ def test_several_readers_reopen_the_store_at_once_after_another_process_s_ingest
         assert r.returncode == 0, err
         result = json.loads(out.strip().splitlines()[-1])
         assert result["same"] and "story012" in result["found"], result
+
+
+def test_an_article_read_while_another_thread_starts_a_new_store_version_is_returned(tmp_path):
+    """The chat's threads share the store's cache of article records; a thread that notices a new
+    version (another process's batch) right after another thread cached a record must not make
+    that thread's read fail (before: KeyError, the record gone from the cache it was returned from)."""
+    settings = load_settings(store=tmp_path / "store")
+    ingest(settings, [make_corpus(tmp_path / "c", n=2)])
+    store, writer = Store(settings), Store(settings)
+    article_id = store.article_ids()[0]
+
+    class NewVersionRightAfterTheWrite(dict):
+        def __setitem__(self, key, value):
+            super().__setitem__(key, value)
+            writer.persist()  # another writer records a version...
+            assert store.refresh()  # ...and another thread of this process notices it, there and then
+
+    store._articles = NewVersionRightAfterTheWrite()
+    doc = store.article(article_id)
+    assert doc is not None and doc.text == Store(settings).article(article_id).text

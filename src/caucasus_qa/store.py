@@ -170,7 +170,7 @@ class Store:
         if _SEEN.get(self._path, self.version) != self.version and self._written_elsewhere(self.article_collection):
             self._reopen()  # this process's cached Chroma client predates another process's writes
         _SEEN[self._path] = self.version
-        self._articles: dict[str, Any] = {}  # article records read so far (cleared on a new version)
+        self._articles: dict[str, Any] = {}  # article records read so far (a new dict for a new version)
         self._catalog: tuple[int, list[dict[str, Any]]] | None = None
         self._refresh_lock = threading.Lock()
         self._sources: Any = None  # the files ingests read (sources.py), opened by ingest only
@@ -199,7 +199,7 @@ class Store:
         else:
             self.article_collection = current
         self.version = _SEEN[self._path] = version
-        self._articles.clear()
+        self._articles = {}
         return True
 
     @property
@@ -256,7 +256,7 @@ class Store:
         meta = {k: v for k, v in (self.article_collection.metadata or {}).items() if not k.startswith("hnsw:")}
         self.article_collection.modify(metadata={**meta, "version": self.version, "writer": writer()})
         _SEEN[self._path] = self.version
-        self._articles.clear()
+        self._articles = {}
 
     # -- collection ---------------------------------------------------------------------
     def expected_metadata(self) -> dict[str, Any]:
@@ -515,20 +515,23 @@ class Store:
 
     def article(self, article_id: str) -> Any:
         """The stored article as a LlamaIndex ``Document`` (text is the cleaned article), or None."""
-        if article_id not in self._articles:
-            from llama_index.core import Document
+        # The chat's threads share this cache while another thread may start a new version's:
+        # one dict is read and written throughout, and the record read is what is returned.
+        articles = self._articles
+        if article_id in articles:
+            return articles[article_id]
+        from llama_index.core import Document
 
-            got = self.article_collection.get(ids=[article_id], include=["documents", "metadatas"])
-            found = bool(got["ids"])
-            doc = (
-                Document(id_=article_id, text=got["documents"][0], metadata=dict(got["metadatas"][0]))
-                if found
-                else None
-            )
-            if len(self._articles) >= ARTICLE_CACHE:
-                self._articles.pop(next(iter(self._articles)))
-            self._articles[article_id] = doc
-        return self._articles[article_id]
+        got = self.article_collection.get(ids=[article_id], include=["documents", "metadatas"])
+        doc = (
+            Document(id_=article_id, text=got["documents"][0], metadata=dict(got["metadatas"][0]))
+            if got["ids"]
+            else None
+        )
+        if len(articles) >= ARTICLE_CACHE:
+            articles.pop(next(iter(articles.copy())), None)  # the oldest (a copy: other threads may add meanwhile)
+        articles[article_id] = doc
+        return doc
 
     def catalog(self) -> list[dict[str, Any]]:
         """Every stored article's metadata (not its text), sorted by id; kept until the store changes."""
@@ -624,7 +627,7 @@ class Store:
                 self.client.delete_collection(name)
             except Exception:  # already gone
                 pass
-        self._articles.clear()
+        self._articles = {}
         self._sources = self._lexicon = None
         self.collection = self._open_collection()
         self.vector_store = self._vector_store()
