@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from conftest import write
 from test_ingest import make_corpus
 
 from caucasus_qa import Assistant, lexicon
@@ -77,6 +78,12 @@ def test_a_missing_or_damaged_saved_lexicon_is_built_again(settings, tmp_path, d
     assert lexicon.version == store.version and lexicon.bm25 is not None and lexicon.stats.n > 0
 
 
+_KAYAKERS = (
+    "Kayakers rescued at Port Elwen\n\nThe lighthouse keeper of Port Elwen, Mara Quist, rescued three"
+    " stranded kayakers on Sunday after their boats overturned near the harbour wall."
+)
+
+
 def test_while_the_new_lexicon_is_built_answers_come_from_the_chunks_of_the_held_one(settings, tmp_path, monkeypatch):
     """New vectors are not mixed with old word statistics: until the process holds the lexicon
     of the newer version, the chunks that version added are not retrieved (dense included)."""
@@ -87,13 +94,7 @@ def test_while_the_new_lexicon_is_built_answers_come_from_the_chunks_of_the_held
     held, rebuild = qa.lexicon.get(), LexiconCache._rebuild
     monkeypatch.setattr(LexiconCache, "_rebuild", lambda self, version, built: None)  # the rebuild has not finished
     monkeypatch.setattr(lexicon, "FRESH_WAIT_S", 0.0)
-    new = tmp_path / "new" / "kayak.txt"
-    new.parent.mkdir()
-    new.write_text(
-        "Kayakers rescued at Port Elwen\n\nThe lighthouse keeper of Port Elwen, Mara Quist, rescued three"
-        " stranded kayakers on Sunday after their boats overturned near the harbour wall.",
-        encoding="utf-8",
-    )
+    new = write(tmp_path / "new" / "kayak.txt", _KAYAKERS)
     ingest(settings, [new])  # another process's ingest, say
     shutil.rmtree(folder(settings.store, settings.collection, Store(settings).version))  # as on a Chroma server
     assert qa.store.refresh() and qa.lexicon.get() is held
@@ -129,13 +130,7 @@ def test_chunks_written_between_the_count_and_the_search_do_not_take_the_held_ch
     held = qa.lexicon.get()
     assert held.bm25 is not None
     counted = qa.store.collection.count()
-    new = tmp_path / "new" / "kayak.txt"
-    new.parent.mkdir()
-    new.write_text(
-        "Kayakers rescued at Port Elwen\n\nThe lighthouse keeper of Port Elwen, Mara Quist, rescued three"
-        " stranded kayakers on Sunday after their boats overturned near the harbour wall.",
-        encoding="utf-8",
-    )
+    new = write(tmp_path / "new" / "kayak.txt", _KAYAKERS)
     ingest(settings, [new])  # another process's batch, between the count and the search
     qa.store.refresh()
     monkeypatch.setattr(qa.store, "collection", _CountedBefore(qa.store.collection, counted))
