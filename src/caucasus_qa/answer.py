@@ -41,6 +41,28 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class AnswerSpan:
+    """The short answer: ``text`` stands verbatim in citation ``cite``'s quote at ``start:end``
+    (offsets within the quote), so a face can highlight it inside the highlighted quote."""
+
+    text: str
+    cite: int
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def holds(self, citation: Citation) -> bool:
+        """The span is ``citation``'s and stands in its quote at its offsets."""
+        return (
+            citation.n == self.cite
+            and 0 <= self.start < self.end <= len(citation.quote)
+            and citation.quote[self.start : self.end] == self.text
+        )
+
+
+@dataclass(frozen=True)
 class Claim:
     """One sentence of an answer and the citations (by number) that back it."""
 
@@ -72,12 +94,14 @@ class Answer:
     dropped: int = 0  # generated sentences removed because their quotes did not support them
     evidence: list[Citation] = field(default_factory=list)  # the numbered sources a language model read
     store_version: int | None = None  # the store version answered from (its lexicon): the same answer again
+    span: AnswerSpan | None = None  # the short answer inside one quote (the reader's), when there is one
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``caucasus-qa ask --json``."""
         return {
             "question": self.question,
             "answer": self.text,
+            "short_answer": self.span.to_dict() if self.span else None,
             "abstained": self.abstained,
             "citations": [c.to_dict() for c in self.citations],
             "related": [c.to_dict() for c in self.related],

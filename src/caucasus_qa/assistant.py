@@ -191,7 +191,17 @@ class Assistant:
             threshold=self.settings.abstain_threshold,
             risk_model=MODELS[self.settings.abstain_model],
             encode=NameVectors(self._encode),
+            reader=self.reader,
         )
+
+    @cached_property
+    def reader(self):
+        """The reader (``reading/``) over the configured spaCy pipeline; None when it is off."""
+        if self.settings.reader_model == "off":
+            return None
+        from caucasus_qa.reading import Reader
+
+        return Reader.default(self.settings.reader_model)
 
     @cached_property
     def chat_model(self):

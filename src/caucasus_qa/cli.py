@@ -379,6 +379,16 @@ def serve(ctx: click.Context, host: str, port: int, share: bool, **flags: Any) -
     type=click.Path(path_type=Path, exists=True, file_okay=False),
     help="Evaluate on a RealTime QA kit folder instead: its pages in one store (ingested if the store is empty).",
 )
+@click.option(
+    "--reading",
+    "reading_set",
+    is_flag=False,
+    flag_value="eval/reading",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Evaluate the answer step on the reading-basics set (default eval/reading): dev and test side by side.",
+)
+@click.option("--fit", is_flag=True, help="With --reading: refit the reader's model on the dev split and save it.")
+@click.option("--misses", is_flag=True, help="With --reading: list every question answered wrong.")
 @click.option("--undated", is_flag=True, help="With --realtimeqa: ask without the quiz week as the as-of date.")
 @click.option(
     "--group",
@@ -426,6 +436,9 @@ def eval_command(
     tune: bool,
     sweep: bool,
     kit: Path | None,
+    reading_set: Path | None,
+    fit: bool,
+    misses: bool,
     undated: bool,
     group: str | None,
     weights: tuple[str, ...],
@@ -439,6 +452,10 @@ def eval_command(
     gates = {name: flags.pop(name) for name in GATES}
     settings = settings_from(ctx, **flags)
     split = "dev" if split == "tune" else split
+    if reading_set is not None:
+        default = ctx.get_parameter_source("split") == click.core.ParameterSource.DEFAULT
+        _reading(settings, reading_set, "all" if default else split, fit, misses, gates)
+        return
     if kit is not None:
         default = ctx.get_parameter_source("split") == click.core.ParameterSource.DEFAULT
         chosen = "all" if default else {"dev": "tune"}.get(split, split)
@@ -455,6 +472,38 @@ def eval_command(
         click.echo(tune_report(qa, load_questions(questions, split), progress=sys.stderr.isatty()))
         return
     _gated_eval(qa, questions, split, report_dir, limit, calibrate, gates)
+
+
+def _reading(settings: Settings, folder: Path, split: str, fit: bool, misses: bool, gates: dict) -> None:
+    """The reading-basics eval (``basics.py``); ``fit`` refits the reader on its dev split first."""
+    from caucasus_qa import basics
+    from caucasus_qa.reading.scoring import FITTED
+
+    if fit:
+        dev = basics.load(folder, "dev")
+        with basics.assistant(folder, settings) as qa:
+            model = basics.fit(qa, dev, f"{folder}: dev split, {len(dev)} questions")
+        FITTED.write_text(model.to_json(), encoding="utf-8")
+        click.echo(f"fitted on {model.counts}; threshold {model.threshold:.3f}; written to {FITTED}")
+        from caucasus_qa.reading.scoring import shipped
+
+        shipped.cache_clear()
+    summary, outcomes = basics.evaluate(folder, split, settings)
+    click.echo(basics.render(summary, outcomes, misses))
+    missed = [
+        f"{name} {summary[s][key]} < {floor}"
+        for name, (key, floor) in _reading_gates(gates).items()
+        for s in summary
+        if s != "dev" and summary[s][key] is not None and summary[s][key] < floor
+    ]
+    if missed:
+        raise SystemExit(1)
+
+
+def _reading_gates(gates: dict) -> dict[str, tuple[str, float]]:
+    """The --min-* gates that the reading-basics eval checks (on every split but dev)."""
+    names = {"min_accuracy": "short answer right", "min_abstention_recall": "unanswerable declined"}
+    return {n: (key, gates[n]) for n, key in names.items() if gates.get(n) is not None}
 
 
 def _gated_eval(

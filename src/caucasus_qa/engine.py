@@ -35,11 +35,17 @@ def keep_verified(answer: Answer, text_of: Callable[[str], str | None]) -> Answe
     renumber = {old: new for new, old in enumerate(kept_ns, start=1)}
     citations = sorted((replace(c, n=renumber[c.n]) for c in answer.citations if c.n in renumber), key=lambda c: c.n)
     claims = [Claim(cl.text, tuple(renumber[n] for n in cl.cites)) for cl in claims]
+    span = answer.span if answer.span is not None and answer.span.cite in renumber else None
+    span = replace(span, cite=renumber[span.cite]) if span is not None else None
+    if span is not None and not any(span.holds(c) for c in citations):
+        span = None  # a short answer is shown only where it stands verbatim in its quote
     related = [c for c in answer.related if verify(c, text_of(c.article_id))]
     notes = answer.notes + ([f"{dropped} quote(s) failed verification and were removed"] if dropped else [])
     if not answer.abstained and not claims:
-        return replace(answer, text=ABSTAIN_TEXT, abstained=True, citations=[], claims=[], related=related, notes=notes)
-    return replace(answer, citations=citations, claims=claims, related=related, notes=notes)
+        return replace(
+            answer, text=ABSTAIN_TEXT, abstained=True, citations=[], claims=[], related=related, notes=notes, span=None
+        )
+    return replace(answer, citations=citations, claims=claims, related=related, notes=notes, span=span)
 
 
 def compose(answer: Answer) -> Answer:
@@ -47,6 +53,8 @@ def compose(answer: Answer) -> Answer:
     if answer.abstained:
         return replace(answer, text=answer.text or ABSTAIN_TEXT)
     body = " ".join(f"{cl.text} {''.join(f'[{n}]' for n in cl.cites)}".strip() for cl in answer.claims)
+    if answer.span is not None:  # the short answer first, then the quote that states it
+        body = f"{answer.span.text} — {body}"
     return replace(answer, text=f"{CONFLICT_TEXT} {body}" if answer.conflict else body)
 
 

@@ -25,6 +25,8 @@ from caucasus_qa.evidence import Sentence, SentenceIndex, addresses_assistant
 from caucasus_qa.lexicon import CorpusStats
 from caucasus_qa.names import fits, names_in
 from caucasus_qa.places import asked_kind, named
+from caucasus_qa.reading import Reader, Reading
+from caucasus_qa.reading.candidates import Context
 from caucasus_qa.retrieval import PRESENT_TIME
 from caucasus_qa.text import MONTH_PATTERN, name_terms, terms
 
@@ -150,6 +152,7 @@ class Weighed:
     ranked: list[Scored]
     confidence: float
     declined: bool
+    reading: Reading | None = None  # what the reader made of it (None: no reader, or declined before reading)
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,9 @@ class Selection:
     # The best sentences whose names are typed for ``Weights.name_fit``: each name costs ~2-4 ms on
     # 2 cores; RealTime QA tune weeks, 1,000-page store: 8 / 12 / 20 gave gold strict 0.412 / 0.425 / 0.425.
     fitted: int = field(default=12, metadata=RERANKS)
+    # Share of the reader's best probability that another article's same answer needs to be quoted
+    # beside it (hand-set: corroboration, not a second answer; not tuned).
+    corroborates: float = 0.5
 
 
 @dataclass
@@ -218,6 +224,7 @@ class ExtractiveAnswerer:
     selection: Selection = field(default_factory=lambda: Selection())
     risk_model: RiskModel | None = None  # declines beyond the threshold (abstention.py); None: threshold only
     encode: Callable[[list[str]], np.ndarray] | None = None  # embeds names for ``name_fit``; None: off
+    reader: Reader | None = None  # reads the best sentences for the asked-for span (reading/); None: off
     name: str = "extractive"
 
     def scoring_with(self, stats: CorpusStats) -> ExtractiveAnswerer:
@@ -344,11 +351,23 @@ class ExtractiveAnswerer:
         confidence = self.evidence_score(question, scored, oov)
         if not scored or confidence < self.threshold:
             return confidence, True
+        return confidence, self.risky(question, scored, oov, passages, confidence, as_of)
+
+    def risky(
+        self,
+        question: str,
+        scored: list[Scored],
+        oov: float,
+        passages: Sequence[Any],
+        confidence: float,
+        as_of: date | None,
+    ) -> bool:
+        """Whether the risk model, where one applies to a store of this size, declines."""
         chunks = self.stats().n
         if self.risk_model is None or not self.risk_model.applies(chunks):
-            return confidence, False  # no features worked out where no model uses them
+            return False  # no features worked out where no model uses them
         features = self.features(question, scored, oov, passages, confidence, as_of)
-        return confidence, self.risk_model.declines(features, chunks)
+        return self.risk_model.declines(features, chunks)
 
     def never_declining(self) -> ExtractiveAnswerer:
         """This answerer with no threshold and no risk model: every question's answer and evidence
@@ -505,11 +524,18 @@ class ExtractiveAnswerer:
         weighed = self.weigh(question, q_emb, passages, as_of)
         scored = weighed.ranked
         base: dict[str, Any] = dict(question=question, score=weighed.confidence, backend=self.name)
+        reading = weighed.reading
         if weighed.declined:
-            return Answer(text=ABSTAIN_TEXT, abstained=True, related=self.related(scored), **base)
+            notes = [f"declined: {reading.declined}"] if reading is not None and reading.declined else []
+            return Answer(text=ABSTAIN_TEXT, abstained=True, related=self.related(scored), notes=notes, **base)
         kinds = question_types(question)
-        chosen, conflict = self._choose(question, kinds, scored)
+        if reading is not None and reading.best is not None:
+            chosen, conflict = self._choose_read(reading, scored, kinds), False
+        else:
+            chosen, conflict = self._choose(question, kinds, scored)
         citations = [self.cite(s.sentence, i + 1) for i, s in enumerate(chosen)]
+        if reading is not None:
+            base["span"] = reading.span(1)
         attribute = conflict or "date" in kinds or len({c.article_id for c in citations}) > 1
         claims = [
             Claim(_claim_text(c, citations[i - 1] if i else None, attribute), (c.n,)) for i, c in enumerate(citations)
@@ -521,8 +547,49 @@ class ExtractiveAnswerer:
         whether to decline (before any re-ranking, so the risk model sees what it was fitted on),
         then re-rank. The generative backend reads its sources from ``ranked`` in this order."""
         scored, oov = self.score(question, np.asarray(q_emb), passages)
-        confidence, declined = self.assess(question, scored, oov, passages, as_of)
-        return Weighed(self.rank(question, scored), confidence, declined)
+        if self.reader is None or not scored:
+            confidence, declined = self.assess(question, scored, oov, passages, as_of)
+            return Weighed(self.rank(question, scored), confidence, declined)
+        # The reader decides instead of the evidence threshold (the evidence score is one of its
+        # features); a risk model fitted for large news stores still declines where it applies.
+        confidence = self.evidence_score(question, scored, oov)
+        risky = self.risky(question, scored, oov, passages, confidence, as_of)
+        ranked = self.rank(question, scored)
+        reading = self.reader.read(question, ranked, self.context(question, confidence, as_of))
+        return Weighed(reading.reorder(ranked), confidence, risky or reading.declined is not None, reading)
+
+    def context(self, question: str, evidence: float, as_of: date | None = None) -> Context:
+        """What the reader reads candidates against: the question's IDF, each sentence's
+        surroundings (the article's title and lead, two sentences either side), page dates."""
+        stats = self.stats()
+        idf = {t: stats.idf(t) for t in set(terms(question))}
+
+        def lead_index(article_id: str) -> int:
+            sentences, _ = self.sentences.get(article_id)
+            return next((s.index for s in sentences if not s.is_heading), 0)
+
+        def around(sentence: Sentence) -> str:
+            sentences, _ = self.sentences.get(sentence.article_id)
+            lead = lead_index(sentence.article_id)
+            near = sentences[max(0, sentence.index - 2) : sentence.index + 3]
+            title = self.metadata(sentence.article_id).get("title", "")
+            return " ".join([title, *(s.text for s in sentences[lead : lead + 1]), *(s.text for s in near)])
+
+        def published(article_id: str) -> date | None:
+            value = self.metadata(article_id).get("published") or ""
+            try:
+                return date.fromisoformat(value[:10])
+            except ValueError:
+                return None
+
+        kept: dict[str, set[str]] = {}
+
+        def words(article_id: str) -> set[str]:
+            if article_id not in kept:
+                kept[article_id] = set(terms(self.sentences.text(article_id)))
+            return kept[article_id]
+
+        return Context(idf, around, lead_index, published, words, evidence, as_of)
 
     def rank(self, question: str, scored: list[Scored]) -> list[Scored]:
         """The scored sentences re-ranked by what no single sentence shows: the names other pages
@@ -531,6 +598,26 @@ class ExtractiveAnswerer:
         if self.encode is None:
             return scored
         return fit_names(question, scored, self.weights.name_fit, self.encode, self.selection.fitted)
+
+    def _choose_read(self, reading: Reading, scored: list[Scored], kinds: set[str]) -> list[Scored]:
+        """The reader's answer: the sentence holding the best candidate first, then sentences of
+        other articles that give the same answer (at most ``max_sentences`` in all)."""
+        best = reading.best
+        assert best is not None
+        by_key = {(s.sentence.article_id, s.sentence.start): s for s in scored}
+        first = by_key[(best.sentence.article_id, best.sentence.start)]
+        chosen = [first]
+        for c in reading.candidates[1:]:
+            if len(chosen) >= self.selection.max_sentences:
+                break
+            s = by_key.get((c.sentence.article_id, c.sentence.start))
+            if s is None or c.key != best.key or c.label == "SENTENCE" or c.p < self.selection.corroborates * best.p:
+                continue
+            if all(o.sentence.article_id != s.sentence.article_id for o in chosen):
+                chosen.append(s)
+        if "reason" in kinds and best.label == "SENTENCE":
+            chosen = self._with_explanations(chosen)
+        return chosen
 
     def _choose(self, question: str, kinds: set[str], scored: list[Scored]) -> tuple[list[Scored], bool]:
         """The sentences to quote, in reading order, and whether they give different accounts."""

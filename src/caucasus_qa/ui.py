@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from caucasus_qa import offline
-from caucasus_qa.answer import ABSTAIN_TEXT, CONFLICT_TEXT, Answer, Citation, escape_markdown
+from caucasus_qa.answer import ABSTAIN_TEXT, CONFLICT_TEXT, Answer, AnswerSpan, Citation, escape_markdown
 from caucasus_qa.articles import HTML_TYPES, TEXT_TYPES
 from caucasus_qa.conversation import turn
 from caucasus_qa.errors import ConfigError
@@ -37,6 +37,7 @@ CSS = """
 .cqa-n { font-weight: bold; color: #1f4e8c; margin-right: 4px; }
 .cqa-para { margin: 4px 0; line-height: 1.5; }
 mark.cqa-quote { background: #ffe58f; padding: 0 2px; border-radius: 3px; }
+mark.cqa-quote strong.cqa-answer { background: #ffc53d; }
 .cqa-related { opacity: 0.85; border-style: dashed; }
 .cqa-related mark.cqa-quote { background: #e4e4e4; }
 .cqa-related-label { font-style: italic; color: #8a4b00; margin: 4px 0 10px; }
@@ -58,15 +59,20 @@ document.addEventListener('toggle', function (e) {
 
 
 # -- HTML renderers -----------------------------------------------------------------------
-def _marked(text: str, start: int, end: int, target: bool = False) -> str:
+def _marked(text: str, start: int, end: int, target: bool = False, span: AnswerSpan | None = None) -> str:
+    """``text`` with ``[start:end]`` (the quote) highlighted, and inside it the short answer
+    (``span``, offsets within the quote) in bold."""
     cls = "cqa-quote cqa-target" if target else "cqa-quote"
-    return (
-        html.escape(text[:start])
-        + f'<mark class="{cls}">'
-        + html.escape(text[start:end])
-        + "</mark>"
-        + html.escape(text[end:])
-    )
+    quote = text[start:end]
+    if span is not None and 0 <= span.start < span.end <= len(quote):
+        inner = (
+            html.escape(quote[: span.start])
+            + f'<strong class="cqa-answer">{html.escape(quote[span.start : span.end])}</strong>'
+            + html.escape(quote[span.end :])
+        )
+    else:
+        inner = html.escape(quote)
+    return html.escape(text[:start]) + f'<mark class="{cls}">' + inner + "</mark>" + html.escape(text[end:])
 
 
 def _paragraph_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -75,12 +81,14 @@ def _paragraph_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return left, (len(text) if right < 0 else right)
 
 
-def source_card(c: Citation, article_text: str, related: bool = False) -> str:
-    """One source: header, the quote highlighted in its paragraph, and the expandable article."""
+def source_card(c: Citation, article_text: str, related: bool = False, span: AnswerSpan | None = None) -> str:
+    """One source: header, the quote highlighted in its paragraph (the short answer in bold
+    inside it, when ``span`` is this quote's), and the expandable article."""
+    span = span if span is not None and span.holds(c) else None
     left, right = _paragraph_bounds(article_text, c.start, c.end)
-    para = _marked(article_text[left:right], c.start - left, c.end - left)
+    para = _marked(article_text[left:right], c.start - left, c.end - left, span=span)
     full = "".join(
-        f"<p>{_marked(p, c.start - off, c.end - off, True) if holds else html.escape(p)}</p>"
+        f"<p>{_marked(p, c.start - off, c.end - off, True, span) if holds else html.escape(p)}</p>"
         for off, p in _paragraphs(article_text)
         for holds in [off <= c.start < off + len(p) + 1]  # the paragraph the quote starts in
     )
@@ -110,7 +118,7 @@ def sources_html(answer: Answer | None, text_of: Any) -> str:
             '<div class="cqa-sources cqa-abstained"><div class="cqa-related-label">'
             f"{html.escape(ABSTAIN_TEXT)} Related passages, not an answer:</div>{cards}</div>"
         )
-    cards = "".join(source_card(c, text_of(c.article_id) or "") for c in answer.citations)
+    cards = "".join(source_card(c, text_of(c.article_id) or "", span=answer.span) for c in answer.citations)
     note = f'<div class="cqa-note">{CONFLICT_TEXT}</div>' if answer.conflict else ""
     return f'<div class="cqa-sources">{note}{cards}</div>'
 
@@ -122,6 +130,8 @@ def chat_text(answer: Answer, claims_shown: int | None = None) -> str:
     claims = answer.claims[:claims_shown] if claims_shown is not None else answer.claims
     parts = [escape_markdown(cl.text) + " " + "".join(f"\\[{n}\\]" for n in cl.cites) for cl in claims]
     prefix = f"*{CONFLICT_TEXT}* " if answer.conflict else ""
+    if answer.span is not None:  # the short answer first, in bold, then the quote that states it
+        prefix += f"**{escape_markdown(answer.span.text)}** — "
     return prefix + " ".join(parts)
 
 

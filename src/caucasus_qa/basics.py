@@ -1,0 +1,243 @@
+"""The reading-basics eval: short articles written for it (``eval/reading/``) in the shapes users
+drop (plain text with a byline or a wire dateline, Markdown, HTML), plain factual questions each
+answered by one sentence (never the lead), and on-topic questions the articles do not answer.
+
+It measures the answer step, not retrieval: whether the first quote is the sentence that states
+the answer, whether the short answer is the answer, and what is declined. Splits are by article
+(dev for fitting the reader, test never fitted on). ``fit`` refits the reader's model on dev.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from caucasus_qa.settings import Settings
+
+READING_SET = Path("eval/reading")
+SPAN_SLACK = 3  # words a short answer may have beyond the gold answer ("about $4.2 million")
+
+
+@dataclass(frozen=True)
+class BasicQuestion:
+    id: str
+    split: str
+    article: str  # file name in ``articles/``; its stem is the article id
+    question: str
+    answerable: bool
+    kind: str
+    answer: str = ""
+    sentence: str = ""
+
+    @property
+    def article_id(self) -> str:
+        return Path(self.article).stem
+
+
+def load(folder: Path = READING_SET, split: str = "all") -> list[BasicQuestion]:
+    """The questions of ``split`` (dev, test or all)."""
+    rows = [json.loads(line) for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    return [BasicQuestion(**r) for r in rows if split in ("all", r["split"])]
+
+
+def articles(folder: Path) -> list[Path]:
+    """The set's article files (every split's: a question must be told apart from all of them)."""
+    return sorted(p for p in (folder / "articles").iterdir() if p.is_file())
+
+
+@contextmanager
+def assistant(folder: Path, settings: Settings | None = None) -> Iterator[Any]:
+    """An Assistant over a temporary store of every article of the set."""
+    from caucasus_qa.assistant import Assistant
+    from caucasus_qa.ingestion import ingest
+
+    with tempfile.TemporaryDirectory(prefix="cqa-reading-") as tmp:
+        staged = Path(tmp) / "articles"
+        staged.mkdir()
+        for path in articles(folder):
+            (staged / path.name).write_bytes(path.read_bytes())
+        base = settings or Settings()
+        s = replace(base, store=Path(tmp) / "store", corpus=staged, chroma_url=None)
+        ingest(s, [staged])
+        yield Assistant(settings=s)
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def norm(text: str) -> str:
+    return _SPACE.sub(" ", text.lower().replace("’", "'").replace("“", '"').replace("”", '"')).strip()
+
+
+def holds_answer(q: BasicQuestion, text: str) -> bool:
+    """``text`` (a quote) is the gold sentence, or holds it, or lies inside it holding the answer."""
+    t, s = norm(text), norm(q.sentence)
+    return (s in t) or (t in s and norm(q.answer) in t)
+
+
+def short_right(q: BasicQuestion, short: str | None, first_right: bool) -> bool:
+    """The short answer is the answer: holds it with at most ``SPAN_SLACK`` words more; a
+    description answered by its sentence alone counts when that sentence is right."""
+    if short is None:
+        return q.kind == "description" and first_right
+    s, a = norm(short), norm(q.answer)
+    if q.kind == "description":
+        return first_right and (a in s or s in a)
+    return a in s and len(s.split()) <= len(a.split()) + SPAN_SLACK
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: str
+    split: str
+    kind: str
+    answerable: bool
+    declined: bool
+    right_article: bool  # the first quote is from the question's article
+    first_right: bool  # the first quote is the sentence that states the answer
+    short_right: bool
+    question: str
+    short: str | None
+    first_quote: str
+
+
+def judge(q: BasicQuestion, answer: Any) -> Outcome:
+    first = answer.citations[0] if answer.citations and not answer.abstained else None
+    right = first is not None and first.article_id == q.article_id and q.answerable and holds_answer(q, first.quote)
+    short = answer.span.text if answer.span is not None and not answer.abstained else None
+    return Outcome(
+        q.id, q.split, q.kind, q.answerable, answer.abstained,
+        first is not None and first.article_id == q.article_id,
+        right, q.answerable and not answer.abstained and short_right(q, short, right),
+        q.question, short, first.quote if first else "",
+    )  # fmt: skip
+
+
+def run(qa: Any, questions: Sequence[BasicQuestion]) -> list[Outcome]:
+    return [judge(q, qa.ask(q.question)) for q in questions]
+
+
+def _share(num: int, den: int) -> float | None:
+    return round(num / den, 3) if den else None
+
+
+def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """Per split: the shares that the issue's goals name, and per answer kind."""
+    out: dict[str, Any] = {}
+    for split in sorted({o.split for o in outcomes}):
+        mine = [o for o in outcomes if o.split == split]
+        ans = [o for o in mine if o.answerable]
+        una = [o for o in mine if not o.answerable]
+        kinds = {
+            k: f"{sum(o.first_right for o in ans if o.kind == k)}/{sum(o.short_right for o in ans if o.kind == k)} "
+            f"of {n}"
+            for k, n in sorted(Counter(o.kind for o in ans).items())
+        }
+        out[split] = {
+            "answerable": len(ans),
+            "unanswerable": len(una),
+            "right article": _share(sum(o.right_article for o in ans), len(ans)),
+            "first sentence right": _share(sum(o.first_right for o in ans), len(ans)),
+            "short answer right": _share(sum(o.short_right for o in ans), len(ans)),
+            "answerable declined": _share(sum(o.declined for o in ans), len(ans)),
+            "unanswerable declined": _share(sum(o.declined for o in una), len(una)),
+            "by kind (first sentence / short answer right)": kinds,
+        }
+    return out
+
+
+def render(summary: dict[str, Any], outcomes: Sequence[Outcome], misses: bool = False) -> str:
+    """Dev and test side by side, then (with ``misses``) every miss."""
+    splits = list(summary)
+    keys = [k for k in summary[splits[0]] if not k.startswith("by kind")]
+    lines = ["| reading basics | " + " | ".join(splits) + " |", "| --- |" + " --- |" * len(splits)]
+    lines += [f"| {k} | " + " | ".join(str(summary[s][k]) for s in splits) + " |" for k in keys]
+    kinds = sorted({k for s in splits for k in summary[s]["by kind (first sentence / short answer right)"]})
+    lines += ["", "| kind: first sentence / short answer right | " + " | ".join(splits) + " |"]
+    lines += ["| --- |" + " --- |" * len(splits)]
+    for k in kinds:
+        lines.append(f"| {k} | " + " | ".join(summary[s]["by kind (first sentence / short answer right)"].get(k, "-")
+                                              for s in splits) + " |")  # fmt: skip
+    if misses:
+        lines.append("")
+        for o in outcomes:
+            wrong = (o.answerable and not o.short_right) or (not o.answerable and not o.declined)
+            if wrong:
+                lines.append(f"- {o.id} [{o.kind}] {o.question} -> {o.short!r} | {o.first_quote[:120]!r}")
+    return "\n".join(lines)
+
+
+# -- fitting the reader -------------------------------------------------------------------
+def candidate_label(q: BasicQuestion, cand: Any) -> int:
+    """1 where a candidate is the gold answer: in the question's article, and the span holds the
+    answer (a whole sentence: is the gold sentence)."""
+    if not q.answerable or cand.sentence.article_id != q.article_id:
+        return 0
+    if cand.label == "SENTENCE":
+        return int(holds_answer(q, cand.sentence.text))
+    return int(short_right(q, cand.text, True))
+
+
+def readings(qa: Any, questions: Sequence[BasicQuestion]) -> list[tuple[BasicQuestion, Any]]:
+    """Each question's reading with nothing declined before it (every candidate, for fitting),
+    read by a reader with a neutral model (the shipped one may be for other features)."""
+    from caucasus_qa.reading import Reader
+    from caucasus_qa.reading.language import parser
+    from caucasus_qa.reading.scoring import Model
+
+    if "reader" not in qa.__dict__ and "extractive" not in qa.__dict__:  # before the Assistant builds its own
+        qa.__dict__["reader"] = Reader(parser(qa.settings.reader_model), Model.neutral())
+    engine, extractive = qa.query_engine, qa.extractive.never_declining()
+    out = []
+    for q in questions:
+        context, passages, _, _ = engine._retrieve(q.question, None)
+        weighed = extractive.scoring_with(context["stats"]).weigh(q.question, context["q_emb"], passages)
+        out.append((q, weighed.reading))
+    return out
+
+
+def fit(qa: Any, questions: Sequence[BasicQuestion], fitted_on: str) -> Any:
+    """The reader's model fitted on ``questions`` (their candidates), with its threshold."""
+    from caucasus_qa.reading.abstention import question_features
+    from caucasus_qa.reading.scoring import Model, best_threshold, logistic
+    from caucasus_qa.reading.scoring import fit as fit_model
+
+    read = [(q, r) for q, r in readings(qa, questions) if r is not None]
+    x = [c.x for _, r in read for c in r.candidates]
+    y = [candidate_label(q, c) for q, r in read for c in r.candidates]
+    model: Model = fit_model(x, y, fitted_on)
+    qx, qy = [], []
+    for q, r in read:
+        for c in r.candidates:
+            c.p = model.probability(c.x)
+        ranked = sorted(r.candidates, key=lambda c: -c.p)
+        if ranked:
+            qx.append(question_features(ranked))
+            qy.append(int(bool(candidate_label(q, ranked[0]))))
+    q_coef, q_intercept = logistic(qx, qy)
+    model = replace(model, q_coef=q_coef, q_intercept=q_intercept)
+    best = []
+    for (q, r), fx in zip([(q, r) for q, r in read if r.candidates], qx):
+        best.append((model.answers(fx), bool(candidate_label(q, max(r.candidates, key=lambda c: c.p))), q.answerable))
+    lost = sum(1 for q in questions if q not in {q for q, _ in read})
+    counts = {**model.counts, "questions": len(read), "no reading": lost, "answered right at best": sum(qy)}
+    return replace(model, threshold=best_threshold(best), counts=counts)
+
+
+def evaluate(folder: Path, split: str, settings: Settings | None = None) -> tuple[dict[str, Any], list[Outcome]]:
+    """Every question of ``split`` over a store of its articles."""
+    questions = load(folder, split)
+    with assistant(folder, settings) as qa:
+        outcomes = run(qa, questions)
+    return summarize(outcomes), outcomes
+
+
+def to_json(summary: dict[str, Any], outcomes: Sequence[Outcome]) -> str:
+    return json.dumps({"summary": summary, "outcomes": [asdict(o) for o in outcomes]}, indent=1)

@@ -1,0 +1,221 @@
+"""Candidate answers: spans of the asked-for kind in the candidate sentences, each with the
+features that tell "about the topic" (the article and passage around it) from "states the
+answer" (the predicate next to the span, in the same clause).
+
+For a question asking for a description (why, how, what happened) the sentence itself is the
+candidate. Every feature is a number in about [0, 1]; ``FEATURES`` fixes their order for the
+fitted model (``scoring.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+from caucasus_qa.evidence import Sentence
+from caucasus_qa.reading.question import NAME_LABELS, Asked
+from caucasus_qa.text import terms
+
+FEATURES = (
+    "primary",  # the span carries a label of the asked-for kind
+    "loose",  # ... or one that may fit
+    "base",  # the sentence's score from sentence scoring, over the best one's
+    "rank",  # 1 / (1 + the sentence's place in that ranking)
+    "cos",  # cosine of sentence and question (the embedding model)
+    "lex",  # IDF-weighted share of the question's terms in the sentence
+    "pred",  # IDF-weighted share of the predicate's words in the sentence
+    "pred_elsewhere",  # ... not in the sentence but elsewhere in its article (told there, not here)
+    "pred_near",  # 1 / (1 + tokens between the span and the nearest predicate word)
+    "pred_link",  # the span and a predicate word are linked in the parse (head chain of at most 2)
+    "near",  # IDF-weighted share of the question's terms within a few tokens of the span
+    "topic_sent",  # IDF-weighted share of the topic's terms in the sentence
+    "topic_ctx",  # ... in the article's title, lead and the sentences around this one
+    "focus_near",  # the focus noun ("which company") next to the span
+    "role",  # for a name: the span is the doer (subject, or the agent of a passive)
+    "votes",  # other articles give the same span (log-scaled)
+    "lead",  # the sentence is the article's first (leads state topics, rarely details)
+    "echo",  # share of the span's terms the question already has
+    "recency",  # asked as of a date: how recent the page is (0 when unknown)
+    "description",  # the candidate is a whole sentence (a description question, or no span found)
+    "evidence",  # the question's evidence score (best sentence's similarity, the question's terms found)
+)
+# Kinds whose answer carries its own label: a count is a CARDINAL, never a sum of money; a
+# candidate of another label does not answer them (names are looser: the recogniser confuses
+# people, companies and places far more often than numbers and dates).
+STRICT_KINDS = frozenset({"money", "percent", "count", "date"})
+NEAR_TOKENS = 8  # window for ``near``: a clause's reach in news prose (hand-set, not tuned)
+_SPACE = re.compile(r"\s+")
+
+
+class Ranked(Protocol):
+    """What sentence scoring hands over per sentence (``extractive.Scored``)."""
+
+    sentence: Sentence
+    score: float
+    cos: float
+    lex: float
+
+
+@dataclass
+class Candidate:
+    """One possible answer: ``text`` is ``sentence.text[start:end]`` (the whole sentence for a
+    description), ``x`` its features in ``FEATURES`` order, ``p`` the fitted model's probability."""
+
+    sentence: Sentence
+    start: int
+    end: int
+    label: str
+    rank: int
+    x: list[float] = field(default_factory=list)
+    p: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return self.sentence.text[self.start : self.end]
+
+    @property
+    def key(self) -> str:
+        return normal(self.text)
+
+
+def normal(text: str) -> str:
+    """A span's text for comparing across pages: lower-case, single spaces, no edge punctuation."""
+    return _SPACE.sub(" ", text.lower()).strip(" .,;:'\"“”‘’()")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the candidates of one question are read against: the IDF of each question term, the
+    text around a sentence (title, lead, neighbours), the lead's position, and page dates."""
+
+    idf: dict[str, float]
+    around: Callable[[Sentence], str]
+    lead_index: Callable[[str], int]
+    published: Callable[[str], date | None]
+    words: Callable[[str], set[str]] = lambda _: set()  # the terms of a whole article
+    evidence: float = 0.0  # the question's evidence score from sentence scoring (extractive.evidence_score)
+    as_of: date | None = None
+
+
+def spans(asked: Asked, doc: Any) -> list[tuple[int, int, str]]:
+    """(start, end, label) of the entities of the asked-for kind in a sentence's parse, less the
+    ones the question already names."""
+    wanted = asked.labels if asked.kind in STRICT_KINDS else asked.labels | asked.loose
+    out = []
+    for ent in doc.ents:
+        if ent.label_ not in wanted or ent.text.lower() in asked.named:
+            continue
+        if ent.label_ in NAME_LABELS and all(t.lower_ in asked.named for t in ent):
+            continue
+        out.append((ent.start_char, ent.end_char, ent.label_))
+    return out
+
+
+def _weighted(found: set[str], wanted: frozenset[str] | set[str], idf: dict[str, float]) -> float:
+    total = sum(idf.get(t, 1.0) for t in wanted)
+    return sum(idf.get(t, 1.0) for t in wanted if t in found) / total if total else 0.0
+
+
+def _span_tokens(doc: Any, start: int, end: int) -> list[Any]:
+    return [t for t in doc if t.idx < end and t.idx + len(t) > start]
+
+
+def _linked(a: Any, b: Any, hops: int = 2) -> bool:
+    """``a`` and ``b`` within ``hops`` of each other along head chains (one may govern the other,
+    or both hang from one word)."""
+    up_a = [a, *list(a.ancestors)[:hops]]
+    up_b = [b, *list(b.ancestors)[:hops]]
+    return any(x.i == y.i for x in up_a for y in up_b)
+
+
+def _doer(token: Any) -> bool:
+    """The token names who did it: a subject, the agent of a passive ("built by X"), or in
+    apposition to one of those."""
+    while token.dep_ in ("compound", "appos", "conj") and token.head is not token:
+        token = token.head
+    if token.dep_ in ("nsubj", "nsubjpass"):
+        return True
+    return token.dep_ == "pobj" and token.head.dep_ == "agent"
+
+
+def features(asked: Asked, cand: Candidate, r: Ranked, doc: Any, ctx: Context, votes: int, top: float) -> list[float]:
+    """The feature vector of one candidate (see ``FEATURES``)."""
+    s = cand.sentence
+    whole = cand.label == "SENTENCE"
+    own = _span_tokens(doc, cand.start, cand.end) if not whole else list(doc)
+    root = min(own, key=lambda t: len(list(t.ancestors))) if own else None
+    lemmas = {t.lemma_.lower() for t in doc}
+    pred_tokens = [t for t in doc if t.lemma_.lower() in asked.predicate and t not in own]
+    first, last = (own[0].i, own[-1].i) if own else (0, 0)
+    gap = min((max(first - t.i, t.i - last, 0) for t in pred_tokens), default=None)
+    question_terms = set(ctx.idf)
+    window = doc[max(0, first - NEAR_TOKENS) : last + NEAR_TOKENS + 1].text if not whole else s.text
+    sent_terms = set(terms(s.text))
+    span_terms = set(terms(cand.text))
+    focus_gap = None
+    if asked.focus is not None:
+        focus_gap = min(
+            (max(first - t.i, t.i - last, 0) for t in doc if t.lemma_.lower() == asked.focus and t not in own),
+            default=None,
+        )
+    around = set(terms(ctx.around(s)))
+    pred_stems = {p: (terms(p) or [p])[0] for p in asked.predicate}
+    weight = {p: ctx.idf.get(st, 1.0) for p, st in pred_stems.items()}
+    total = sum(weight.values()) or 1.0
+    here = {p for p, st in pred_stems.items() if p in lemmas or st in sent_terms}
+    pred_here = sum(weight[p] for p in here) / total if asked.predicate else 0.0
+    elsewhere = ctx.words(s.article_id)
+    pred_elsewhere = sum(weight[p] for p, st in pred_stems.items() if p not in here and st in elsewhere) / total
+    published = ctx.published(s.article_id)
+    recency = 0.0
+    if ctx.as_of is not None and published is not None:
+        recency = math.exp(-max(0, (ctx.as_of - published).days) / 365.0)
+    return [
+        float(cand.label in asked.labels),
+        float(cand.label in asked.loose),
+        r.score / top if top > 0 else 0.0,
+        1.0 / (1 + cand.rank),
+        r.cos,
+        r.lex,
+        pred_here,
+        pred_elsewhere,
+        0.0 if gap is None or whole else 1.0 / (1 + gap),
+        float(root is not None and not whole and any(_linked(root, t) for t in pred_tokens)),
+        _weighted(set(terms(window)), question_terms, ctx.idf),
+        _weighted(sent_terms, asked.topic, ctx.idf),
+        _weighted(around, asked.topic, ctx.idf),
+        0.0 if focus_gap is None or whole else 1.0 / (1 + focus_gap),
+        float(root is not None and not whole and asked.kind in ("person", "org", "name") and _doer(root)),
+        min(1.0, math.log1p(votes) / math.log(5)),
+        float(s.index == ctx.lead_index(s.article_id)),
+        len(span_terms & question_terms) / len(span_terms) if span_terms and not whole else 0.0,
+        recency,
+        float(whole),
+        ctx.evidence,
+    ]
+
+
+def gather(asked: Asked, ranked: Sequence[Ranked], docs: Sequence[Any], ctx: Context) -> list[Candidate]:
+    """Every candidate of the asked-for kind in ``ranked`` (parsed as ``docs``), with features;
+    whole sentences where the question asks for a description or no sentence has a span."""
+    found: list[tuple[Candidate, Any, Ranked]] = []
+    for rank, (r, doc) in enumerate(zip(ranked, docs)):
+        if asked.wants_span:
+            for start, end, label in spans(asked, doc):
+                found.append((Candidate(r.sentence, start, end, label, rank), doc, r))
+    if not found:
+        found = [
+            (Candidate(r.sentence, 0, len(r.sentence.text), "SENTENCE", i), d, r)
+            for i, (r, d) in enumerate(zip(ranked, docs))
+        ]
+    articles: dict[str, set[str]] = {}
+    for c, _, _ in found:
+        articles.setdefault(c.key, set()).add(c.sentence.article_id)
+    top = max((r.score for r in ranked), default=0.0)
+    for c, doc, r in found:
+        c.x = features(asked, c, r, doc, ctx, len(articles[c.key]) - 1, top)
+    return [c for c, _, _ in found]

@@ -1,0 +1,114 @@
+"""How likely a candidate is the answer: a logistic model over ``candidates.FEATURES``.
+
+The weights are fitted, not set by hand: ``caucasus-qa eval --reading --fit`` collects every
+candidate of the reading-basics dev split (``eval/reading``), labels each by whether it is the
+gold answer, and fits scikit-learn's logistic regression; the decline threshold is chosen on the
+same split. The result, with what it was fitted on, is ``fitted.json`` beside this module.
+Answering needs only numpy (a dot product); scikit-learn is needed to fit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from caucasus_qa.reading.candidates import FEATURES
+
+FITTED = Path(__file__).with_name("fitted.json")
+# The L2 strength of the fit (scikit-learn's C): the default; 19 features, a few thousand candidates.
+REGULARISATION = 1.0
+
+
+# What the decline model reads of a question's best candidate (``abstention.question_features``).
+QUESTION_FEATURES = (
+    "p", "margin", "primary", "cos", "pred", "pred_elsewhere", "topic_sent", "topic_ctx", "near", "role", "evidence",
+    "description",
+)  # fmt: skip
+
+
+def _logistic(coef: Sequence[float], intercept: float, x: Sequence[float]) -> float:
+    z = intercept + sum(w * v for w, v in zip(coef, x, strict=True))
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True)
+class Model:
+    """Two fitted logistic models: which candidate is the answer (``coef`` over ``features``),
+    and whether a question's best candidate answers it at all (``q_coef`` over
+    ``question_features``); below ``threshold`` the question is declined."""
+
+    features: tuple[str, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float
+    question_features: tuple[str, ...] = QUESTION_FEATURES
+    q_coef: tuple[float, ...] = (0.0,) * len(QUESTION_FEATURES)
+    q_intercept: float = 0.0
+    fitted_on: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def neutral(cls) -> Model:
+        """Every candidate even, nothing declined: what a reader fits a new model with."""
+        return cls(FEATURES, (0.0,) * len(FEATURES), 0.0, 0.0, fitted_on="nothing (neutral)")
+
+    def probability(self, x: Sequence[float]) -> float:
+        return _logistic(self.coef, self.intercept, x)
+
+    def answers(self, q: Sequence[float]) -> float:
+        """The probability that the best candidate answers the question."""
+        return _logistic(self.q_coef, self.q_intercept, q)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1) + "\n"
+
+
+@lru_cache(maxsize=1)
+def shipped() -> Model:
+    """The model fitted on the reading-basics dev split (``fitted.json``)."""
+    data = json.loads(FITTED.read_text(encoding="utf-8"))
+    tuples = {k: tuple(data[k]) for k in ("features", "coef", "question_features", "q_coef") if k in data}
+    model = Model(**{**data, **tuples})
+    if model.features != FEATURES or model.question_features != QUESTION_FEATURES:
+        raise RuntimeError(f"{FITTED} was fitted for other features: run `caucasus-qa eval --reading --fit`")
+    return model
+
+
+def logistic(x: Sequence[Sequence[float]], y: Sequence[int]) -> tuple[tuple[float, ...], float]:
+    """scikit-learn's logistic regression: (coefficients, intercept)."""
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=REGULARISATION, max_iter=2000)
+    clf.fit([list(v) for v in x], list(y))
+    return tuple(float(w) for w in clf.coef_[0]), float(clf.intercept_[0])
+
+
+def fit(x: Sequence[Sequence[float]], y: Sequence[int], fitted_on: str) -> Model:
+    """The candidate model fitted on labelled candidates (the decline model is fitted after it,
+    on each question's best candidate under this model: ``basics.fit``)."""
+    coef, intercept = logistic(x, y)
+    counts = {"candidates": len(y), "positive": int(sum(y))}
+    return Model(FEATURES, coef, intercept, 0.0, fitted_on=fitted_on, counts=counts)
+
+
+def best_threshold(best: Sequence[tuple[float, bool, bool]], max_false_decline: float = 0.05) -> float:
+    """The decline threshold that answers most questions right on a tuning split, declining at
+    most ``max_false_decline`` of the answerable ones. ``best``: per question, the best
+    candidate's probability, whether it is right, whether the question is answerable."""
+    answerable = sum(1 for _, _, a in best if a) or 1
+    cuts = sorted({p for p, _, _ in best} | {0.0})
+    score_of = {}
+    for cut in cuts:
+        declined_answerable = sum(1 for p, _, a in best if a and p < cut)
+        if declined_answerable / answerable > max_false_decline:
+            continue
+        score_of[cut] = sum((p >= cut and ok) if a else p < cut for p, ok, a in best)
+    top = max(score_of.values())
+    # the middle of the best cuts' range: a cut at a training point sits on that point's edge
+    good = [c for c, v in score_of.items() if v == top]
+    nxt = [c for c in cuts if c > max(good)]
+    return (min(good) + max(good)) / 2 if len(good) > 1 else (good[0] + (nxt[0] if nxt else good[0])) / 2
