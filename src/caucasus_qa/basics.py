@@ -47,21 +47,21 @@ def load(folder: Path = READING_SET, split: str = "all") -> list[BasicQuestion]:
     return [BasicQuestion(**r) for r in rows if split in ("all", r["split"])]
 
 
-def articles(folder: Path) -> list[Path]:
+def articles(folder: Path, pattern: str = "articles/*") -> list[Path]:
     """The set's article files (every split's: a question must be told apart from all of them)."""
-    return sorted(p for p in (folder / "articles").iterdir() if p.is_file())
+    return sorted(p for p in folder.glob(pattern) if p.is_file())
 
 
 @contextmanager
-def assistant(folder: Path, settings: Settings | None = None) -> Iterator[Any]:
-    """An Assistant over a temporary store of every article of the set."""
+def assistant(folder: Path, settings: Settings | None = None, pattern: str = "articles/*") -> Iterator[Any]:
+    """An Assistant over a temporary store of every article of the set (``folder/pattern``)."""
     from caucasus_qa.assistant import Assistant
     from caucasus_qa.ingestion import ingest
 
     with tempfile.TemporaryDirectory(prefix="cqa-reading-") as tmp:
         staged = Path(tmp) / "articles"
         staged.mkdir()
-        for path in articles(folder):
+        for path in articles(folder, pattern):
             (staged / path.name).write_bytes(path.read_bytes())
         base = settings or Settings()
         s = replace(base, store=Path(tmp) / "store", corpus=staged, chroma_url=None)
@@ -185,7 +185,7 @@ def candidate_label(q: BasicQuestion, cand: Any) -> int:
     return int(short_right(q, cand.text, True))
 
 
-def readings(qa: Any, questions: Sequence[BasicQuestion]) -> list[tuple[BasicQuestion, Any]]:
+def readings(qa: Any, questions: Sequence[str]) -> list[Any]:
     """Each question's reading with nothing declined before it (every candidate, for fitting),
     read by a reader with a neutral model (the shipped one may be for other features)."""
     from caucasus_qa.reading import Reader
@@ -196,39 +196,98 @@ def readings(qa: Any, questions: Sequence[BasicQuestion]) -> list[tuple[BasicQue
         qa.__dict__["reader"] = Reader(parser(qa.settings.reader_model), Model.neutral())
     engine, extractive = qa.query_engine, qa.extractive.never_declining()
     out = []
-    for q in questions:
-        context, passages, _, _ = engine._retrieve(q.question, None)
-        weighed = extractive.scoring_with(context["stats"]).weigh(q.question, context["q_emb"], passages)
-        out.append((q, weighed.reading))
+    for question in questions:
+        context, passages, _, _ = engine._retrieve(question, None)
+        weighed = extractive.scoring_with(context["stats"]).weigh(question, context["q_emb"], passages)
+        out.append(weighed.reading)
     return out
 
 
-def fit(qa: Any, questions: Sequence[BasicQuestion], fitted_on: str) -> Any:
-    """The reader's model fitted on ``questions`` (their candidates), with its threshold."""
+@dataclass
+class Labelled:
+    """One tuning question's candidates, each labelled 1 where it is the answer."""
+
+    question: str
+    answerable: bool
+    candidates: list[Any]
+    labels: list[int]
+
+
+def labelled(qa: Any, questions: Sequence[BasicQuestion]) -> list[Labelled]:
+    """The reading-basics questions' candidates, labelled by ``candidate_label``."""
+    out = []
+    for q, r in zip(questions, readings(qa, [q.question for q in questions])):
+        cands = r.candidates if r is not None else []
+        out.append(Labelled(q.question, q.answerable, cands, [candidate_label(q, c) for c in cands]))
+    return out
+
+
+def labelled_eval(qa: Any, questions: Sequence[Any]) -> list[Labelled]:
+    """The five-article eval set's questions (``evaluate.Question``; follow-ups left out): a
+    candidate is the answer where it holds an accepted string within ``SPAN_SLACK`` words (a
+    sentence: where it holds one and lies in a gold quote's article)."""
+    asked = [q for q in questions if not q.is_followup]
+    out = []
+    for q, r in zip(asked, readings(qa, [q.question for q in asked])):
+        cands = r.candidates if r is not None else []
+        gold = {a for a, _ in q.gold}
+        labels = []
+        for c in cands:
+            text = norm(c.text)
+            hit = any(
+                norm(a) in text and (c.label == "SENTENCE" or len(text.split()) <= len(a.split()) + SPAN_SLACK)
+                for a in q.accepted
+            )
+            labels.append(int(q.answerable and hit and (not gold or c.sentence.article_id in gold)))
+        out.append(Labelled(q.question, q.answerable, cands, labels))
+    return out
+
+
+def fit(rows: Sequence[Labelled], fitted_on: str) -> Any:
+    """The reader's model fitted on labelled candidates: the candidate model, then the decline
+    model on each question's best candidate under it, then the decline threshold."""
     from caucasus_qa.reading.abstention import question_features
     from caucasus_qa.reading.scoring import Model, best_threshold, logistic
     from caucasus_qa.reading.scoring import fit as fit_model
 
-    read = [(q, r) for q, r in readings(qa, questions) if r is not None]
-    x = [c.x for _, r in read for c in r.candidates]
-    y = [candidate_label(q, c) for q, r in read for c in r.candidates]
+    x = [c.x for r in rows for c in r.candidates]
+    y = [v for r in rows for v in r.labels]
     model: Model = fit_model(x, y, fitted_on)
-    qx, qy = [], []
-    for q, r in read:
+    tops = []
+    for r in rows:
+        if not r.candidates:
+            continue
         for c in r.candidates:
             c.p = model.probability(c.x)
-        ranked = sorted(r.candidates, key=lambda c: -c.p)
-        if ranked:
-            qx.append(question_features(ranked))
-            qy.append(int(bool(candidate_label(q, ranked[0]))))
-    q_coef, q_intercept = logistic(qx, qy)
+        order = sorted(range(len(r.candidates)), key=lambda i: -r.candidates[i].p)
+        ranked = [r.candidates[i] for i in order]
+        tops.append((question_features(ranked), r.labels[order[0]], r.answerable))
+    q_coef, q_intercept = logistic([f for f, _, _ in tops], [y for _, y, _ in tops])
     model = replace(model, q_coef=q_coef, q_intercept=q_intercept)
-    best = []
-    for (q, r), fx in zip([(q, r) for q, r in read if r.candidates], qx):
-        best.append((model.answers(fx), bool(candidate_label(q, max(r.candidates, key=lambda c: c.p))), q.answerable))
-    lost = sum(1 for q in questions if q not in {q for q, _ in read})
-    counts = {**model.counts, "questions": len(read), "no reading": lost, "answered right at best": sum(qy)}
+    best = [(model.answers(f), bool(y), a) for f, y, a in tops]
+    counts = {
+        **model.counts,
+        "questions": len(rows),
+        "unanswerable": sum(not r.answerable for r in rows),
+        "without a candidate": len(rows) - len(tops),
+        "right at best": sum(y for _, y, _ in tops),
+    }
     return replace(model, threshold=best_threshold(best), counts=counts)
+
+
+def tuning_rows(folder: Path, settings: Settings | None = None) -> tuple[list[Labelled], str]:
+    """Every tuning question the reader is fitted on, labelled, and what they are: the
+    reading-basics dev split, and the five-article eval set's dev split over its corpus."""
+    from caucasus_qa.evaluate import DEFAULT_QUESTIONS, load_questions
+
+    dev = load(folder, "dev")
+    with assistant(folder, settings) as qa:
+        rows = labelled(qa, dev)
+    five = [q for q in load_questions(DEFAULT_QUESTIONS, "dev") if not q.is_followup]
+    with assistant(Path("ingest"), settings, pattern="articles/*") as qa:
+        rows += labelled_eval(qa, five)
+    what = f"{folder} dev split ({len(dev)} questions) + {DEFAULT_QUESTIONS} dev split ({len(five)}, no follow-ups)"
+    return rows, what
 
 
 def evaluate(folder: Path, split: str, settings: Settings | None = None) -> tuple[dict[str, Any], list[Outcome]]:

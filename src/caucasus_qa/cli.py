@@ -480,9 +480,7 @@ def _reading(settings: Settings, folder: Path, split: str, fit: bool, misses: bo
     from caucasus_qa.reading.scoring import FITTED
 
     if fit:
-        dev = basics.load(folder, "dev")
-        with basics.assistant(folder, settings) as qa:
-            model = basics.fit(qa, dev, f"{folder}: dev split, {len(dev)} questions")
+        model = basics.fit(*basics.tuning_rows(folder, settings))
         FITTED.write_text(model.to_json(), encoding="utf-8")
         click.echo(f"fitted on {model.counts}; threshold {model.threshold:.3f}; written to {FITTED}")
         from caucasus_qa.reading.scoring import shipped

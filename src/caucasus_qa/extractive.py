@@ -71,6 +71,10 @@ SENTENCE_TYPES: dict[str, re.Pattern[str]] = {
     ),
 }
 
+# The reader's answer kinds (reading/question.py) whose answers are numbers or dates: two
+# articles giving different ones about as likely are different accounts.
+NUMERIC_KINDS = frozenset({"money", "count", "quantity", "percent", "date", "duration", "amount"})
+
 # What a sentence must hold to answer such a question at all: a when-question's answer has a date.
 _REQUIRED = {"number", "date", "reason"}
 
@@ -529,10 +533,13 @@ class ExtractiveAnswerer:
             notes = [f"declined: {reading.declined}"] if reading is not None and reading.declined else []
             return Answer(text=ABSTAIN_TEXT, abstained=True, related=self.related(scored), notes=notes, **base)
         kinds = question_types(question)
-        if reading is not None and reading.best is not None:
-            chosen, conflict = self._choose_read(reading, scored, kinds), False
-        else:
+        if reading is not None and reading.best is not None and reading.best.label != "SENTENCE":
+            chosen, conflict = self._choose_read(reading, scored)
+        else:  # a description: sentence selection as before, the reader's best sentence first
             chosen, conflict = self._choose(question, kinds, scored)
+            if reading is not None and reading.best is not None:
+                top = (reading.best.sentence.article_id, reading.best.sentence.start)
+                chosen.sort(key=lambda s: (s.sentence.article_id, s.sentence.start) != top)
         citations = [self.cite(s.sentence, i + 1) for i, s in enumerate(chosen)]
         if reading is not None:
             base["span"] = reading.span(1)
@@ -556,7 +563,10 @@ class ExtractiveAnswerer:
         risky = self.risky(question, scored, oov, passages, confidence, as_of)
         ranked = self.rank(question, scored)
         reading = self.reader.read(question, ranked, self.context(question, confidence, as_of))
-        return Weighed(reading.reorder(ranked), confidence, risky or reading.declined is not None, reading)
+        ranked = reading.reorder(ranked)
+        if reading.best is not None:  # sentence selection starts from the reader's best sentence
+            ranked[0] = replace(ranked[0], score=max(s.score for s in ranked) + 1e-9)
+        return Weighed(ranked, confidence, risky or reading.declined is not None, reading)
 
     def context(self, question: str, evidence: float, as_of: date | None = None) -> Context:
         """What the reader reads candidates against: the question's IDF, each sentence's
@@ -599,25 +609,37 @@ class ExtractiveAnswerer:
             return scored
         return fit_names(question, scored, self.weights.name_fit, self.encode, self.selection.fitted)
 
-    def _choose_read(self, reading: Reading, scored: list[Scored], kinds: set[str]) -> list[Scored]:
+    def _choose_read(self, reading: Reading, scored: list[Scored]) -> tuple[list[Scored], bool]:
         """The reader's answer: the sentence holding the best candidate first, then sentences of
-        other articles that give the same answer (at most ``max_sentences`` in all)."""
-        best = reading.best
+        other articles that give the same answer (at most ``max_sentences`` in all); and whether
+        another article gives a different number or date about as likely (both are quoted)."""
+        best, sel = reading.best, self.selection
         assert best is not None
         by_key = {(s.sentence.article_id, s.sentence.start): s for s in scored}
-        first = by_key[(best.sentence.article_id, best.sentence.start)]
-        chosen = [first]
+        chosen = [by_key[(best.sentence.article_id, best.sentence.start)]]
+        numeric = reading.asked.kind in NUMERIC_KINDS
+        rival = next(
+            (
+                c
+                for c in reading.candidates[1:]
+                if numeric
+                and c.key != best.key
+                and c.p >= sel.conflict_close * best.p
+                and c.sentence.article_id != best.sentence.article_id
+            ),
+            None,
+        )
+        if rival is not None:
+            chosen.append(by_key[(rival.sentence.article_id, rival.sentence.start)])
         for c in reading.candidates[1:]:
-            if len(chosen) >= self.selection.max_sentences:
+            if len(chosen) >= sel.max_sentences:
                 break
             s = by_key.get((c.sentence.article_id, c.sentence.start))
-            if s is None or c.key != best.key or c.label == "SENTENCE" or c.p < self.selection.corroborates * best.p:
+            if s is None or c.key != best.key or c.p < sel.corroborates * best.p:
                 continue
             if all(o.sentence.article_id != s.sentence.article_id for o in chosen):
                 chosen.append(s)
-        if "reason" in kinds and best.label == "SENTENCE":
-            chosen = self._with_explanations(chosen)
-        return chosen
+        return chosen, rival is not None
 
     def _choose(self, question: str, kinds: set[str], scored: list[Scored]) -> tuple[list[Scored], bool]:
         """The sentences to quote, in reading order, and whether they give different accounts."""

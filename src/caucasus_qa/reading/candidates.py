@@ -34,6 +34,7 @@ FEATURES = (
     "near",  # IDF-weighted share of the question's terms within a few tokens of the span
     "topic_sent",  # IDF-weighted share of the topic's terms in the sentence
     "topic_ctx",  # ... in the article's title, lead and the sentences around this one
+    "elsewhere",  # IDF-weighted share of the question's terms its article has only far from here
     "focus_near",  # the focus noun ("which company") next to the span
     "role",  # for a name: the span is the doer (subject, or the agent of a passive)
     "votes",  # other articles give the same span (log-scaled)
@@ -188,6 +189,7 @@ def features(asked: Asked, cand: Candidate, r: Ranked, doc: Any, ctx: Context, v
         _weighted(set(terms(window)), question_terms, ctx.idf),
         _weighted(sent_terms, asked.topic, ctx.idf),
         _weighted(around, asked.topic, ctx.idf),
+        _weighted(elsewhere - around - sent_terms, question_terms, ctx.idf),
         0.0 if focus_gap is None or whole else 1.0 / (1 + focus_gap),
         float(root is not None and not whole and asked.kind in ("person", "org", "name") and _doer(root)),
         min(1.0, math.log1p(votes) / math.log(5)),

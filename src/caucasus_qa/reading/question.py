@@ -21,7 +21,7 @@ KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "org": (frozenset({"ORG"}), frozenset({"PERSON", "GPE", "FAC", "NORP", "PRODUCT"})),
     "place": (frozenset({"GPE", "LOC", "FAC"}), frozenset({"ORG", "NORP"})),
     "money": (frozenset({"MONEY"}), frozenset({"CARDINAL"})),
-    "count": (frozenset({"CARDINAL"}), frozenset({"QUANTITY", "PERCENT", "MONEY"})),
+    "count": (frozenset({"CARDINAL", "QUANTITY"}), frozenset({"PERCENT", "MONEY"})),  # "how many miles"
     "quantity": (frozenset({"QUANTITY"}), frozenset({"CARDINAL", "PERCENT"})),
     "percent": (frozenset({"PERCENT"}), frozenset({"CARDINAL", "QUANTITY"})),
     "date": (frozenset({"DATE", "TIME"}), frozenset({"EVENT"})),
@@ -141,7 +141,7 @@ def _how_kind(doc: Any, wh: Any) -> str:
     if word == "many":
         return "count"
     if word == "long":
-        return "duration" if after is None or after.lemma_ != "be" else "quantity"
+        return "duration"  # "how long is the span" asks a length: QUANTITY may fit a duration
     if word == "old":
         return "count"
     if word in _MEASURES or (nxt is not None and nxt.pos_ in ("ADJ", "ADV")):

@@ -25,7 +25,8 @@ REGULARISATION = 1.0
 
 # What the decline model reads of a question's best candidate (``abstention.question_features``).
 QUESTION_FEATURES = (
-    "p", "margin", "primary", "cos", "pred", "pred_elsewhere", "topic_sent", "topic_ctx", "near", "role", "evidence",
+    "p", "margin", "primary", "cos", "pred", "pred_elsewhere", "topic_sent", "topic_ctx", "elsewhere", "near", "role",
+    "evidence",
     "description",
 )  # fmt: skip
 
