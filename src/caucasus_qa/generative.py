@@ -29,6 +29,13 @@ from caucasus_qa.support import surroundings
 DECLINE = "NOT IN SOURCES"
 # No "say you don't know" instruction: small models then decline answerable questions too.
 # Abstaining is decided before the model runs (evidence score) and after (no supported sentence).
+# How the prompt names the answer kind the reader found (reading/question.py); descriptions and
+# unknown kinds are not named.
+KIND_WORDS = {
+    "person": "a person", "org": "a company or organisation", "place": "a place", "money": "a sum of money",
+    "count": "a number", "quantity": "a quantity with its unit", "percent": "a percentage", "date": "a date",
+    "duration": "a length of time", "amount": "an amount",
+}  # fmt: skip
 SYSTEM = (
     "You answer questions about news articles using only the numbered sources you are given. "
     "Write one to three short sentences that answer the question directly. End every sentence "
@@ -144,7 +151,9 @@ class GenerativeAnswerer:
                 out.append(s)
         return out
 
-    def prompt(self, question: str, sources: list[Scored]) -> list[dict[str, str]]:
+    def prompt(self, question: str, sources: list[Scored], kind: str | None = None) -> list[dict[str, str]]:
+        """The sources numbered (the reader's order), then the question; ``kind`` names what the
+        reader found the question asks for ("a sum of money"), where it asks for a span."""
         lines = []
         for i, s in enumerate(sources, start=1):
             meta = self.evidence.metadata(s.sentence.article_id)
@@ -152,7 +161,10 @@ class GenerativeAnswerer:
             # 5 points of accuracy (the model copies headline words that its quotes then lack)
             where = ", ".join(x for x in (meta.get("outlet"), meta.get("published")) if x) or "unknown outlet"
             lines.append(f"[{i}] ({where}) {s.sentence.text}")
-        user = "Sources:\n" + "\n".join(lines) + f"\n\nQuestion: {question}\nAnswer with [n] after each sentence:"
+        wanted = f"\nThe answer is {KIND_WORDS[kind]}." if kind in KIND_WORDS else ""
+        user = (
+            "Sources:\n" + "\n".join(lines) + f"\n\nQuestion: {question}{wanted}\nAnswer with [n] after each sentence:"
+        )
         return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
     def answer(self, question: str, passages: Sequence[Any], **context: Any) -> Answer:
@@ -186,13 +198,14 @@ class GenerativeAnswerer:
         cites = [self.evidence.cite(s.sentence, i + 1) for i, s in enumerate(sources)]
         base["evidence"] = cites  # what the model read: the eval tells evidence misses from model misses
         reply = _Reply(question, asked, cites, base, started)
-        rest = yield from self._generate(reply, sources)
+        kind = weighed.reading.asked.kind if weighed.reading is not None else None
+        rest = yield from self._generate(reply, sources, kind)
         yield self._finish(reply, rest)
 
-    def _generate(self, reply: _Reply, sources: list[Scored]) -> Generator[Answer, None, str]:
+    def _generate(self, reply: _Reply, sources: list[Scored], kind: str | None = None) -> Generator[Answer, None, str]:
         """Verify the model's sentences as they complete, yielding the answer as it grows; stop
         early when enough is said. Returns the unfinished rest of the reply."""
-        generation = self.model.stream(self.prompt(reply.question, sources), self.max_tokens)
+        generation = self.model.stream(self.prompt(reply.question, sources, kind), self.max_tokens)
         if getattr(self.judge, "model", None) is self.model:
             # The judge asks this same model, which cannot judge while it generates (one llama.cpp
             # context; one slot on a small server): read the whole reply first, then verify it.

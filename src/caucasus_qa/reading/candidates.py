@@ -203,13 +203,14 @@ def features(asked: Asked, cand: Candidate, r: Ranked, doc: Any, ctx: Context, v
 
 def gather(asked: Asked, ranked: Sequence[Ranked], docs: Sequence[Any], ctx: Context) -> list[Candidate]:
     """Every candidate of the asked-for kind in ``ranked`` (parsed as ``docs``), with features;
-    whole sentences where the question asks for a description or no sentence has a span."""
+    whole sentences where the question asks for a description. None where no sentence holds a
+    span of the asked kind: then nothing states what was asked (``abstention.declines``)."""
     found: list[tuple[Candidate, Any, Ranked]] = []
     for rank, (r, doc) in enumerate(zip(ranked, docs)):
         if asked.wants_span:
             for start, end, label in spans(asked, doc):
                 found.append((Candidate(r.sentence, start, end, label, rank), doc, r))
-    if not found:
+    if not asked.wants_span:  # a description: the sentences are the candidates
         found = [
             (Candidate(r.sentence, 0, len(r.sentence.text), "SENTENCE", i), d, r)
             for i, (r, d) in enumerate(zip(ranked, docs))
