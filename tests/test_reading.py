@@ -112,3 +112,100 @@ def test_ask_json_shows_the_short_answer(qa, tmp_path: Path):
     assert "$3.1 million" in data["short_answer"]["text"]
     quote = data["citations"][0]["quote"]
     assert quote[data["short_answer"]["start"] : data["short_answer"]["end"]] == data["short_answer"]["text"]
+
+
+# -- the parts, on sentences written here --------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How much will the harbour wall cost?", "money"),
+        ("What will tickets for the gala cost?", "money"),
+        ("By how much did ridership grow?", "amount"),
+        ("How many nurses signed the letter?", "count"),
+        ("Which firm designed the new library?", "org"),
+        ("Who chaired the inquiry?", "person"),
+        ("In which town did the festival open?", "place"),
+        ("When did the ferry service resume?", "date"),
+        ("How long will the closure last?", "duration"),
+        ("What percentage of voters backed the plan?", "percent"),
+        ("Why did the mill close?", "description"),
+        ("What was the turnout?", "thing"),
+    ],
+)
+def test_a_question_is_read_for_the_kind_of_answer_it_asks_for(question, kind):
+    from caucasus_qa.reading import analyse
+    from caucasus_qa.reading.language import parser
+
+    assert analyse(question, parser()).kind == kind
+
+
+def test_the_predicate_and_topic_are_told_apart():
+    from caucasus_qa.reading import analyse
+    from caucasus_qa.reading.language import parser
+
+    asked = analyse("Which company carried out the tunnel repairs?", parser())
+    assert asked.focus == "company" and {"carry", "out"} <= asked.predicate
+    assert {"tunnel", "repair"} <= asked.topic
+    asked = analyse("Who is the principal of Ashgrove Primary?", parser())
+    assert "principal" in asked.predicate and "ashgrove primary" in asked.named
+
+
+def test_a_why_question_gets_the_reason_clause_as_its_short_answer():
+    from caucasus_qa.reading.composition import reason_clause
+    from caucasus_qa.reading.language import parser
+
+    text = "The mill closed in May because its owners could no longer afford the repairs."
+    start, end = reason_clause(parser().one(text))
+    assert text[start:end] == "because its owners could no longer afford the repairs"
+    assert reason_clause(parser().one("The mill closed in May after a long dispute.")) is None
+
+
+def test_the_decline_threshold_keeps_answerable_questions():
+    from caucasus_qa.reading.scoring import best_threshold
+
+    # (probability, best candidate right, answerable): one cut separates them
+    best = [(0.9, True, True), (0.8, True, True), (0.7, True, True), (0.3, False, False), (0.2, False, False)]
+    cut = best_threshold(best)
+    assert 0.3 < cut <= 0.7
+    # a cut that declines more than 5% of the answerable questions is never chosen
+    assert best_threshold([*best, (0.25, True, True)]) <= 0.25
+
+
+def test_a_missing_reader_model_names_what_to_install():
+    from caucasus_qa.errors import ConfigError
+    from caucasus_qa.reading.language import load
+
+    with pytest.raises(ConfigError, match="not installed: pip install"):
+        load("en_core_web_nonexistent")
+
+
+def test_a_missing_reader_model_is_one_line_from_the_cli(qa):
+    from tests.conftest import run_cli
+
+    env = {"CAUCASUS_QA_READER_MODEL": "en_core_web_nonexistent"}
+    out = run_cli("ask", "--store", str(qa.settings.store), "Who led the bus strike?", env=env)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "pip install" in out.stderr
+
+
+def test_the_short_answer_is_bold_inside_the_highlighted_quote(qa):
+    from caucasus_qa.ui import chat_text, sources_html
+
+    answer = qa.ask("Who led the bus strike?")
+    page = sources_html(answer, qa.article_text)
+    assert '<strong class="cqa-answer">Benedikt Soames</strong>' in page
+    assert chat_text(answer).startswith("**Benedikt Soames** — ")
+
+
+def test_a_short_answer_that_is_not_verbatim_is_dropped():
+    from dataclasses import replace
+
+    from caucasus_qa.answer import Answer, AnswerSpan, Citation, Claim
+    from caucasus_qa.engine import keep_verified
+
+    text = "The ferry was built by Lorne Yards in 1998."
+    cite = Citation(1, text, "a", None, None, None, None, 0, len(text))
+    good = Answer("q", "", False, [cite], claims=[Claim(text, (1,))], span=AnswerSpan("Lorne Yards", 1, 23, 34))
+    assert keep_verified(good, lambda _: text).span == good.span
+    bad = replace(good, span=AnswerSpan("Lorne Shipyards", 1, 23, 38))
+    assert keep_verified(bad, lambda _: text).span is None

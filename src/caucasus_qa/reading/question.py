@@ -72,6 +72,8 @@ _MONEY_WORDS = set(
 )
 # Nouns that stand for the noun after "of": "what is the name of the firm", "what kind of dog".
 _HOLLOW = {"name", "kind", "type", "sort", "title"}
+# Kinds whose "who/which … is the X of Y" question names a relation a sentence must state.
+_RELATION_KINDS = {"person", "org", "name", "place"}
 # Verbs that carry no predicate of their own in a question ("who is", "what did they do").
 _LIGHT_VERBS = {"be", "do", "have", "happen", "get"}
 # "How far/tall/big…": a measure; "how old": an age (a number).
@@ -90,6 +92,7 @@ class Asked:
     predicate: frozenset[str]
     topic: frozenset[str]
     named: frozenset[str]  # lower-cased texts the question itself names: never its answer
+    relation: frozenset[str] = frozenset()  # "who is the architect of …": a sentence must say architect
 
     @property
     def labels(self) -> frozenset[str]:
@@ -113,6 +116,9 @@ def _focus(doc: Any, wh: Any) -> Any | None:
     """The noun the question word asks about: "which company" → company; "what is the cost of X"
     → cost; "what is the name of the firm" → firm."""
     noun = None
+    after = doc[wh.i + 2] if wh.i + 2 < len(doc) else None
+    if wh.lower_ == "how" and after is not None and doc[wh.i + 1].lower_ in ("many", "much") and after.pos_ == "NOUN":
+        return after  # "how many drivers": what is counted
     if wh.dep_ == "det" and wh.head.pos_ in ("NOUN", "PROPN"):
         noun = wh.head
     elif wh.lower_ == "what" and wh.head.lemma_ == "be":
@@ -192,8 +198,16 @@ def _predicate(doc: Any, focus: Any | None, kind: str) -> set[str]:
     if focus is not None and (focus.lemma_.lower() not in _KIND_NOUNS or _KIND_NOUNS[focus.lemma_.lower()] == "money"):
         out.add(focus.lemma_.lower())
     if not out and root is not None:  # "who is the mayor of X": the attribute names what is asked
-        out.update(c.lemma_.lower() for c in root.children if c.dep_ in ("attr", "acomp", "nsubj") and c.pos_ == "NOUN")
+        out.update(_relation(root))
     return out
+
+
+def _relation(root: Any) -> set[str]:
+    """The noun of a "who/what is the X of Y" question (mayor, architect, agent): the relation the
+    answer must be said to stand in."""
+    if root.lemma_.lower() != "be":
+        return set()
+    return {c.lemma_.lower() for c in root.children if c.dep_ in ("attr", "acomp", "nsubj") and c.pos_ == "NOUN"}
 
 
 def analyse_doc(doc: Any) -> Asked:
@@ -202,6 +216,7 @@ def analyse_doc(doc: Any) -> Asked:
     focus = _focus(doc, wh) if wh is not None else None
     kind = _kind(doc, wh, focus)
     predicate = _predicate(doc, focus, kind)
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
     skip = {t.i for t in doc if t.lemma_.lower() in predicate or t.tag_ in ("WDT", "WP", "WP$", "WRB")}
     if focus is not None:
         skip.add(focus.i)
@@ -215,6 +230,7 @@ def analyse_doc(doc: Any) -> Asked:
         predicate=frozenset(predicate),
         topic=frozenset(terms(" ".join(content))) - frozenset(terms(" ".join(predicate))),
         named=frozenset(named),
+        relation=frozenset(_relation(root)) if root is not None and kind in _RELATION_KINDS else frozenset(),
     )
 
 
