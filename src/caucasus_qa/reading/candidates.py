@@ -44,12 +44,16 @@ FEATURES = (
     "echo",  # share of the span's terms the question already has
     "recency",  # asked as of a date: how recent the page is (0 when unknown)
     "description",  # the candidate is a whole sentence (a description question, or no span found)
+    "phrase",  # the candidate is a noun phrase, not an entity (``PHRASE_KINDS``)
+    "digit",  # the span has a digit ("2023" is more precise than "years")
     "evidence",  # the question's evidence score (best sentence's similarity, the question's terms found)
 )
 # Kinds whose answer carries its own label: a count is a CARDINAL, never a sum of money; a
 # candidate of another label does not answer them (names are looser: the recogniser confuses
 # people, companies and places far more often than numbers and dates).
 STRICT_KINDS = frozenset({"money", "percent", "count", "date"})
+# Kinds whose answer may be a plain noun phrase ("national minorities", "programmers").
+PHRASE_KINDS = frozenset({"person", "name", "thing"})
 # The least share of the question's topic (IDF-weighted) a candidate's passage must hold: on the
 # tuning questions (reading-basics and five-article dev splits) no right candidate had less than
 # 0.3, and every candidate of 6 of the 30 unanswerable questions had (0.4: one right one lost).
@@ -109,9 +113,11 @@ class Context:
     as_of: date | None = None
 
 
-def spans(asked: Asked, doc: Any) -> list[tuple[int, int, str]]:
+def spans(asked: Asked, doc: Any, asked_terms: set[str]) -> list[tuple[int, int, str]]:
     """(start, end, label) of the entities of the asked-for kind in a sentence's parse, less the
-    ones the question already names."""
+    ones the question already names; for a question asking for a person or a thing of a kind no
+    entity label names ("which groups", "who were the detainees"), its noun phrases too (label
+    ``NP``), less the ones made only of the question's own words."""
     wanted = asked.labels if asked.kind in STRICT_KINDS else asked.labels | asked.loose
     out = []
     for ent in doc.ents:
@@ -120,6 +126,15 @@ def spans(asked: Asked, doc: Any) -> list[tuple[int, int, str]]:
         if ent.label_ in NAME_LABELS and all(t.lower_ in asked.named for t in ent):
             continue
         out.append((ent.start_char, ent.end_char, ent.label_))
+    if asked.kind in PHRASE_KINDS:
+        taken = {(s, e) for s, e, _ in out}
+        for chunk in doc.noun_chunks:
+            words = [t for t in chunk if not t.is_stop and t.pos_ != "PRON"]
+            if not words or chunk.root.ent_type_ or set(terms(chunk.text)) <= asked_terms:
+                continue  # pronouns, entities (already candidates) and restatements of the question
+            start, end = words[0].idx, words[-1].idx + len(words[-1].text)
+            if (start, end) not in taken:
+                out.append((start, end, "NP"))
     return out
 
 
@@ -240,6 +255,8 @@ def features(asked: Asked, cand: Candidate, r: Ranked, doc: Any, ctx: Context, v
         len(span_terms & question_terms) / len(span_terms) if span_terms and not whole else 0.0,
         recency,
         float(whole),
+        float(cand.label == "NP"),
+        float(any(ch.isdigit() for ch in cand.text)),
         ctx.evidence,
     ]
 
@@ -251,7 +268,7 @@ def gather(asked: Asked, ranked: Sequence[Ranked], docs: Sequence[Any], ctx: Con
     found: list[tuple[Candidate, Any, Ranked]] = []
     for rank, (r, doc) in enumerate(zip(ranked, docs)):
         if asked.wants_span:
-            for start, end, label in spans(asked, doc):
+            for start, end, label in spans(asked, doc, set(ctx.idf)):
                 found.append((Candidate(r.sentence, start, end, label, rank), doc, r))
     if not asked.wants_span:  # a description: the sentences are the candidates
         found = [
