@@ -185,7 +185,7 @@ def candidate_label(q: BasicQuestion, cand: Any) -> int:
     return int(short_right(q, cand.text, True))
 
 
-def readings(qa: Any, questions: Sequence[str]) -> list[Any]:
+def readings(qa: Any, questions: Sequence[str], as_of: Sequence[Any] | None = None) -> list[Any]:
     """Each question's reading with nothing declined before it (every candidate, for fitting),
     read by a reader with a neutral model (the shipped one may be for other features)."""
     from caucasus_qa.reading import Reader
@@ -196,9 +196,10 @@ def readings(qa: Any, questions: Sequence[str]) -> list[Any]:
         qa.__dict__["reader"] = Reader(parser(qa.settings.reader_model), Model.neutral(), encode=qa._encode)
     engine, extractive = qa.query_engine, qa.extractive.never_declining()
     out = []
-    for question in questions:
-        context, passages, _, _ = engine._retrieve(question, None)
-        weighed = extractive.scoring_with(context["stats"]).weigh(question, context["q_emb"], passages)
+    for i, question in enumerate(questions):
+        day = as_of[i] if as_of is not None else None
+        context, passages, _, _ = engine._retrieve(question, None, day)
+        weighed = extractive.scoring_with(context["stats"]).weigh(question, context["q_emb"], passages, day)
         out.append(weighed.reading)
     return out
 
@@ -277,9 +278,12 @@ def fit(rows: Sequence[Labelled], fitted_on: str) -> Any:
     return replace(model, threshold=best_threshold(best), counts=counts)
 
 
-def tuning_rows(folder: Path, settings: Settings | None = None) -> tuple[list[Labelled], str]:
+def tuning_rows(
+    folder: Path, settings: Settings | None = None, kit: Path | None = None, kit_store: Path | None = None
+) -> tuple[list[Labelled], str]:
     """Every tuning question the reader is fitted on, labelled, and what they are: the
-    reading-basics dev split, and the five-article eval set's dev split over its corpus."""
+    reading-basics dev split, the five-article eval set's dev split over its corpus, and with a
+    RealTime QA ``kit`` its tuning weeks over the store ``kit_store`` (``realtimeqa.labelled``)."""
     from caucasus_qa.evaluate import DEFAULT_QUESTIONS, load_questions
 
     dev = load(folder, "dev")
@@ -289,6 +293,14 @@ def tuning_rows(folder: Path, settings: Settings | None = None) -> tuple[list[La
     with assistant(Path("ingest"), settings, pattern="articles/*") as qa:
         rows += labelled_eval(qa, five)
     what = f"{folder} dev split ({len(dev)} questions) + {DEFAULT_QUESTIONS} dev split ({len(five)}, no follow-ups)"
+    if kit is not None and kit_store is not None:
+        from caucasus_qa.assistant import Assistant
+        from caucasus_qa.realtimeqa import labelled as kit_labelled
+
+        base = settings or Settings()
+        kit_rows, kit_what = kit_labelled(Assistant(settings=replace(base, store=kit_store)), kit)
+        rows += kit_rows
+        what += f" + {kit_what}"
     return rows, what
 
 

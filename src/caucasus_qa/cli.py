@@ -454,7 +454,7 @@ def eval_command(
     split = "dev" if split == "tune" else split
     if reading_set is not None:
         default = ctx.get_parameter_source("split") == click.core.ParameterSource.DEFAULT
-        _reading(settings, reading_set, "all" if default else split, fit, misses, gates)
+        _reading(settings, reading_set, "all" if default else split, fit, misses, gates, kit)
         return
     if kit is not None:
         default = ctx.get_parameter_source("split") == click.core.ParameterSource.DEFAULT
@@ -474,13 +474,16 @@ def eval_command(
     _gated_eval(qa, questions, split, report_dir, limit, calibrate, gates)
 
 
-def _reading(settings: Settings, folder: Path, split: str, fit: bool, misses: bool, gates: dict) -> None:
-    """The reading-basics eval (``basics.py``); ``fit`` refits the reader on its dev split first."""
+def _reading(
+    settings: Settings, folder: Path, split: str, fit: bool, misses: bool, gates: dict, kit: Path | None = None
+) -> None:
+    """The reading-basics eval (``basics.py``); ``fit`` refits the reader on the dev splits first
+    (with ``kit``, also on the RealTime QA tune weeks over the store ``--store`` names)."""
     from caucasus_qa import basics
     from caucasus_qa.reading.scoring import FITTED
 
     if fit:
-        model = basics.fit(*basics.tuning_rows(folder, settings))
+        model = basics.fit(*basics.tuning_rows(folder, settings, kit, settings.store if kit else None))
         FITTED.write_text(model.to_json(), encoding="utf-8")
         click.echo(f"fitted on {model.counts}; threshold {model.threshold:.3f}; written to {FITTED}")
         from caucasus_qa.reading.scoring import shipped

@@ -213,7 +213,7 @@ class Selection:
     fitted: int = field(default=12, metadata=RERANKS)
     # Share of the reader's best probability that another article's same answer needs to be quoted
     # beside it (hand-set: corroboration, not a second answer; not tuned).
-    corroborates: float = 0.5
+    corroborates: float = field(default=0.5, metadata=RERANKS)
 
 
 @dataclass
@@ -605,7 +605,7 @@ class ExtractiveAnswerer:
         """The scored sentences re-ranked by what no single sentence shows: the names other pages
         give too (``vote``) and how well a sentence's names fit what is asked (``fit_names``)."""
         scored = vote(question, scored, self.weights.vote, self.selection.voters)
-        if self.encode is None:
+        if self.encode is None or self.reader is not None:  # the reader types names with its model
             return scored
         return fit_names(question, scored, self.weights.name_fit, self.encode, self.selection.fitted)
 

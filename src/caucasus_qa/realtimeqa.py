@@ -17,7 +17,7 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,8 @@ class KitRecord:
     latency_ms: float
     evidence: float = 0.0  # the answer's evidence score (what the abstention threshold cuts)
     sources: dict[str, int] = field(default_factory=dict)  # citation metadata counts (source_counts)
+    short: str | None = None  # the answer's short answer (Answer.span), if it has one
+    short_equal: bool = False  # ... equal to the kit's answer under its matching rule
 
 
 def _first_claim(answer: Any) -> tuple[str, list[str]]:
@@ -186,10 +188,11 @@ def ask_one(qa: Any, q: KitQuestion, group: str, dated: bool = True) -> KitRecor
     strict, lenient = score(q, answer)
     rank = page_rank(qa.retrieve(q.question, as_of=as_of), q.gold) if group == "gold" else None
     verbatim = sum(verify(c, qa.article_text(c.article_id)) for c in answer.citations)
+    short = answer.span.text if answer.span is not None and not answer.abstained else None
     return KitRecord(
         q.id, q.week, q.split, group, q.question, q.answer, answer.text, answer.abstained, strict, lenient,
         rank, any(c.article_id in q.gold for c in answer.citations), len(answer.citations), verbatim, latency,
-        answer.score, source_counts(answer.citations),
+        answer.score, source_counts(answer.citations), short, short is not None and norm(short) == needle(q.answer),
     )  # fmt: skip
 
 
@@ -206,6 +209,7 @@ def summarize(records: Sequence[KitRecord]) -> dict[str, Any]:
         "questions": n,
         "strict_accuracy": _share(sum(r.strict for r in records), n),
         "lenient_accuracy": _share(sum(r.lenient for r in records), n),
+        "short_answer_is_the_answer": _share(sum(r.short_equal for r in records), n),
         "abstained": _share(sum(r.abstained for r in records), n),
         f"gold_page_top{TOP_PAGES}": _share(sum(x is not None and x <= TOP_PAGES for x in ranks), len(ranks)),
         "mrr_by_page": _share(sum(1 / x for x in ranks if x), len(ranks)),
@@ -256,6 +260,7 @@ ROWS = [  # the report's rows: (label, summary key, groups it is shown for)
     ("questions", "questions", ("gold", "elsewhere", "nowhere", "all")),
     ("strict accuracy (first sentence or its quote)", "strict_accuracy", ("gold", "elsewhere")),
     ("lenient accuracy (anywhere in answer and quotes)", "lenient_accuracy", ("gold", "elsewhere")),
+    ("short answer = the kit's answer", "short_answer_is_the_answer", ("gold", "elsewhere")),
     ("declined", "abstained", ("gold", "elsewhere", "nowhere", "all")),
     (f"a gold page in the top {TOP_PAGES} retrieved", f"gold_page_top{TOP_PAGES}", ("gold",)),
     ("MRR by page", "mrr_by_page", ("gold",)),
@@ -385,6 +390,37 @@ def evaluate(
     return write(report, (report_dir or Path("eval/reports")) / run)
 
 
+# Of the tuning weeks' questions that no stored page answers ("nowhere"), how many join the
+# reader's fit as unanswerable ones (spread over the weeks): about as many as the gold ones, so
+# that declining does not swamp answering.
+NOWHERE_FIT = 40
+
+
+def labelled(qa: Any, kit: Path) -> tuple[list[Any], str]:
+    """The tuning weeks' questions over ``qa``'s store of kit pages, for fitting the reader
+    (``basics.fit``): every gold question, each candidate labelled 1 where it holds the kit's
+    answer (its matching rule) within ``basics.SPAN_SLACK`` words, and ``NOWHERE_FIT`` questions
+    no stored page answers, as unanswerable. Each is read as of its quiz week."""
+    from caucasus_qa.basics import SPAN_SLACK, Labelled, readings
+
+    questions = [q for q in load_questions(kit) if q.split == "tune"]
+    texts = {i: qa.article_text(i) or "" for i in qa.store.article_ids()}
+    groups = group_of(questions, texts)
+    gold = [q for q in questions if groups[q.id] == "gold"]
+    nowhere = spread([q for q in questions if groups[q.id] == "nowhere"], NOWHERE_FIT)
+    asked = gold + nowhere
+    days = [date(int(q.week[:4]), int(q.week[4:6]), int(q.week[6:])) for q in asked]
+    out = []
+    for q, r in zip(asked, readings(qa, [q.question for q in asked], days)):
+        cands = r.candidates if r is not None else []
+        n = needle(q.answer)
+        answerable = groups[q.id] == "gold"
+        short = [c.label == "SENTENCE" or len(c.text.split()) <= len(n.split()) + SPAN_SLACK for c in cands]
+        labels = [int(answerable and n in norm(c.text) and ok) for c, ok in zip(cands, short)]
+        out.append(Labelled(q.question, answerable, cands, labels, qa._encode))
+    return out, f"RealTime QA tune weeks over {len(texts):,} stored pages ({len(gold)} gold, {len(nowhere)} nowhere)"
+
+
 def abstention_note(qa: Any) -> str:
     """What declined in this run: the threshold, and the risk model where it applied (with a
     warning when it was fitted under other answer-scoring weights than these)."""
@@ -392,7 +428,12 @@ def abstention_note(qa: Any) -> str:
 
     extractive = qa.extractive
     model = extractive.risk_model
-    note = f"evidence score below {extractive.threshold:g}"
+    reader = extractive.reader
+    note = (
+        f"the reader: no tied candidate, or its decline model below {reader.model.threshold:.3f}"
+        if reader is not None
+        else f"evidence score below {extractive.threshold:g}"
+    )
     if model is None or not model.applies(qa.corpus_stats().n):
         return note + " (no risk model on this store)"
     note += f", or risk model (`abstain_model` {qa.settings.abstain_model}) at or above {model.cut:.3f}"

@@ -143,6 +143,14 @@ def _weighted(found: set[str], wanted: frozenset[str] | set[str], idf: dict[str,
     return sum(idf.get(t, 1.0) for t in wanted if t in found) / total if total else 0.0
 
 
+def _lemmas(doc: Any) -> list[str]:
+    """Each token's lower-cased lemma, worked out once per parse (a sentence has many candidates)."""
+    kept = doc.user_data.get("cqa_lemmas")
+    if kept is None:
+        kept = doc.user_data["cqa_lemmas"] = [t.lemma_.lower() for t in doc]
+    return kept
+
+
 def _span_tokens(doc: Any, start: int, end: int) -> list[Any]:
     return [t for t in doc if t.idx < end and t.idx + len(t) > start]
 
@@ -198,8 +206,10 @@ def features(asked: Asked, cand: Candidate, r: Ranked, doc: Any, ctx: Context, v
     whole = cand.label == "SENTENCE"
     own = _span_tokens(doc, cand.start, cand.end) if not whole else list(doc)
     root = min(own, key=lambda t: len(list(t.ancestors))) if own else None
-    lemmas = {t.lemma_.lower() for t in doc}
-    pred_tokens = [t for t in doc if t.lemma_.lower() in asked.predicate and t not in own]
+    lemma_of = _lemmas(doc)
+    lemmas = set(lemma_of)
+    own_i = {t.i for t in own}
+    pred_tokens = [doc[i] for i, lem in enumerate(lemma_of) if lem in asked.predicate and i not in own_i]
     first, last = (own[0].i, own[-1].i) if own else (0, 0)
     gap = min((max(first - t.i, t.i - last, 0) for t in pred_tokens), default=None)
     question_terms = set(ctx.idf)
@@ -209,7 +219,7 @@ def features(asked: Asked, cand: Candidate, r: Ranked, doc: Any, ctx: Context, v
     focus_gap = None
     if asked.focus is not None:
         focus_gap = min(
-            (max(first - t.i, t.i - last, 0) for t in doc if t.lemma_.lower() == asked.focus and t not in own),
+            (max(first - i, i - last, 0) for i, lem in enumerate(lemma_of) if lem == asked.focus and i not in own_i),
             default=None,
         )
     around = set(terms(ctx.around(s)))
@@ -295,6 +305,6 @@ def tied(asked: Asked, c: Candidate, doc: Any) -> bool:
     if c.x[FEATURES.index("topic_ctx")] < TOPIC_TIE and asked.topic:
         return False
     if asked.relation:
-        words = {t.lemma_.lower() for t in doc} | set(terms(doc.text))
+        words = set(_lemmas(doc)) | set(terms(doc.text))
         return any(r in words or (terms(r) or [r])[0] in words for r in asked.relation)
     return True

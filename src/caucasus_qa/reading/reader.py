@@ -18,7 +18,7 @@ from caucasus_qa.reading.scoring import Model, shipped
 
 # The best sentences of sentence scoring that the reader parses: each new one costs ~3-5 ms on
 # 2 cores; reading-basics dev split and RealTime QA tune weeks (docs/evaluation.md).
-DEPTH = 20
+DEPTH = 12
 
 R = TypeVar("R", bound=Ranked)
 
