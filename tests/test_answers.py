@@ -219,7 +219,8 @@ def test_an_answerer_handed_in_answers_instead_of_the_built_one(qa):
 def test_using_shares_the_loaded_model_and_rebuilds_what_depends_on_the_replacement(qa):
     from dataclasses import replace
 
-    strict = qa.using(extractive=replace(qa.extractive, threshold=float("inf")))
+    # with the reader on it decides, not the threshold: an answerer with neither answers nothing
+    strict = qa.using(extractive=replace(qa.extractive, threshold=float("inf"), reader=None))
     assert strict.embed_model is qa.embed_model and strict.store is qa.store
     assert strict.answerer.threshold == float("inf") and qa.answerer.threshold == qa.settings.abstain_threshold
     assert strict.ask("How often will the ferry run on weekdays?").abstained

@@ -73,7 +73,7 @@ SENTENCE_TYPES: dict[str, re.Pattern[str]] = {
 
 # The reader's answer kinds (reading/question.py) whose answers are numbers or dates: two
 # articles giving different ones about as likely are different accounts.
-NUMERIC_KINDS = frozenset({"money", "count", "quantity", "percent", "date", "duration", "amount"})
+NUMERIC_KINDS = frozenset({"money", "count", "quantity", "percent", "date", "duration", "amount", "frequency"})
 
 # What a sentence must hold to answer such a question at all: a when-question's answer has a date.
 _REQUIRED = {"number", "date", "reason"}
@@ -570,7 +570,7 @@ class ExtractiveAnswerer:
 
     def context(self, question: str, evidence: float, as_of: date | None = None) -> Context:
         """What the reader reads candidates against: the question's IDF, each sentence's
-        surroundings (the article's title and lead, two sentences either side), page dates."""
+        surroundings (the article's title and lead, two sentences either side), whole articles."""
         stats = self.stats()
         idf = {t: stats.idf(t) for t in set(terms(question))}
 
@@ -585,13 +585,6 @@ class ExtractiveAnswerer:
             title = self.metadata(sentence.article_id).get("title", "")
             return " ".join([title, *(s.text for s in sentences[lead : lead + 1]), *(s.text for s in near)])
 
-        def published(article_id: str) -> date | None:
-            value = self.metadata(article_id).get("published") or ""
-            try:
-                return date.fromisoformat(value[:10])
-            except ValueError:
-                return None
-
         kept: dict[str, set[str]] = {}
 
         def words(article_id: str) -> set[str]:
@@ -599,7 +592,7 @@ class ExtractiveAnswerer:
                 kept[article_id] = set(terms(self.sentences.text(article_id)))
             return kept[article_id]
 
-        return Context(idf, around, lead_index, published, words, evidence, as_of)
+        return Context(idf, around, lead_index, words, evidence, as_of)
 
     def rank(self, question: str, scored: list[Scored]) -> list[Scored]:
         """The scored sentences re-ranked by what no single sentence shows: the names other pages
@@ -624,11 +617,12 @@ class ExtractiveAnswerer:
                 for c in reading.candidates[1:]
                 if numeric
                 and c.key != best.key
-                and c.p >= sel.conflict_close * best.p
+                and c.p >= sel.corroborates * best.p
                 and c.sentence.article_id != best.sentence.article_id
+                and _similar(by_key[(c.sentence.article_id, c.sentence.start)], chosen[0], sel.same_event)
             ),
             None,
-        )
+        )  # another page's number or date for the same event: a different account
         if rival is not None:
             chosen.append(by_key[(rival.sentence.article_id, rival.sentence.start)])
         for c in reading.candidates[1:]:
@@ -639,6 +633,8 @@ class ExtractiveAnswerer:
                 continue
             if all(o.sentence.article_id != s.sentence.article_id for o in chosen):
                 chosen.append(s)
+        if reading.asked.kind == "date":  # a relative date ("late last week") brings a calendar one
+            chosen = self._with_calendar_date(chosen, scored)
         return chosen, rival is not None
 
     def _choose(self, question: str, kinds: set[str], scored: list[Scored]) -> tuple[list[Scored], bool]:

@@ -20,6 +20,9 @@ from caucasus_qa.evidence import Sentence
 from caucasus_qa.reading.question import NAME_LABELS, Asked
 from caucasus_qa.text import terms
 
+# No feature for a page's date: asked as of a day, retrieval already prefers recent pages in the
+# passage score ``base`` reads, and a fitted weight on the date itself came out negative on the
+# RealTime QA tune weeks (pages with no date read as old), which would undo "recent ones preferred".
 FEATURES = (
     "primary",  # the span carries a label of the asked-for kind
     "loose",  # ... or one that may fit
@@ -42,7 +45,6 @@ FEATURES = (
     "votes",  # other articles give the same span (log-scaled)
     "lead",  # the sentence is the article's first (leads state topics, rarely details)
     "echo",  # share of the span's terms the question already has
-    "recency",  # asked as of a date: how recent the page is (0 when unknown)
     "description",  # the candidate is a whole sentence (a description question, or no span found)
     "phrase",  # the candidate is a noun phrase, not an entity (``PHRASE_KINDS``)
     "digit",  # the span has a digit ("2023" is more precise than "years")
@@ -102,12 +104,11 @@ def normal(text: str) -> str:
 @dataclass(frozen=True)
 class Context:
     """What the candidates of one question are read against: the IDF of each question term, the
-    text around a sentence (title, lead, neighbours), the lead's position, and page dates."""
+    text around a sentence (title, lead, neighbours), the lead's position, whole articles' terms."""
 
     idf: dict[str, float]
     around: Callable[[Sentence], str]
     lead_index: Callable[[str], int]
-    published: Callable[[str], date | None]
     words: Callable[[str], set[str]] = lambda _: set()  # the terms of a whole article
     evidence: float = 0.0  # the question's evidence score from sentence scoring (extractive.evidence_score)
     as_of: date | None = None
@@ -237,10 +238,6 @@ def features(asked: Asked, cand: Candidate, r: Ranked, doc: Any, ctx: Context, v
             unit = float(counted.lemma_.lower() == asked.focus)
     near_text = (ctx.around(s) + " " + s.text).lower()
     named_near = sum(1 for n in asked.named if n in near_text) / len(asked.named) if asked.named else 1.0
-    published = ctx.published(s.article_id)
-    recency = 0.0
-    if ctx.as_of is not None and published is not None:
-        recency = math.exp(-max(0, (ctx.as_of - published).days) / 365.0)
     return [
         float(cand.label in asked.labels),
         float(cand.label in asked.loose),
@@ -263,7 +260,6 @@ def features(asked: Asked, cand: Candidate, r: Ranked, doc: Any, ctx: Context, v
         min(1.0, math.log1p(votes) / math.log(5)),
         float(s.index == ctx.lead_index(s.article_id)),
         len(span_terms & question_terms) / len(span_terms) if span_terms and not whole else 0.0,
-        recency,
         float(whole),
         float(cand.label == "NP"),
         float(any(ch.isdigit() for ch in cand.text)),

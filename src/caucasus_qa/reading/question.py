@@ -31,6 +31,7 @@ KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "amount": (frozenset(), NUMBER_LABELS),
     # "what was the turnout": a focus noun that names no kind; the span next to it will tell
     "thing": (frozenset(), NAME_LABELS | NUMBER_LABELS | frozenset({"DATE", "TIME"})),
+    "frequency": (frozenset(), frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY"})),
     "description": (frozenset(), frozenset()),
 }
 
@@ -150,6 +151,8 @@ def _how_kind(doc: Any, wh: Any) -> str:
         return "duration"  # "how long is the span" asks a length: QUANTITY may fit a duration
     if word == "old":
         return "count"
+    if word == "often":
+        return "frequency"  # "every twenty minutes", "twice a week"
     if word in _MEASURES or (nxt is not None and nxt.pos_ in ("ADJ", "ADV")):
         return "quantity"  # "how tall", "how strong"
     return "description"
