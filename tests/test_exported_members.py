@@ -20,6 +20,7 @@ ASSISTANT = {
     "sentences",
     "corpus_stats",
     "extractive",
+    "reader",
     "chat_model",
     "answerer",
     "judge",
