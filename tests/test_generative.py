@@ -328,7 +328,8 @@ def test_the_model_reads_the_sentences_in_the_order_the_shared_evidence_step_ran
             return self.weighed[-1]
 
     qa = Assistant(store=town_store)
-    reversing = Reversing(**{f: getattr(qa.extractive, f) for f in qa.extractive.__dataclass_fields__})
+    fields = {f: getattr(qa.extractive, f) for f in qa.extractive.__dataclass_fields__}
+    reversing = Reversing(**{**fields, "reader": None})  # the reader's own order: the next test
     generative = GenerativeAnswerer(reversing, EchoModel((1,)), qa.judge)
     a = qa.using(answerer=generative).ask("What did the mayor say about the closure?")
     ranked = reversing.weighed[-1].ranked
@@ -336,6 +337,19 @@ def test_the_model_reads_the_sentences_in_the_order_the_shared_evidence_step_ran
     assert [c.quote for c in a.evidence] == [s.sentence.text for s in generative.sources(ranked)]
     best = max(ranked, key=lambda s: s.score).sentence.text
     assert best not in [c.quote for c in a.evidence]  # the top-scored sentence, ranked last, is not read
+
+
+def test_the_model_reads_the_reader_s_best_sentence_first_and_is_told_the_kind_asked(town_store):
+    from caucasus_qa.generative import GenerativeAnswerer
+
+    qa = Assistant(store=town_store)
+    generative = GenerativeAnswerer(qa.extractive, EchoModel((1,)), qa.judge)
+    a = qa.using(answerer=generative).ask("How often will the ferry run on weekdays?")
+    assert a.evidence and "every twenty minutes" in a.evidence[0].quote
+    sources = qa.extractive.weigh("How much will it cost?", qa._embed_query("How much will it cost?"), []).ranked
+    prompt = generative.prompt("How much will the pier cost?", sources, "money")[-1]["content"]
+    assert "The answer is a sum of money." in prompt
+    assert "The answer is" not in generative.prompt("Why did it close?", sources, "description")[-1]["content"]
 
 
 @pytest.mark.slow

@@ -53,7 +53,8 @@ def summit(tmp_path_factory):
 def test_a_which_country_question_is_answered_by_the_sentence_naming_the_country(summit):
     question = "Which country will host the harbour summit?"
     blind = replace(summit.extractive.weights, place_named=0.0)
-    without = summit.using(extractive=replace(summit.extractive, weights=blind))
-    assert "Portugal" not in without.ask(question).citations[0].quote  # the restatement wins on words
+    # sentence scoring alone (the reader off): without the place weight the restatement wins on words
+    without = summit.using(extractive=replace(summit.extractive, weights=blind, reader=None))
+    assert "Portugal" not in without.ask(question).citations[0].quote
     answer = summit.ask(question)
     assert not answer.abstained and "Portugal" in answer.citations[0].quote

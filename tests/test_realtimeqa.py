@@ -175,8 +175,10 @@ def test_the_abstention_note_names_the_risk_model_and_warns_when_the_weights_cha
     qa = Assistant(store=tmp_path / "store")
     assert qa.ingest([Path(__file__).parent / "data" / "town"]).ok
     anywhere = qa.using(extractive=replace(qa.extractive, risk_model=replace(NEWS, min_chunks=0)))
+    threshold = qa.extractive.reader.model.threshold
     assert abstention_note(anywhere) == (
-        f"evidence score below 0.36, or risk model (`abstain_model` auto) at or above {NEWS.cut:.3f} "
+        f"the reader: no tied candidate, or its decline model below {threshold:.3f}, "
+        f"or risk model (`abstain_model` auto) at or above {NEWS.cut:.3f} "
         f"({NEWS.dated.cut:.3f} for a question asked as of a date, with the evidence's age)"
     )
     other = anywhere.using(extractive=replace(anywhere.extractive, weights=replace(qa.extractive.weights, cos=0.3)))

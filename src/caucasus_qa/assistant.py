@@ -199,10 +199,9 @@ class Assistant:
         """The reader (``reading/``) over the configured spaCy pipeline; None when it is off."""
         if self.settings.reader_model == "off":
             return None
-        from caucasus_qa.names import NameVectors
         from caucasus_qa.reading import Reader
 
-        return Reader.default(self.settings.reader_model, encode=NameVectors(self._encode))
+        return Reader.default(self.settings.reader_model)
 
     @cached_property
     def chat_model(self):

@@ -193,7 +193,7 @@ def readings(qa: Any, questions: Sequence[str], as_of: Sequence[Any] | None = No
     from caucasus_qa.reading.scoring import Model
 
     if "reader" not in qa.__dict__ and "extractive" not in qa.__dict__:  # before the Assistant builds its own
-        qa.__dict__["reader"] = Reader(parser(qa.settings.reader_model), Model.neutral(), encode=qa._encode)
+        qa.__dict__["reader"] = Reader(parser(qa.settings.reader_model), Model.neutral())
     engine, extractive = qa.query_engine, qa.extractive.never_declining()
     out = []
     for i, question in enumerate(questions):
@@ -212,7 +212,6 @@ class Labelled:
     answerable: bool
     candidates: list[Any]
     labels: list[int]
-    encode: Any = None  # the embedding model (for the decline model's clause similarity)
 
 
 def labelled(qa: Any, questions: Sequence[BasicQuestion]) -> list[Labelled]:
@@ -220,7 +219,7 @@ def labelled(qa: Any, questions: Sequence[BasicQuestion]) -> list[Labelled]:
     out = []
     for q, r in zip(questions, readings(qa, [q.question for q in questions])):
         cands = r.candidates if r is not None else []
-        out.append(Labelled(q.question, q.answerable, cands, [candidate_label(q, c) for c in cands], qa._encode))
+        out.append(Labelled(q.question, q.answerable, cands, [candidate_label(q, c) for c in cands]))
     return out
 
 
@@ -241,14 +240,14 @@ def labelled_eval(qa: Any, questions: Sequence[Any]) -> list[Labelled]:
                 for a in q.accepted
             )
             labels.append(int(q.answerable and hit and (not gold or c.sentence.article_id in gold)))
-        out.append(Labelled(q.question, q.answerable, cands, labels, qa._encode))
+        out.append(Labelled(q.question, q.answerable, cands, labels))
     return out
 
 
 def fit(rows: Sequence[Labelled], fitted_on: str) -> Any:
     """The reader's model fitted on labelled candidates: the candidate model, then the decline
     model on each question's best candidate under it, then the decline threshold."""
-    from caucasus_qa.reading.abstention import clause_similarity, question_features
+    from caucasus_qa.reading.abstention import question_features
     from caucasus_qa.reading.scoring import Model, best_threshold, logistic
     from caucasus_qa.reading.scoring import fit as fit_model
 
@@ -263,8 +262,7 @@ def fit(rows: Sequence[Labelled], fitted_on: str) -> Any:
             c.p = model.probability(c.x)
         order = sorted(range(len(r.candidates)), key=lambda i: -r.candidates[i].p)
         ranked = [r.candidates[i] for i in order]
-        clause = clause_similarity(r.question, ranked[0], r.encode)
-        tops.append((question_features(ranked, clause), r.labels[order[0]], r.answerable))
+        tops.append((question_features(ranked), r.labels[order[0]], r.answerable))
     q_coef, q_intercept = logistic([f for f, _, _ in tops], [y for _, y, _ in tops])
     model = replace(model, q_coef=q_coef, q_intercept=q_intercept)
     best = [(model.answers(f), bool(y), a) for f, y, a in tops]

@@ -436,9 +436,6 @@ def eval_command(
     tune: bool,
     sweep: bool,
     kit: Path | None,
-    reading_set: Path | None,
-    fit: bool,
-    misses: bool,
     undated: bool,
     group: str | None,
     weights: tuple[str, ...],
@@ -450,23 +447,20 @@ def eval_command(
     from caucasus_qa.evaluate import GATES, load_questions, spread, sweep_report, tune_report
 
     gates = {name: flags.pop(name) for name in GATES}
+    reading_set, fit, misses = (flags.pop(name) for name in ("reading_set", "fit", "misses"))
     settings = settings_from(ctx, **flags)
     split = "dev" if split == "tune" else split
+    default = ctx.get_parameter_source("split") == click.core.ParameterSource.DEFAULT
     if reading_set is not None:
-        default = ctx.get_parameter_source("split") == click.core.ParameterSource.DEFAULT
-        _reading(settings, reading_set, "all" if default else split, fit, misses, gates, kit)
-        return
+        return _reading(settings, reading_set, "all" if default else split, fit, misses, gates, kit)
     if kit is not None:
-        default = ctx.get_parameter_source("split") == click.core.ParameterSource.DEFAULT
         chosen = "all" if default else {"dev": "tune"}.get(split, split)
-        _realtimeqa(with_weights(Assistant(settings=settings), weights), kit, chosen, report_dir, limit,
-                    not undated, calibrate, group)  # fmt: skip
-        return
+        return _realtimeqa(with_weights(Assistant(settings=settings), weights), kit, chosen, report_dir, limit,
+                           not undated, calibrate, group)  # fmt: skip
     if split == "test" and (calibrate or tune or sweep):
         click.echo("warning: tuning on the test split makes its figures optimistic; use --split dev", err=True)
     if sweep:  # temporary stores only: the configured one is never opened
-        click.echo(sweep_report(settings, spread(load_questions(questions, split), limit), [settings.corpus]))
-        return
+        return click.echo(sweep_report(settings, spread(load_questions(questions, split), limit), [settings.corpus]))
     qa = with_weights(Assistant(settings=settings), weights)
     if tune:
         click.echo(tune_report(qa, load_questions(questions, split), progress=sys.stderr.isatty()))

@@ -533,13 +533,7 @@ class ExtractiveAnswerer:
             notes = [f"declined: {reading.declined}"] if reading is not None and reading.declined else []
             return Answer(text=ABSTAIN_TEXT, abstained=True, related=self.related(scored), notes=notes, **base)
         kinds = question_types(question)
-        if reading is not None and reading.best is not None and reading.best.label != "SENTENCE":
-            chosen, conflict = self._choose_read(reading, scored)
-        else:  # a description: sentence selection as before, the reader's best sentence first
-            chosen, conflict = self._choose(question, kinds, scored)
-            if reading is not None and reading.best is not None:
-                top = (reading.best.sentence.article_id, reading.best.sentence.start)
-                chosen.sort(key=lambda s: (s.sentence.article_id, s.sentence.start) != top)
+        chosen, conflict = self._quoted(question, kinds, scored, reading)
         citations = [self.cite(s.sentence, i + 1) for i, s in enumerate(chosen)]
         if reading is not None:
             base["span"] = reading.span(1)
@@ -601,6 +595,19 @@ class ExtractiveAnswerer:
         if self.encode is None or self.reader is not None:  # the reader types names with its model
             return scored
         return fit_names(question, scored, self.weights.name_fit, self.encode, self.selection.fitted)
+
+    def _quoted(
+        self, question: str, kinds: set[str], scored: list[Scored], reading: Reading | None
+    ) -> tuple[list[Scored], bool]:
+        """The sentences to quote and whether they are different accounts: the reader's answer
+        for a span; for a description, sentence selection with the reader's best sentence first."""
+        if reading is not None and reading.best is not None and reading.best.label != "SENTENCE":
+            return self._choose_read(reading, scored)
+        chosen, conflict = self._choose(question, kinds, scored)
+        if reading is not None and reading.best is not None:
+            top = (reading.best.sentence.article_id, reading.best.sentence.start)
+            chosen.sort(key=lambda s: (s.sentence.article_id, s.sentence.start) != top)
+        return chosen, conflict
 
     def _choose_read(self, reading: Reading, scored: list[Scored]) -> tuple[list[Scored], bool]:
         """The reader's answer: the sentence holding the best candidate first, then sentences of

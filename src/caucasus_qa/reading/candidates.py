@@ -85,7 +85,6 @@ class Candidate:
     rank: int
     x: list[float] = field(default_factory=list)
     p: float = 0.0
-    clause: str = ""  # the clause that states the span (``clause_of``): what the decline model compares
 
     @property
     def text(self) -> str:
@@ -172,33 +171,6 @@ def _doer(token: Any) -> bool:
     if token.dep_ in ("nsubj", "nsubjpass"):
         return True
     return token.dep_ == "pobj" and token.head.dep_ == "agent"
-
-
-_SIDE_CLAUSES = {"relcl", "advcl", "conj", "ccomp", "parataxis", "cc"}
-
-
-def clause_of(doc: Any, start: int, end: int) -> str:
-    """The clause of a sentence's parse that states the span at ``start:end``: the subtree of its
-    nearest verb, less the side clauses (relative, adverbial, coordinated) that do not hold it.
-    "The bridge cost $38.5 million, of which $22 million came from a grant" → "The bridge cost
-    $38.5 million"."""
-    own = _span_tokens(doc, start, end)
-    if not own:
-        return doc.text
-    verb = next((t for t in [own[0], *own[0].ancestors] if t.pos_ in ("VERB", "AUX")), None)
-    if verb is None:
-        return doc.text
-    keep = set()
-    stack = [verb]
-    while stack:
-        t = stack.pop()
-        keep.add(t.i)
-        for child in t.children:
-            holds = any(child.i == o.i or child.is_ancestor(o) for o in own)
-            if child.dep_ not in _SIDE_CLAUSES or holds:
-                stack.append(child)
-    words = [t for t in doc if t.i in keep and not t.is_punct]
-    return " ".join(t.text for t in words)
 
 
 def features(asked: Asked, cand: Candidate, r: Ranked, doc: Any, ctx: Context, votes: int, top: float) -> list[float]:
@@ -288,7 +260,6 @@ def gather(asked: Asked, ranked: Sequence[Ranked], docs: Sequence[Any], ctx: Con
     out = []
     for c, doc, r in found:
         c.x = features(asked, c, r, doc, ctx, len(articles[c.key]) - 1, top)
-        c.clause = r.sentence.text if c.label == "SENTENCE" else clause_of(doc, c.start, c.end)
         if c.label == "SENTENCE" or tied(asked, c, doc):
             out.append(c)
     return out

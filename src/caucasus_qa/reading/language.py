@@ -8,6 +8,7 @@ text: news asks about the same few sentences again and again, and a parse costs 
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -27,11 +28,28 @@ _INSTALL = {
 KEPT_PARSES = 20_000  # parsed sentences kept (a parse of a 30-word sentence is ~50 kB: ~1 GB at most)
 
 
+def _import_spacy(name: str) -> Any:
+    """spaCy, imported without torch where torch is not loaded yet: thinc imports torch whenever it
+    is installed (about 2 s and 300 MB), though a CPU pipeline never uses it, and answering must
+    not load torch (the fast cold start, encoder.py). Transformer pipelines (``*_trf``) need it."""
+    if "torch" in sys.modules or name.endswith("_trf"):
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError meanwhile
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return spacy
+
+
 @lru_cache(maxsize=4)
 def load(name: str = DEFAULT_MODEL) -> Any:
     """The spaCy pipeline ``name``, loaded once per process; a clear error if it is not installed."""
     try:
-        import spacy
+        spacy = _import_spacy(name)
     except ImportError as exc:  # pragma: no cover - spaCy is a dependency
         raise ConfigError("spaCy is not installed: pip install 'spacy>=3.7.5,<3.9' (`make install` does it)") from exc
     try:

@@ -4,7 +4,7 @@ decision to answer or decline out. Both answer backends read through it (``extra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -65,11 +65,10 @@ class Reader:
     parse: Parser
     model: Model
     depth: int = DEPTH
-    encode: Callable[[list[str]], Any] | None = None  # embeds the question and a clause (abstention.py)
 
     @classmethod
-    def default(cls, name: str = DEFAULT_MODEL, encode: Callable[[list[str]], Any] | None = None) -> Reader:
-        return cls(parser(name), shipped(), encode=encode)
+    def default(cls, name: str = DEFAULT_MODEL) -> Reader:
+        return cls(parser(name), shipped())
 
     def analyse(self, question: str) -> Asked:
         return analyse(question, self.parse)
@@ -83,5 +82,5 @@ class Reader:
             c.p = self.model.probability(c.x)
         cands.sort(key=lambda c: -c.p)
         by_sentence = {_key(r): d for r, d in zip(top, docs)}
-        answers, why = declines(question, cands, self.model, self.encode)
+        answers, why = declines(cands, self.model)
         return Reading(asked, cands, why, answers, by_sentence)

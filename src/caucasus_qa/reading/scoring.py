@@ -25,7 +25,7 @@ REGULARISATION = 1.0
 
 # What the decline model reads of a question's best candidate (``abstention.question_features``).
 QUESTION_FEATURES = (
-    "p", "margin", "clause", "primary", "cos", "pred", "pred_elsewhere", "topic_sent", "topic_ctx", "elsewhere",
+    "p", "margin", "primary", "cos", "pred", "pred_elsewhere", "topic_sent", "topic_ctx", "elsewhere",
     "near", "role", "unit", "named_near", "evidence",
     "description",
 )  # fmt: skip
