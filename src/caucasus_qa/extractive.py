@@ -556,13 +556,13 @@ class ExtractiveAnswerer:
         confidence = self.evidence_score(question, scored, oov)
         risky = self.risky(question, scored, oov, passages, confidence, as_of)
         ranked = self.rank(question, scored)
-        reading = self.reader.read(question, ranked, self.context(question, confidence, as_of))
+        reading = self.reader.read(question, ranked, self.context(question, confidence))
         ranked = reading.reorder(ranked)
         if reading.best is not None:  # sentence selection starts from the reader's best sentence
             ranked[0] = replace(ranked[0], score=max(s.score for s in ranked) + 1e-9)
         return Weighed(ranked, confidence, risky or reading.declined is not None, reading)
 
-    def context(self, question: str, evidence: float, as_of: date | None = None) -> Context:
+    def context(self, question: str, evidence: float) -> Context:
         """What the reader reads candidates against: the question's IDF, each sentence's
         surroundings (the article's title and lead, two sentences either side), whole articles."""
         stats = self.stats()
@@ -572,12 +572,18 @@ class ExtractiveAnswerer:
             sentences, _ = self.sentences.get(article_id)
             return next((s.index for s in sentences if not s.is_heading), 0)
 
+        surroundings: dict[tuple[str, int], str] = {}  # a sentence's, read once however many spans it holds
+
         def around(sentence: Sentence) -> str:
-            sentences, _ = self.sentences.get(sentence.article_id)
-            lead = lead_index(sentence.article_id)
-            near = sentences[max(0, sentence.index - 2) : sentence.index + 3]
-            title = self.metadata(sentence.article_id).get("title", "")
-            return " ".join([title, *(s.text for s in sentences[lead : lead + 1]), *(s.text for s in near)])
+            key = (sentence.article_id, sentence.index)
+            if key not in surroundings:
+                sentences, _ = self.sentences.get(sentence.article_id)
+                lead = lead_index(sentence.article_id)
+                near = sentences[max(0, sentence.index - 2) : sentence.index + 3]
+                title = self.metadata(sentence.article_id).get("title", "")
+                parts = [title, *(s.text for s in sentences[lead : lead + 1]), *(s.text for s in near)]
+                surroundings[key] = " ".join(parts)
+            return surroundings[key]
 
         kept: dict[str, set[str]] = {}
 
@@ -586,7 +592,7 @@ class ExtractiveAnswerer:
                 kept[article_id] = set(terms(self.sentences.text(article_id)))
             return kept[article_id]
 
-        return Context(idf, around, lead_index, words, evidence, as_of)
+        return Context(idf, around, lead_index, words, evidence)
 
     def rank(self, question: str, scored: list[Scored]) -> list[Scored]:
         """The scored sentences re-ranked by what no single sentence shows: the names other pages

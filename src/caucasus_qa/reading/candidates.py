@@ -13,7 +13,6 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Protocol
 
 from caucasus_qa.evidence import Sentence
@@ -110,7 +109,6 @@ class Context:
     lead_index: Callable[[str], int]
     words: Callable[[str], set[str]] = lambda _: set()  # the terms of a whole article
     evidence: float = 0.0  # the question's evidence score from sentence scoring (extractive.evidence_score)
-    as_of: date | None = None
 
 
 def spans(asked: Asked, doc: Any, asked_terms: set[str]) -> list[tuple[int, int, str]]:
