@@ -47,6 +47,24 @@ BUS_STRIKE = (
     "</body></html>\n"
 )
 
+# Counts of other things, lengths beside points in time, a sum after its currency sign, and
+# common nouns beside a who-question nobody in the article answers.
+HARVEST_PARADE = (
+    "Eastmoor harvest parade returns after a break\n"
+    "By Lena Hartigan, Eastmoor Echo, October 6, 2025\n"
+    "\n"
+    "The Eastmoor harvest parade returned to the town centre on Saturday after a break of three years.\n"
+    "\n"
+    "About 3,000 cars were parked in fields around the town during the parade, the police said. "
+    "The parade committee met for two hours on Monday evening to agree the route for the coming year.\n"
+    "\n"
+    "The procession, its first in three years, set off from the market square at noon. It ended in a "
+    "meadow beside the river, where a brass band played until dusk.\n"
+    "\n"
+    "Tickets for the evening dance cost £12, and the committee said every penny of the profit would go "
+    "to the town's food bank.\n"
+)
+
 
 @pytest.fixture(scope="module")
 def qa(tmp_path_factory: pytest.TempPathFactory):
@@ -56,6 +74,7 @@ def qa(tmp_path_factory: pytest.TempPathFactory):
     write(folder / "cycle-lanes.txt", CYCLE_LANES)
     write(folder / "canal-tunnel.md", CANAL_TUNNEL)
     write(folder / "bus-strike.html", BUS_STRIKE)
+    write(folder / "harvest-parade.txt", HARVEST_PARADE)
     assistant = Assistant(store=tmp_path_factory.mktemp("reading-store"))
     assert assistant.ingest([folder]).ok
     return assistant
@@ -69,6 +88,11 @@ def qa(tmp_path_factory: pytest.TempPathFactory):
         ("Who led the bus strike?", "Benedikt Soames", "The strike was led by"),
         ("How many drivers took part in the strike?", "420", "About 420 drivers took part"),
         ("How many volunteers helped with the tunnel?", "140", "About 140 volunteers"),
+        ("How many cars were parked around Eastmoor during the parade?", "3,000", "About 3,000 cars"),
+        ("How long was the break before the Eastmoor parade returned?", "three years", "after a break of"),
+        ("How many hours did the Eastmoor parade committee meet?", "two hours", "met for two hours"),
+        ("When did the Eastmoor harvest parade return?", "Saturday", "returned to the town centre"),
+        ("How much do tickets for the Eastmoor evening dance cost?", "£12", "cost £12"),
     ],
 )
 def test_the_short_answer_comes_first_inside_the_quote_that_states_it(qa, question, short, quote_holds):
@@ -92,6 +116,8 @@ def test_the_short_answer_comes_first_inside_the_quote_that_states_it(qa, questi
     [
         "How much did the new bus depot cost?",  # the strike article mentions no depot
         "Who was the architect of the canal tunnel?",  # no architect is named
+        "How many people watched the Eastmoor harvest parade?",  # 3,000 counts cars, not people
+        "Who owns the meadow where the Eastmoor parade ended?",  # "a brass band" owns nothing
     ],
 )
 def test_an_on_topic_question_the_articles_do_not_answer_is_declined(qa, question):
@@ -130,6 +156,11 @@ def test_ask_json_shows_the_short_answer(qa, tmp_path: Path):
         ("What percentage of voters backed the plan?", "percent"),
         ("Why did the mill close?", "description"),
         ("What was the turnout?", "thing"),
+        ("How much money will the cuts save?", "money"),
+        ("How much federal funding did the port receive?", "money"),
+        ("What weekly wage will the striker earn?", "money"),
+        ("How many hours did the hearing last?", "duration"),
+        ("How many league goals did she score?", "count"),
     ],
 )
 def test_a_question_is_read_for_the_kind_of_answer_it_asks_for(question, kind):
@@ -146,6 +177,8 @@ def test_the_predicate_and_topic_are_told_apart():
     asked = analyse("Which company carried out the tunnel repairs?", parser())
     assert asked.focus == "company" and {"carry", "out"} <= asked.predicate
     assert {"tunnel", "repair"} <= asked.topic
+    asked = analyse("How many league goals did she score?", parser())
+    assert asked.focus == "goal" and "goal" not in asked.predicate  # what is counted, read by "unit"
     asked = analyse("Who is the principal of Ashgrove Primary?", parser())
     assert "principal" in asked.predicate and "ashgrove primary" in asked.named
 

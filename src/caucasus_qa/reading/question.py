@@ -60,7 +60,11 @@ _KIND_NOUNS: dict[str, str] = {
     ),
     **dict.fromkeys("year date day month time week season decade century".split(), "date"),
     **dict.fromkeys("period duration".split(), "duration"),
-    **dict.fromkeys("amount sum cost price budget fee fine salary bill value fund funding".split(), "money"),
+    **dict.fromkeys(
+        "amount sum cost price budget fee fine salary wage pay bill value fund funding money revenue income "
+        "grant compensation spending investment".split(),
+        "money",
+    ),
     **dict.fromkeys("percentage percent share proportion".split(), "percent"),
     **dict.fromkeys("number".split(), "count"),
     **dict.fromkeys("distance length height depth width weight size area".split(), "quantity"),
@@ -77,6 +81,12 @@ _HOLLOW = {"name", "kind", "type", "sort", "title"}
 _RELATION_KINDS = {"person", "org", "name", "place"}
 # Verbs that carry no predicate of their own in a question ("who is", "what did they do").
 _LIGHT_VERBS = {"be", "do", "have", "happen", "get"}
+# Nouns of time that "how many" counts in a duration ("how many hours"): spaCy labels "two hours"
+# DATE or TIME, never CARDINAL, so the question asks for a length of time.
+TIME_UNITS = frozenset("second minute hour day night week fortnight month year decade century".split())
+# Kinds whose focus noun is what is counted or measured ("how many households"): it is read
+# against the noun a number counts (``candidates.features``, "unit"), not as a predicate.
+_COUNTED_KINDS = {"count", "quantity", "duration", "amount"}
 # "How far/tall/big…": a measure; "how old": an age (a number).
 _MEASURES = {"far", "tall", "high", "big", "large", "deep", "wide", "heavy", "long", "fast", "hot", "cold"}
 
@@ -118,8 +128,8 @@ def _focus(doc: Any, wh: Any) -> Any | None:
     → cost; "what is the name of the firm" → firm."""
     noun = None
     after = doc[wh.i + 2] if wh.i + 2 < len(doc) else None
-    if wh.lower_ == "how" and after is not None and doc[wh.i + 1].lower_ in ("many", "much") and after.pos_ == "NOUN":
-        return after  # "how many drivers": what is counted
+    if wh.lower_ == "how" and after is not None and doc[wh.i + 1].lower_ in ("many", "much"):
+        return _counted(after)  # "how many drivers": what is counted
     if wh.dep_ == "det" and wh.head.pos_ in ("NOUN", "PROPN"):
         noun = wh.head
     elif wh.lower_ == "what" and wh.head.lemma_ == "be":
@@ -134,19 +144,27 @@ def _focus(doc: Any, wh: Any) -> Any | None:
     return noun
 
 
+def _counted(token: Any) -> Any | None:
+    """The noun "how many/much" asks about: the head of "league goals", "federal funding"."""
+    while token.dep_ in ("compound", "amod", "nmod") and token.head.i > token.i and token.head.pos_ == "NOUN":
+        token = token.head
+    return token if token.pos_ == "NOUN" else None
+
+
 def _how_kind(doc: Any, wh: Any) -> str:
     """The kind a how-question asks for: "how much" money (a quantity when a noun follows),
     "how many" a count, "how long" a duration, "how tall" a measure, otherwise a description."""
     nxt = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
     word = nxt.lower_ if nxt is not None else ""
     after = doc[wh.i + 2] if wh.i + 2 < len(doc) else None
+    counted = _counted(after) if after is not None and word in ("much", "many") else None
     if word == "much":
-        if after is not None and after.pos_ == "NOUN":
-            return "quantity"  # "how much rain"
+        if counted is not None:  # "how much money" asks a sum, "how much rain" a quantity
+            return "money" if _KIND_NOUNS.get(counted.lemma_.lower()) == "money" else "quantity"
         paying = any(t.lemma_.lower() in _MONEY_WORDS for t in doc)
         return "money" if paying and not (wh.i > 0 and doc[wh.i - 1].lower_ == "by") else "amount"
     if word == "many":
-        return "count"
+        return "duration" if counted is not None and counted.lemma_.lower() in TIME_UNITS else "count"
     if word == "long":
         return "duration"  # "how long is the span" asks a length: QUANTITY may fit a duration
     if word == "old":
@@ -198,7 +216,8 @@ def _predicate(doc: Any, focus: Any | None, kind: str) -> set[str]:
             c.lemma_.lower() for c in root.children if c.dep_ in ("xcomp", "ccomp", "advcl") and c.pos_ == "VERB"
         )
     out.update(t.lemma_.lower() for t in doc if t.lemma_.lower() in _MONEY_WORDS)
-    if focus is not None and (focus.lemma_.lower() not in _KIND_NOUNS or _KIND_NOUNS[focus.lemma_.lower()] == "money"):
+    counted = kind in _COUNTED_KINDS
+    if focus is not None and not counted and _KIND_NOUNS.get(focus.lemma_.lower(), "money") == "money":
         out.add(focus.lemma_.lower())
     if not out and root is not None:  # "who is the mayor of X": the attribute names what is asked
         out.update(_relation(root))
