@@ -93,6 +93,7 @@ def qa(tmp_path_factory: pytest.TempPathFactory):
         ("How many hours did the Eastmoor parade committee meet?", "two hours", "met for two hours"),
         ("When did the Eastmoor harvest parade return?", "Saturday", "returned to the town centre"),
         ("How much do tickets for the Eastmoor evening dance cost?", "£12", "cost £12"),
+        ("Who played until dusk after the Eastmoor parade?", "brass band", "where a brass band played"),  # a doer
     ],
 )
 def test_the_short_answer_comes_first_inside_the_quote_that_states_it(qa, question, short, quote_holds):

@@ -130,23 +130,33 @@ def spans(asked: Asked, doc: Any, asked_terms: set[str]) -> list[tuple[int, int,
         before = doc[ent.start - 1] if ent.start > 0 else None
         start = before.idx if before is not None and before.is_currency and ent.label_ == "MONEY" else ent.start_char
         out.append((start, ent.end_char, ent.label_))  # "£12": the recogniser may leave the £ out
-    if asked.kind in PHRASE_KINDS and (asked.kind != "person" or asked.relation):
-        out += _phrases(doc, asked_terms, {(s, e) for s, e, _ in out})
+    if asked.kind in PHRASE_KINDS:
+        out += _phrases(asked, doc, asked_terms, {(s, e) for s, e, _ in out})
     return out
 
 
-def _phrases(doc: Any, asked_terms: set[str], taken: set[tuple[int, int]]) -> list[tuple[int, int, str]]:
+def _phrases(asked: Asked, doc: Any, asked_terms: set[str], taken: set[tuple[int, int]]) -> list[tuple[int, int, str]]:
     """Noun phrases as candidates: for "who are the X" (people described, not named) and for
-    things; not for "who did it", which a name answers ("the new album" never produced one)."""
+    things; for "who did it" only the doer of what was asked ("a local choir closed the
+    evening"), not any phrase near it ("the new album" produced nothing)."""
     out = []
+    doers_only = asked.kind == "person" and not asked.relation
     for chunk in doc.noun_chunks:
         words = [t for t in chunk if not t.is_stop and t.pos_ != "PRON"]
         if not words or chunk.root.ent_type_ or set(terms(chunk.text)) <= asked_terms:
             continue  # pronouns, entities (already candidates) and restatements of the question
+        if doers_only and not _does(chunk.root, asked.predicate):
+            continue
         start, end = words[0].idx, words[-1].idx + len(words[-1].text)
         if (start, end) not in taken:
             out.append((start, end, "NP"))
     return out
+
+
+def _does(token: Any, predicate: frozenset[str]) -> bool:
+    """``token`` is the doer of a verb the question asks about."""
+    verb = _done_by(token)
+    return verb is not None and verb.lemma_.lower() in predicate
 
 
 def _is_length(ent: Any) -> bool:
@@ -196,14 +206,21 @@ def _linked(a: Any, b: Any, hops: int = 2) -> bool:
     return any(x.i == y.i for x in up_a for y in up_b)
 
 
-def _doer(token: Any) -> bool:
-    """The token names who did it: a subject, the agent of a passive ("built by X"), or in
-    apposition to one of those."""
+def _done_by(token: Any) -> Any | None:
+    """The verb ``token`` names the doer of: as its subject, as the agent of a passive ("built
+    by X"), or in apposition to one of those; None where it is no doer."""
     while token.dep_ in ("compound", "appos", "conj") and token.head is not token:
         token = token.head
     if token.dep_ in ("nsubj", "nsubjpass"):
-        return True
-    return token.dep_ == "pobj" and token.head.dep_ == "agent"
+        return token.head
+    if token.dep_ == "pobj" and token.head.dep_ == "agent":
+        return token.head.head
+    return None
+
+
+def _doer(token: Any) -> bool:
+    """The token names who did it (``_done_by``)."""
+    return _done_by(token) is not None
 
 
 def features(asked: Asked, cand: Candidate, r: Ranked, doc: Any, ctx: Context, votes: int, top: float) -> list[float]:
