@@ -216,8 +216,7 @@ def _predicate(doc: Any, focus: Any | None, kind: str) -> set[str]:
             c.lemma_.lower() for c in root.children if c.dep_ in ("xcomp", "ccomp", "advcl") and c.pos_ == "VERB"
         )
     out.update(t.lemma_.lower() for t in doc if t.lemma_.lower() in _MONEY_WORDS)
-    counted = kind in _COUNTED_KINDS
-    if focus is not None and not counted and _KIND_NOUNS.get(focus.lemma_.lower(), "money") == "money":
+    if focus is not None and kind not in _COUNTED_KINDS and _KIND_NOUNS.get(focus.lemma_.lower(), "money") == "money":
         out.add(focus.lemma_.lower())
     if not out and root is not None:  # "who is the mayor of X": the attribute names what is asked
         out.update(_relation(root))
