@@ -59,7 +59,7 @@ HARVEST_PARADE = (
     "The parade committee met for two hours on Monday evening to agree the route for the coming year.\n"
     "\n"
     "The procession, its first in three years, set off from the market square at noon. It ended in a "
-    "meadow beside the river, where a brass band played until dusk.\n"
+    "meadow beside the river, where a brass band played until dusk. The meadow covers about 30 acres.\n"
     "\n"
     "Tickets for the evening dance cost £12, and the committee said every penny of the profit would go "
     "to the town's food bank.\n"
@@ -119,6 +119,15 @@ def test_the_short_answer_comes_first_inside_the_quote_that_states_it(qa, questi
         "Who was the architect of the canal tunnel?",  # no architect is named
         "How many people watched the Eastmoor harvest parade?",  # 3,000 counts cars, not people
         "Who owns the meadow where the Eastmoor parade ended?",  # "a brass band" owns nothing
+        "How many stalls stood in the Eastmoor meadow?",  # "about 30 acres" counts acres, not stalls
+        pytest.param(
+            "How much will the Eastmoor committee donate to the food bank?",  # £12 is what tickets cost
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="known miss: the topic stands in the £12 sentence and nothing reads that 'donate' is not "
+                "'cost' (word vectors of the bundled embedder were tried: no gain, docs/evaluation.md)",
+            ),
+        ),
     ],
 )
 def test_an_on_topic_question_the_articles_do_not_answer_is_declined(qa, question):
@@ -182,6 +191,24 @@ def test_the_predicate_and_topic_are_told_apart():
     assert asked.focus == "goal" and "goal" not in asked.predicate  # what is counted, read by "unit"
     asked = analyse("Who is the principal of Ashgrove Primary?", parser())
     assert "principal" in asked.predicate and "ashgrove primary" in asked.named
+
+
+@pytest.mark.parametrize(
+    ("question", "verb"),
+    [
+        ("How many households does the Lowmere water board supply?", "supply"),
+        ("When does the Corran choir's autumn tour start?", "start"),
+        ("In which village did the Ashby Four record their album?", "record"),
+        ("How many goals did Ines Calder score last season?", "score"),
+    ],
+)
+def test_a_do_question_keeps_its_verb_as_the_predicate(question, verb):
+    from caucasus_qa.reading import analyse
+    from caucasus_qa.reading.language import parser
+    from caucasus_qa.text import terms
+
+    asked = analyse(question, parser())  # the small pipeline tags a question's last bare verb a noun
+    assert verb in asked.predicate and terms(verb)[0] not in asked.topic
 
 
 def test_a_why_question_gets_the_reason_clause_as_its_short_answer():

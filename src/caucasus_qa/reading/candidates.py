@@ -223,6 +223,15 @@ def _doer(token: Any) -> bool:
     return _done_by(token) is not None
 
 
+def _counted_by(root: Any) -> Any | None:
+    """The noun a number span counts: the one it modifies ("420 drivers"), or its own head noun
+    where the recogniser took the unit in ("about 30 acres"); None where it names no noun."""
+    if root.pos_ == "NOUN" and not root.like_num:
+        return root
+    counted = root.head if root.dep_ in ("nummod", "quantmod", "compound") else None
+    return counted if counted is not None and counted.pos_ == "NOUN" else None
+
+
 def features(asked: Asked, cand: Candidate, r: Ranked, doc: Any, ctx: Context, votes: int, top: float) -> list[float]:
     """The feature vector of one candidate (see ``FEATURES``)."""
     s = cand.sentence
@@ -255,8 +264,8 @@ def features(asked: Asked, cand: Candidate, r: Ranked, doc: Any, ctx: Context, v
     pred_elsewhere = sum(weight[p] for p, st in pred_stems.items() if p not in here and st in elsewhere) / total
     unit = 0.5
     if asked.focus is not None and asked.kind in ("count", "quantity", "amount") and root is not None and not whole:
-        counted = root.head if root.dep_ in ("nummod", "quantmod", "compound") else None
-        if counted is not None and counted.pos_ == "NOUN":
+        counted = _counted_by(root)
+        if counted is not None:
             unit = float(counted.lemma_.lower() == asked.focus)
     near_text = (ctx.around(s) + " " + s.text).lower()
     named_near = sum(1 for n in asked.named if n in near_text) / len(asked.named) if asked.named else 1.0
@@ -304,7 +313,7 @@ def gather(asked: Asked, ranked: Sequence[Ranked], docs: Sequence[Any], ctx: Con
             for i, (r, d) in enumerate(zip(ranked, docs))
         ]
     articles: dict[str, set[str]] = {}
-    for c, _, _ in found:
+    for c, *_ in found:
         articles.setdefault(c.key, set()).add(c.sentence.article_id)
     top = max((r.score for r in ranked), default=0.0)
     out = []

@@ -81,6 +81,9 @@ _HOLLOW = {"name", "kind", "type", "sort", "title"}
 _RELATION_KINDS = {"person", "org", "name", "place"}
 # Verbs that carry no predicate of their own in a question ("who is", "what did they do").
 _LIGHT_VERBS = {"be", "do", "have", "happen", "get"}
+_DO_FORMS = {"do", "does", "did"}
+# What the subject of a do-question is made of ("the Corran choir's autumn tour"), the misread verb included.
+_SUBJECT_POS = {"DET", "PRON", "NOUN", "PROPN", "ADJ", "NUM", "PART"}
 # Nouns of time that "how many" counts in a duration ("how many hours"): spaCy labels "two hours"
 # DATE or TIME, never CARDINAL, so the question asks for a length of time.
 TIME_UNITS = frozenset("second minute hour day night week fortnight month year decade century".split())
@@ -208,9 +211,12 @@ def _predicate(doc: Any, focus: Any | None, kind: str) -> set[str]:
     light verb), and a focus noun that is not a kind word ("the architect", "the cost")."""
     out: set[str] = set()
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
-    if root is not None and root.pos_ in ("VERB", "AUX") and root.lemma_.lower() not in _LIGHT_VERBS:
+    if root is not None and _verb(root) and root.lemma_.lower() not in _LIGHT_VERBS:
         out.add(root.lemma_.lower())
         out.update(c.lemma_.lower() for c in root.children if c.dep_ == "prt")
+    if root is None or not _verb(root) or root.lemma_.lower() in _LIGHT_VERBS:
+        verb = _do_verb(doc)
+        out.update([verb.lemma_.lower()] if verb is not None else [])
     if root is not None:  # "cost to dismantle", "expect to rise": the verb the main one governs
         out.update(
             c.lemma_.lower() for c in root.children if c.dep_ in ("xcomp", "ccomp", "advcl") and c.pos_ == "VERB"
@@ -221,6 +227,32 @@ def _predicate(doc: Any, focus: Any | None, kind: str) -> set[str]:
     if not out and root is not None:  # "who is the mayor of X": the attribute names what is asked
         out.update(_relation(root))
     return out
+
+
+def _verb(token: Any) -> bool:
+    """A verb, or what the parser hangs an auxiliary on though it tags it a noun ("will … supply")."""
+    return token.pos_ in ("VERB", "AUX") or (token.pos_ == "NOUN" and any(c.dep_ == "aux" for c in token.children))
+
+
+def _do_verb(doc: Any) -> Any | None:
+    """The verb of a do-question ("how many households does the board supply"), where the
+    parser took it for a noun: en_core_web_sm often tags a question's last bare verb NN and
+    hangs it in the subject ("the board supply"). The subject after "does" is one noun phrase
+    (a determiner only first, modifiers before nouns); the verb is the last common noun of that run ("the Ashby Four
+    record | their album", "Ines Calder score | last season"). Written by hand because no
+    pipeline installable here parses these questions right."""
+    wh = _wh(doc)
+    do = next((t for t in doc[wh.i + 1 :] if t.lower_ in _DO_FORMS and t.dep_ in ("aux", "ROOT")), None) if wh else None
+    if do is None:
+        return None
+    run: list[Any] = []
+    for t in doc[do.i + 1 :]:
+        nouns = any(r.pos_ in ("NOUN", "PROPN") for r in run)
+        if t.pos_ not in _SUBJECT_POS or (t.pos_ in ("DET", "PRON") and run) or (t.pos_ in ("ADJ", "NUM") and nouns):
+            break  # a second phrase begins: "their album", "last season"
+        run.append(t)
+    verb = next((t for t in reversed(run[1:]) if t.pos_ in ("NOUN", "VERB")), None)
+    return verb if verb is not None and verb.i > do.i + 1 else None
 
 
 def _relation(root: Any) -> set[str]:
