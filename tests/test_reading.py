@@ -63,6 +63,8 @@ HARVEST_PARADE = (
     "\n"
     "Tickets for the evening dance cost £12, and the committee said every penny of the profit would go "
     "to the town's food bank.\n"
+    "\n"
+    "Eastmoor, a market town in the Marsh Ferry district, has held the parade since 1951.\n"
 )
 
 
@@ -94,6 +96,7 @@ def qa(tmp_path_factory: pytest.TempPathFactory):
         ("When did the Eastmoor harvest parade return?", "Saturday", "returned to the town centre"),
         ("How much do tickets for the Eastmoor evening dance cost?", "£12", "cost £12"),
         ("Who played until dusk after the Eastmoor parade?", "brass band", "where a brass band played"),  # a doer
+        ("In which district is the market town of Eastmoor?", "Marsh Ferry", "in the Marsh Ferry district"),  # a name
     ],
 )
 def test_the_short_answer_comes_first_inside_the_quote_that_states_it(qa, question, short, quote_holds):
@@ -120,6 +123,7 @@ def test_the_short_answer_comes_first_inside_the_quote_that_states_it(qa, questi
         "How many people watched the Eastmoor harvest parade?",  # 3,000 counts cars, not people
         "Who owns the meadow where the Eastmoor parade ended?",  # "a brass band" owns nothing
         "How many stalls stood in the Eastmoor meadow?",  # "about 30 acres" counts acres, not stalls
+        "What is Eastmoor's GDP?",  # a possessed attribute: no sum or number in the article
         pytest.param(
             "How much will the Eastmoor committee donate to the food bank?",  # £12 is what tickets cost
             marks=pytest.mark.xfail(

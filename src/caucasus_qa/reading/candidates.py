@@ -132,6 +132,23 @@ def spans(asked: Asked, doc: Any, asked_terms: set[str]) -> list[tuple[int, int,
         out.append((start, ent.end_char, ent.label_))  # "£12": the recogniser may leave the £ out
     if asked.kind in PHRASE_KINDS:
         out += _phrases(asked, doc, asked_terms, {(s, e) for s, e, _ in out})
+    elif asked.focus is not None and asked.kind not in STRICT_KINDS:
+        out += _named_by_focus(asked, doc, {(s, e) for s, e, _ in out})
+    return out
+
+
+def _named_by_focus(asked: Asked, doc: Any, taken: set[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """Noun phrases headed by the focus noun that name one ("the Marsh Ferry district" for "in
+    which district"): the recogniser misses many such names, and the head noun says the kind."""
+    out = []
+    for chunk in doc.noun_chunks:
+        names = [t for t in chunk if t.pos_ == "PROPN" and t.lower_ not in asked.named]
+        if chunk.root.lemma_.lower() != asked.focus or not names or chunk.root.ent_type_:
+            continue
+        words = [t for t in chunk if not t.is_stop]
+        start, end = words[0].idx, words[-1].idx + len(words[-1].text)
+        if (start, end) not in taken and not any(s <= start < e or s < end <= e for s, e in taken):
+            out.append((start, end, "NP"))
     return out
 
 
@@ -327,12 +344,17 @@ def gather(asked: Asked, ranked: Sequence[Ranked], docs: Sequence[Any], ctx: Con
 def tied(asked: Asked, c: Candidate, doc: Any) -> bool:
     """A span is tied to what was asked: its passage is about the question's topic (``TOPIC_TIE``
     of the topic's weight around it), and where the question asks who holds a role ("who is the
-    architect of …") its sentence names that role."""
+    architect of …") or for a thing by its name ("what was the turnout") its sentence says so."""
     if c.x[FEATURES.index("topic_ctx")] < TOPIC_TIE and asked.topic:
         return False
     if asked.kind == "count" and c.x[FEATURES.index("unit")] == 0.0:
         return False  # "3,000 cars" does not say how many people came
-    if asked.relation:
-        words = set(_lemmas(doc)) | set(terms(doc.text))
-        return any(r in words or (terms(r) or [r])[0] in words for r in asked.relation)
-    return True
+    if asked.kind == "thing" and asked.focus is not None and not _says(doc, {asked.focus}):
+        return False  # "what is the turnout": a sentence that never says turnout does not give it
+    return not asked.relation or _says(doc, asked.relation)
+
+
+def _says(doc: Any, lemmas: set[str] | frozenset[str]) -> bool:
+    """The sentence holds one of ``lemmas``, as a lemma or a stem."""
+    words = set(_lemmas(doc)) | set(terms(doc.text))
+    return any(w in words or (terms(w) or [w])[0] in words for w in lemmas)

@@ -136,15 +136,21 @@ def _focus(doc: Any, wh: Any) -> Any | None:
     if wh.dep_ == "det" and wh.head.pos_ in ("NOUN", "PROPN"):
         noun = wh.head
     elif wh.lower_ == "what" and wh.head.lemma_ == "be":
-        noun = next(
-            (t for t in wh.head.children if t is not wh and t.dep_ in ("nsubj", "attr") and t.pos_ == "NOUN"), None
-        )
+        noun = next((t for t in wh.head.children if t is not wh and t.dep_ in ("nsubj", "attr") and _common(t)), None)
     elif wh.lower_ in ("what", "which") and wh.i + 1 < len(doc) and doc[wh.i + 1].pos_ == "NOUN":
         noun = doc[wh.i + 1]  # a parse that missed the determiner ("what percentage of ...")
     if noun is not None and noun.lemma_.lower() in _HOLLOW:
         inner = next((c for t in noun.children if t.dep_ == "prep" for c in t.children if c.dep_ == "pobj"), None)
         noun = inner or noun
     return noun
+
+
+def _common(token: Any) -> bool:
+    """A common noun, or a proper-noun tag on an attribute something has ("Armenia's GDP", "the
+    GDP of Armenia"): the tagger calls acronyms proper nouns, but a possessed one names no one."""
+    if token.pos_ == "NOUN":
+        return True
+    return token.pos_ == "PROPN" and any(c.dep_ == "poss" or c.lower_ == "the" for c in token.children)
 
 
 def _counted(token: Any) -> Any | None:
