@@ -64,7 +64,9 @@ HARVEST_PARADE = (
     "Tickets for the evening dance cost £12, and the committee said every penny of the profit would go "
     "to the town's food bank.\n"
     "\n"
-    "Eastmoor, a market town in the Marsh Ferry district, has held the parade since 1951.\n"
+    "Eastmoor, a market town in the Marsh Ferry district, has held the parade since 1951. The brass band "
+    "came from the village of Low Sallow, twelve miles to the north. The evening dance was held in the barn "
+    "of Hollin Farm, whose owner, retired baker Ada Quill, lent it free of charge.\n"
 )
 
 
@@ -97,6 +99,8 @@ def qa(tmp_path_factory: pytest.TempPathFactory):
         ("How much do tickets for the Eastmoor evening dance cost?", "£12", "cost £12"),
         ("Who played until dusk after the Eastmoor parade?", "brass band", "where a brass band played"),  # a doer
         ("In which district is the market town of Eastmoor?", "Marsh Ferry", "in the Marsh Ferry district"),  # a name
+        ("From which village did the Eastmoor brass band come?", "Low Sallow", "the village of Low Sallow"),
+        ("Who owns the barn where the Eastmoor evening dance was held?", "Ada Quill", "whose owner"),  # owner: owns
     ],
 )
 def test_the_short_answer_comes_first_inside_the_quote_that_states_it(qa, question, short, quote_holds):
@@ -204,6 +208,7 @@ def test_the_predicate_and_topic_are_told_apart():
         ("When does the Corran choir's autumn tour start?", "start"),
         ("In which village did the Ashby Four record their album?", "record"),
         ("How many goals did Ines Calder score last season?", "score"),
+        ("In which town did the Ashby Four record Silver Lanes?", "record"),
     ],
 )
 def test_a_do_question_keeps_its_verb_as_the_predicate(question, verb):

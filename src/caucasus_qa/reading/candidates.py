@@ -139,11 +139,19 @@ def spans(asked: Asked, doc: Any, asked_terms: set[str]) -> list[tuple[int, int,
 
 def _named_by_focus(asked: Asked, doc: Any, taken: set[tuple[int, int]]) -> list[tuple[int, int, str]]:
     """Noun phrases headed by the focus noun that name one ("the Marsh Ferry district" for "in
-    which district"): the recogniser misses many such names, and the head noun says the kind."""
+    which district"), or the name after it ("the village of Low Sallow"): the recogniser misses
+    many such names, and the head noun says the kind."""
     out = []
-    for chunk in doc.noun_chunks:
-        names = [t for t in chunk if t.pos_ == "PROPN" and t.lower_ not in asked.named]
-        if chunk.root.lemma_.lower() != asked.focus or not names or chunk.root.ent_type_:
+    chunks = list(doc.noun_chunks)
+    for chunk in chunks:
+        if chunk.root.lemma_.lower() != asked.focus:
+            continue
+        named = next((c for c in chunks if c.root.dep_ == "pobj" and c.root.head.head.i == chunk.root.i
+                      and c.root.head.lower_ == "of"), None)  # fmt: skip
+        if named is None and chunk.root.ent_type_:
+            continue  # an entity: a candidate already where its label fits
+        chunk = named if named is not None else chunk  # "of Elm Tarrow": whatever label the recogniser gave it
+        if not any(t.pos_ == "PROPN" and t.lower_ not in asked.named for t in chunk):
             continue
         words = [t for t in chunk if not t.is_stop]
         start, end = words[0].idx, words[-1].idx + len(words[-1].text)

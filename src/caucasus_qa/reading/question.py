@@ -244,7 +244,8 @@ def _do_verb(doc: Any) -> Any | None:
     """The verb of a do-question ("how many households does the board supply"), where the
     parser took it for a noun: en_core_web_sm often tags a question's last bare verb NN and
     hangs it in the subject ("the board supply"). The subject after "does" is one noun phrase
-    (a determiner only first, modifiers before nouns); the verb is the last common noun of that run ("the Ashby Four
+    (a determiner only first, modifiers and names before common nouns); the verb is the last
+    common noun of that run ("the Ashby Four
     record | their album", "Ines Calder score | last season"). Written by hand because no
     pipeline installable here parses these questions right."""
     wh = _wh(doc)
@@ -254,8 +255,14 @@ def _do_verb(doc: Any) -> Any | None:
     run: list[Any] = []
     for t in doc[do.i + 1 :]:
         nouns = any(r.pos_ in ("NOUN", "PROPN") for r in run)
-        if t.pos_ not in _SUBJECT_POS or (t.pos_ in ("DET", "PRON") and run) or (t.pos_ in ("ADJ", "NUM") and nouns):
-            break  # a second phrase begins: "their album", "last season"
+        common = any(r.pos_ == "NOUN" for r in run)
+        if (
+            t.pos_ not in _SUBJECT_POS
+            or (t.pos_ in ("DET", "PRON") and run)
+            or (t.pos_ in ("ADJ", "NUM") and nouns)
+            or (t.pos_ == "PROPN" and common)
+        ):
+            break  # a second phrase begins: "their album", "last season", "Silver Lanes"
         run.append(t)
     verb = next((t for t in reversed(run[1:]) if t.pos_ in ("NOUN", "VERB")), None)
     return verb if verb is not None and verb.i > do.i + 1 else None
