@@ -241,6 +241,17 @@ def test_the_decline_threshold_keeps_answerable_questions():
     assert best_threshold([*best, (0.25, True, True)]) <= 0.25
 
 
+def test_the_decline_threshold_holds_each_sources_own_limit():
+    from caucasus_qa.reading.scoring import best_threshold
+
+    # 30 answerable (one of them, of source B, at 0.35) and 5 unanswerable at 0.4: pooled, a cut
+    # above 0.4 declines 1 of 30 answerable (3%); B's own limit (5% of its 10) forbids it
+    best = [(0.9, True, True)] * 29 + [(0.35, True, True)] + [(0.4, False, False)] * 5
+    sources = ["A"] * 20 + ["B"] * 10 + ["A"] * 5
+    assert best_threshold(best) > 0.4
+    assert best_threshold(best, sources, {"B": 0.05}) <= 0.35
+
+
 def test_a_missing_reader_model_names_what_to_install():
     from caucasus_qa.errors import ConfigError
     from caucasus_qa.reading.language import load

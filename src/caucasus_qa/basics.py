@@ -212,6 +212,7 @@ class Labelled:
     answerable: bool
     candidates: list[Any]
     labels: list[int]
+    source: str = ""  # which tuning set: "reading", "five-article", "realtimeqa" (``scoring.DECLINE_LIMITS``)
 
 
 def labelled(qa: Any, questions: Sequence[BasicQuestion]) -> list[Labelled]:
@@ -219,7 +220,7 @@ def labelled(qa: Any, questions: Sequence[BasicQuestion]) -> list[Labelled]:
     out = []
     for q, r in zip(questions, readings(qa, [q.question for q in questions])):
         cands = r.candidates if r is not None else []
-        out.append(Labelled(q.question, q.answerable, cands, [candidate_label(q, c) for c in cands]))
+        out.append(Labelled(q.question, q.answerable, cands, [candidate_label(q, c) for c in cands], "reading"))
     return out
 
 
@@ -240,7 +241,7 @@ def labelled_eval(qa: Any, questions: Sequence[Any]) -> list[Labelled]:
                 for a in q.accepted
             )
             labels.append(int(q.answerable and hit and (not gold or c.sentence.article_id in gold)))
-        out.append(Labelled(q.question, q.answerable, cands, labels))
+        out.append(Labelled(q.question, q.answerable, cands, labels, "five-article"))
     return out
 
 
@@ -248,13 +249,13 @@ def fit(rows: Sequence[Labelled], fitted_on: str) -> Any:
     """The reader's model fitted on labelled candidates: the candidate model, then the decline
     model on each question's best candidate under it, then the decline threshold."""
     from caucasus_qa.reading.abstention import question_features
-    from caucasus_qa.reading.scoring import Model, best_threshold, logistic
+    from caucasus_qa.reading.scoring import DECLINE_LIMITS, Model, best_threshold, logistic
     from caucasus_qa.reading.scoring import fit as fit_model
 
     x = [c.x for r in rows for c in r.candidates]
     y = [v for r in rows for v in r.labels]
     model: Model = fit_model(x, y, fitted_on)
-    tops = []
+    tops, sources = [], []
     for r in rows:
         if not r.candidates:
             continue
@@ -263,6 +264,7 @@ def fit(rows: Sequence[Labelled], fitted_on: str) -> Any:
         order = sorted(range(len(r.candidates)), key=lambda i: -r.candidates[i].p)
         ranked = [r.candidates[i] for i in order]
         tops.append((question_features(ranked), r.labels[order[0]], r.answerable))
+        sources.append(r.source)
     q_coef, q_intercept = logistic([f for f, _, _ in tops], [y for _, y, _ in tops])
     model = replace(model, q_coef=q_coef, q_intercept=q_intercept)
     best = [(model.answers(f), bool(y), a) for f, y, a in tops]
@@ -273,7 +275,7 @@ def fit(rows: Sequence[Labelled], fitted_on: str) -> Any:
         "without a candidate": len(rows) - len(tops),
         "right at best": sum(y for _, y, _ in tops),
     }
-    return replace(model, threshold=best_threshold(best), counts=counts)
+    return replace(model, threshold=best_threshold(best, sources, DECLINE_LIMITS), counts=counts)
 
 
 def tuning_rows(

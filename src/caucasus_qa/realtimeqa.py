@@ -417,7 +417,7 @@ def labelled(qa: Any, kit: Path) -> tuple[list[Any], str]:
         answerable = groups[q.id] == "gold"
         short = [c.label == "SENTENCE" or len(c.text.split()) <= len(n.split()) + SPAN_SLACK for c in cands]
         labels = [int(answerable and n in norm(c.text) and ok) for c, ok in zip(cands, short)]
-        out.append(Labelled(q.question, answerable, cands, labels))
+        out.append(Labelled(q.question, answerable, cands, labels, "realtimeqa"))
     return out, f"RealTime QA tune weeks over {len(texts):,} stored pages ({len(gold)} gold, {len(nowhere)} nowhere)"
 
 
