@@ -146,18 +146,26 @@ def _named_by_focus(asked: Asked, doc: Any, taken: set[tuple[int, int]]) -> list
     for chunk in chunks:
         if chunk.root.lemma_.lower() != asked.focus:
             continue
-        named = next((c for c in chunks if c.root.dep_ == "pobj" and c.root.head.head.i == chunk.root.i
-                      and c.root.head.lower_ == "of"), None)  # fmt: skip
+        named = _name_after(chunk, chunks)  # "of Elm Tarrow": whatever label the recogniser gave it
         if named is None and chunk.root.ent_type_:
             continue  # an entity: a candidate already where its label fits
-        chunk = named if named is not None else chunk  # "of Elm Tarrow": whatever label the recogniser gave it
+        chunk = named if named is not None else chunk
         if not any(t.pos_ == "PROPN" and t.lower_ not in asked.named for t in chunk):
             continue
         words = [t for t in chunk if not t.is_stop]
         start, end = words[0].idx, words[-1].idx + len(words[-1].text)
-        if (start, end) not in taken and not any(s <= start < e or s < end <= e for s, e in taken):
+        if not any(s <= start < e or s < end <= e for s, e in taken):
             out.append((start, end, "NP"))
     return out
+
+
+def _name_after(chunk: Any, chunks: Sequence[Any]) -> Any | None:
+    """The noun phrase after "of" that ``chunk``'s head governs ("the village | of Low Sallow")."""
+    head = chunk.root
+    return next(
+        (c for c in chunks if c.root.dep_ == "pobj" and c.root.head.lower_ == "of" and c.root.head.head.i == head.i),
+        None,
+    )
 
 
 def _phrases(asked: Asked, doc: Any, asked_terms: set[str], taken: set[tuple[int, int]]) -> list[tuple[int, int, str]]:
@@ -338,7 +346,7 @@ def gather(asked: Asked, ranked: Sequence[Ranked], docs: Sequence[Any], ctx: Con
             for i, (r, d) in enumerate(zip(ranked, docs))
         ]
     articles: dict[str, set[str]] = {}
-    for c, *_ in found:
+    for c, _, _ in found:
         articles.setdefault(c.key, set()).add(c.sentence.article_id)
     top = max((r.score for r in ranked), default=0.0)
     out = []

@@ -81,7 +81,7 @@ _HOLLOW = {"name", "kind", "type", "sort", "title"}
 _RELATION_KINDS = {"person", "org", "name", "place"}
 # Verbs that carry no predicate of their own in a question ("who is", "what did they do").
 _LIGHT_VERBS = {"be", "do", "have", "happen", "get"}
-_DO_FORMS = {"do", "does", "did"}
+_DO_FORMS = {"do", "does", "did"}  # the auxiliary of a do-question ("how many … does the board supply")
 # What the subject of a do-question is made of ("the Corran choir's autumn tour"), the misread verb included.
 _SUBJECT_POS = {"DET", "PRON", "NOUN", "PROPN", "ADJ", "NUM", "PART"}
 # Nouns of time that "how many" counts in a duration ("how many hours"): spaCy labels "two hours"
@@ -220,9 +220,8 @@ def _predicate(doc: Any, focus: Any | None, kind: str) -> set[str]:
     if root is not None and _verb(root) and root.lemma_.lower() not in _LIGHT_VERBS:
         out.add(root.lemma_.lower())
         out.update(c.lemma_.lower() for c in root.children if c.dep_ == "prt")
-    if root is None or not _verb(root) or root.lemma_.lower() in _LIGHT_VERBS:
-        verb = _do_verb(doc)
-        out.update([verb.lemma_.lower()] if verb is not None else [])
+    elif (verb := _do_verb(doc)) is not None:
+        out.add(verb.lemma_.lower())
     if root is not None:  # "cost to dismantle", "expect to rise": the verb the main one governs
         out.update(
             c.lemma_.lower() for c in root.children if c.dep_ in ("xcomp", "ccomp", "advcl") and c.pos_ == "VERB"
@@ -245,9 +244,8 @@ def _do_verb(doc: Any) -> Any | None:
     parser took it for a noun: en_core_web_sm often tags a question's last bare verb NN and
     hangs it in the subject ("the board supply"). The subject after "does" is one noun phrase
     (a determiner only first, modifiers and names before common nouns); the verb is the last
-    common noun of that run ("the Ashby Four
-    record | their album", "Ines Calder score | last season"). Written by hand because no
-    pipeline installable here parses these questions right."""
+    common noun of that run ("the Ashby Four record | their album", "Ines Calder score | last
+    season"). Written by hand because no pipeline installable here parses these questions right."""
     wh = _wh(doc)
     do = next((t for t in doc[wh.i + 1 :] if t.lower_ in _DO_FORMS and t.dep_ in ("aux", "ROOT")), None) if wh else None
     if do is None:

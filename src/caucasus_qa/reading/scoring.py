@@ -114,9 +114,8 @@ def best_threshold(
 ) -> float:
     """The decline threshold that answers most questions right on a tuning split, declining at
     most ``max_false_decline`` of the answerable ones, and of a named source's answerable ones at
-    most its own limit (``limits``, by the name in ``sources``: one per question); where no cut
-    keeps every limit, the least declining one. ``best``: per question, the best candidate's
-    probability, whether it is right, whether the question is answerable."""
+    most its own limit (``limits``, by the name in ``sources``: one per question). ``best``: per
+    question, the best candidate's probability, whether it is right, whether it is answerable."""
     groups = _answerable_by_source(best, sources)
     limit_of = {"": max_false_decline, **(limits or {})}
     groups = {g: probs for g, probs in groups.items() if g in limit_of}
@@ -126,9 +125,7 @@ def best_threshold(
         if any(sum(p < cut for p in probs) / len(probs) > limit_of[g] for g, probs in groups.items()):
             continue
         score_of[cut] = sum((p >= cut and ok) if a else p < cut for p, ok, a in best)
-    if not score_of:
-        return 0.0
-    top = max(score_of.values())
+    top = max(score_of.values())  # a cut of 0 declines nothing: there is always one
     # the least declining of the best cuts, moved halfway down to the next probability below it
     # (a cut at a tuning question's own probability sits on that question's edge)
     least = min(c for c, v in score_of.items() if v == top)
