@@ -67,7 +67,7 @@ def test_jsonl_gives_one_article_per_line_and_reports_bad_lines(tmp_path):
     assert [a.id for a in arts] == ["a1", "batch-3"]
     assert arts[0].outlet == "O" and arts[0].published == "2024-01-02"
     assert [s.path.rsplit(":", 1)[1] for s in skips] == ["2", "4", "5"]
-    assert "ISO date" in skips[-1].reason
+    assert "is not a date" in skips[-1].reason and "YYYY-MM-DD" in skips[-1].reason
 
 
 def test_sidecar_overrides_what_the_page_says(tmp_path):

@@ -7,7 +7,8 @@ import re
 import pytest
 from conftest import CORPUS
 
-from caucasus_qa.boilerplate import chrome_kind, clean_page, find_date, is_dateline
+from caucasus_qa.boilerplate import chrome_kind, clean_page
+from caucasus_qa.dates import find_date, is_dateline
 
 PARAGRAPHS = [
     "The city council voted on Tuesday to close the old harbour bridge for repairs, ending months of debate.",

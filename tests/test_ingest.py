@@ -190,7 +190,7 @@ def test_default_corpus_ingests_with_metadata(settings):
     assert by_prefix["001"]["outlet"] == "Fakti" and by_prefix["001"]["published"] == "2025-07-05"
     assert by_prefix["002"]["outlet"] == "Al Jazeera via DNYUZ" and by_prefix["002"]["published"] == "2025-07-10"
     assert by_prefix["003"]["outlet"] == "DW" and by_prefix["003"]["author"] == "Lisa Lewis"
-    assert by_prefix["004"]["outlet"] == "Charter97 quoting Deutsche Welle"
+    assert by_prefix["004"]["outlet"] == "Charter97.org quoting Deutsche Welle"
     assert by_prefix["004"]["author"] == "Ivan Preobrazhensky"
     assert "published" not in by_prefix["004"] and "clock" in by_prefix["004"]["date_note"]
 

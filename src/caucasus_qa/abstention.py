@@ -20,6 +20,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any
 
+from caucasus_qa.dates import as_date
+
 
 @dataclass(frozen=True)
 class EvidenceFeatures:
@@ -53,10 +55,9 @@ def staleness(as_of: date, published: Iterable[str | None], present: bool) -> tu
     """``stale`` and ``present_stale`` for evidence from pages published on these dates."""
     ages = []
     for value in published:
-        try:
-            ages.append((as_of - date.fromisoformat((value or "")[:10])).days)
-        except ValueError:
-            continue
+        day = as_date(value)
+        if day is not None:
+            ages.append((as_of - day).days)
     stale = math.log1p(max(min(ages, default=UNDATED_DAYS), 0))
     return stale, stale if present else 0.0
 

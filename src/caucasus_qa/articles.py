@@ -10,16 +10,15 @@ from __future__ import annotations
 import codecs
 import json
 import os
-import re
 import tomllib
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO, cast
-from urllib.parse import urlparse
 
-from caucasus_qa.boilerplate import clean_page, metadata_flaw, normalize
+from caucasus_qa.boilerplate import CleanPage, clean_page, metadata_flaw, normalize
+from caucasus_qa.dates import normal
+from caucasus_qa.metadata import HTML_DATE_PARAMS, Facts, front_matter, html_facts, merge, url_facts
 
 TEXT_TYPES = {".txt", ".md", ".markdown"}
 HTML_TYPES = {".html", ".htm"}
@@ -179,39 +178,67 @@ def load_overrides(path: Path) -> dict[str, str] | Skip:
 
 
 def _check_date(path: Path, meta: dict[str, str]) -> dict[str, str] | Skip:
+    """The user's ``published`` as stored (a day, or a month: ``dates.normal``), or why it is not a date."""
     if meta.get("published"):
-        try:
-            meta["published"] = date.fromisoformat(meta["published"][:10]).isoformat()
-        except ValueError:
-            return Skip(str(path), f"published = {meta['published']!r} is not an ISO date (YYYY-MM-DD)")
+        value = normal(meta["published"])
+        if value is None:
+            return Skip(
+                str(path),
+                f"published = {meta['published']!r} is not a date: write YYYY-MM-DD (or YYYY-MM for a month)",
+            )
+        meta["published"] = value
     return meta
 
 
+def page_facts(page: CleanPage) -> Facts:
+    """What the page's own lines state (``metadata`` layer ``lines``)."""
+    return Facts(
+        title=page.title, outlet=page.outlet, author=page.author, published=page.published, date_note=page.date_note
+    )
+
+
+def _article(article_id: str, path: Path, page: CleanPage, layers: list[Facts], notes: list[str]) -> Article:
+    """The article of a cleaned page, its metadata merged from ``layers`` (highest first)."""
+    facts = merge(layers)
+    if page.removed_dateline:
+        notes.append(f"dateline {page.removed_dateline!r} read as metadata, left out of the text")
+    return Article(
+        id=article_id,
+        text=page.text,
+        title=facts.title,
+        outlet=facts.outlet,
+        published=facts.published,
+        author=facts.author,
+        source_path=str(path),
+        # a date seen but not taken (the site's clock above the headline) is still worth saying
+        date_note=facts.date_note if facts.published else page.date_note,
+        notes=tuple(notes),
+    )
+
+
 def from_text(article_id: str, path: Path, text: str, markdown: bool) -> Article | Skip:
+    """A plain-text or Markdown page: its front matter (Markdown), then its own lines."""
+    structured, notes = Facts(), []
     if markdown:
+        structured, text, note = front_matter(text)
+        notes += [note] if note else []
         text = "\n".join(line.lstrip("#").strip() if line.startswith("#") else line for line in text.split("\n"))
     page = clean_page(text)
     if not page.text:
         return Skip(str(path), "no article text found (only menus, links or very short lines)", article_id=article_id)
-    return Article(
-        id=article_id,
-        text=page.text,
-        title=page.title,
-        outlet=page.outlet,
-        published=page.published,
-        author=page.author,
-        source_path=str(path),
-        date_note=page.date_note,
-    )
+    return _article(article_id, path, page, [structured, page_facts(page)], notes)
 
 
 def from_html(article_id: str, path: Path, html: str) -> Article | Skip:
-    """trafilatura finds the main text and metadata; our text cleaner then trims leftovers."""
+    """trafilatura finds the main text and the structured metadata (``<meta>``, OpenGraph,
+    JSON-LD; the date through htmldate, restricted: ``metadata.HTML_DATE_PARAMS``); our text
+    cleaner then trims leftovers and reads the page's own lines."""
     import trafilatura  # heavy import, only for HTML
 
     doc = trafilatura.bare_extraction(
-        html, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True
-    )
+        html, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True,
+        date_extraction_params=dict(HTML_DATE_PARAMS),
+    )  # fmt: skip
     body = getattr(doc, "text", None) if doc is not None else None
     if not body:
         return Skip(str(path), "no article text found in the HTML page", article_id=article_id)
@@ -219,40 +246,9 @@ def from_html(article_id: str, path: Path, html: str) -> Article | Skip:
     page = clean_page(f"{title}\n\n{body}" if title else body)
     if not page.text:
         return Skip(str(path), "no article text found in the HTML page", article_id=article_id)
-    published = getattr(doc, "date", None)
-    return Article(
-        id=article_id,
-        text=page.text,
-        title=title or page.title,
-        outlet=getattr(doc, "sitename", None) or page.outlet,
-        published=published[:10] if published else page.published,
-        author=getattr(doc, "author", None) or page.author,
-        url=getattr(doc, "url", None),
-        source_path=str(path),
-        date_note=page.date_note,
-    )
-
-
-# A date as a path segment, /2025/07/05/ or /2025-07-05/: how most news sites publish URLs
-# (trafilatura reads HTML pages' dates the same way, through htmldate).
-_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0[1-9]|1[0-2])[/-](0[1-9]|[12]\d|3[01])(?=/|-|$)")
-
-
-def url_facts(url: str | None) -> dict[str, str]:
-    """What a page's URL says about it: the site (as the outlet) and a publication date in its
-    path. Nothing is guessed: no URL, no date segment or an impossible date gives nothing."""
-    if not url:
-        return {}
-    parsed = urlparse(url if "//" in url else f"//{url}")
-    facts = {"outlet": parsed.hostname.removeprefix("www.")} if parsed.hostname else {}
-    found = _URL_DATE.search(parsed.path)
-    if found:
-        try:
-            facts["published"] = date(*map(int, found.groups())).isoformat()
-            facts["date_note"] = "date read from the URL"
-        except ValueError:
-            pass
-    return facts
+    url = getattr(doc, "url", None)
+    article = _article(article_id, path, page, [html_facts(doc, html), page_facts(page), Facts(**url_facts(url))], [])
+    return replace(article, url=url)
 
 
 def with_url_facts(meta: dict[str, str]) -> dict[str, str]:
@@ -371,7 +367,7 @@ def _finish(path: Path, text: str, suffix: str, note: str | None) -> Article | S
     overrides = load_overrides(path)
     if isinstance(overrides, Skip):
         return replace(overrides, article_id=path.stem)
-    notes = tuple(n for n in (note,) if n)
+    notes = (*article.notes, *(n for n in (note,) if n))
     changes: dict[str, Any] = dict(overrides)
     if "published" in changes:
         changes.setdefault("date_note", None)

@@ -24,9 +24,10 @@ import bisect
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
 
-from caucasus_qa.text import MONTH_NUMBER, MONTH_PATTERN, SENTENCE_END, words
+from caucasus_qa.dates import find_date, is_dateline
+from caucasus_qa.metadata import Facts, LineFacts, is_person, read_credit, read_credit_line, read_line
+from caucasus_qa.text import SENTENCE_END, words
 
 _TRUNCATED = re.compile(r"(\.\.\.|…)\s*$")
 _DOMAIN = re.compile(
@@ -77,32 +78,8 @@ _SITE_HEADER = re.compile(r"^(?:last|latest) news (?:in|from|on) (?P<site>.+?)\W
 _BULLET = re.compile(r"^[•·▪►▸‣◦*-]\s+\S")
 _CATEGORY = re.compile(r"^in [\w ]+(?:, [\w ]+)*$", re.IGNORECASE)
 _BYLINE_LABEL = re.compile(
-    r"^(?:author|authors|by|written by|text|reporter|words)\s*[:\-–—]?\s*"
-    r"(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3})\s*$",
-    re.IGNORECASE,
-)
-_BYLINE_OUTLET = re.compile(
-    r"^(?P<name>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,3}),\s*[\"“«„]?(?P<outlet>[^\"”»]{2,40}?)[\"”»]?$"
-)
-_MON = rf"(?P<mon>{MONTH_PATTERN})\.?"
-_DATES = [
-    re.compile(_MON + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})", re.IGNORECASE),
-    re.compile(r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MON + r",?\s+(?P<year>\d{4})", re.IGNORECASE),
-    re.compile(r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"),
-    re.compile(r"(?P<day>\d{1,2})[./](?P<month>\d{1,2})[./](?P<year>\d{4})"),
-]
-_MONTH_DAY = re.compile(
-    _MON
-    + r"\s+(?P<day>\d{1,2})\b(?!,?\s+\d{4})|\b(?P<day2>\d{1,2})\s+"
-    + _MON.replace("mon>", "mon2>")
-    + r"\b(?!,?\s+\d{4})",
-    re.IGNORECASE,
-)
-_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\b\.?)?", re.IGNORECASE)
-_WEEKDAY = re.compile(r"\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b\.?", re.IGNORECASE)
-_DATE_FILLER = re.compile(
-    r"\b(?:updated|published|posted|on|at|last|modified|gmt|utc|[a-z]{1,4}t)\b|[\d\s,|/:.–—-]+",  # ET, CEST
-    re.IGNORECASE,
+    r"^(?:(?i:author|authors|text|reporter|words)\s*[:\-–—]\s*|(?i:by|written by|author)\s+)"
+    r"(?P<name>(?!(?i:the|a|an)\b)[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3})\s*$"
 )
 
 
@@ -125,6 +102,8 @@ class CleanPage:
     author: str | None = None
     site: str | None = None
     source: str | None = None
+    place: str | None = None  # the place of a wire dateline ("WASHINGTON (AP) —"), taken out of the text
+    removed_dateline: str | None = None
     removed: list[str] = field(default_factory=list)
 
     @property
@@ -168,51 +147,6 @@ def is_social(line: str) -> bool:
         return False
     rest = _SOCIAL.sub("", line)
     return not re.sub(r"[\d.,km\s|•·:/+-]+", "", rest, flags=re.IGNORECASE)
-
-
-def find_date(line: str) -> date | None:
-    for pattern in _DATES:
-        m = pattern.search(line)
-        if not m:
-            continue
-        parts = m.groupdict()
-        month = MONTH_NUMBER.get((parts.get("mon") or "").lower().rstrip(".")) or int(parts.get("month") or 0)
-        try:
-            return date(int(parts["year"]), month, int(parts["day"]))
-        except ValueError:
-            continue
-    return None
-
-
-def find_dates(text: str) -> list[str]:
-    """Every full date in ``text`` as "YYYY-MM-DD", and month-day dates without a year as "MM-DD"."""
-    found: list[str] = []
-    spans: list[tuple[int, int]] = []
-    for pattern in _DATES:
-        for m in pattern.finditer(text):
-            parts = m.groupdict()
-            month = MONTH_NUMBER.get((parts.get("mon") or "").lower().rstrip(".")) or int(parts.get("month") or 0)
-            try:
-                found.append(date(int(parts["year"]), month, int(parts["day"])).isoformat())
-                spans.append(m.span())
-            except ValueError:
-                continue
-    for m in _MONTH_DAY.finditer(text):
-        if not any(a <= m.start() < b for a, b in spans):
-            month = MONTH_NUMBER[(m.group("mon") or m.group("mon2")).lower().rstrip(".")]
-            found.append(f"{month:02d}-{int(m.group('day') or m.group('day2')):02d}")
-    return found
-
-
-def is_dateline(line: str) -> bool:
-    """A line that is a date (maybe with time, weekday or a view counter) and nothing else."""
-    if len(line) > CHROME_MAX_CHARS or len(words(line)) > 10 or find_date(line) is None:
-        return False
-    rest = line
-    for pattern in _DATES:
-        rest = pattern.sub(" ", rest)
-    rest = _WEEKDAY.sub(" ", _TIME.sub(" ", rest))
-    return not _DATE_FILLER.sub("", rest).strip()
 
 
 def _closing_sentence(line: str) -> bool:
@@ -274,6 +208,8 @@ class _Page:
         self.kinds = [chrome_kind(line) if line else "blank" for line in self.lines]
         self.result = CleanPage(text="")
         self._prose: dict[int, bool] = {}
+        self._meta: dict[int, LineFacts | None] = {}
+        self.start: int | None = None  # the anchor, once found
 
     def prose_at(self, i: int) -> bool:
         if i not in self._prose:  # asked more than once per line by anchor() and body_end()
@@ -307,47 +243,114 @@ class _Page:
             self.result.site = self._repeated_site_name() or self._domain_site_name()
 
     def _repeated_site_name(self) -> str | None:
-        """A one- or two-word line printed more than once in page chrome is the site's name."""
+        """A one- or two-word line printed more than once above the article is the site's name
+        (a masthead and a logo's text). Lines repeated inside a story are its own: the signature
+        of each entry of a live blog ("– Marina Lee"), a speaker's label in a transcript."""
         counts: dict[str, int] = {}
-        for line, kind in zip(self.lines, self.kinds):
-            if kind is None and 1 <= len(words(line)) <= 2 and not _BULLET.match(line):
+        start = self.anchor()
+        for line, kind in zip(self.lines[:start], self.kinds[:start]):
+            if (
+                kind is None
+                and 1 <= len(words(line)) <= 2
+                and not _BULLET.match(line)
+                and line[0].isalnum()
+                and not (
+                    is_person(line)  # a byline printed twice ("Ana Lima" above and under a photo)
+                )
+            ):
                 counts[line] = counts.get(line, 0) + 1
         repeated = [line for line, n in counts.items() if n >= 2 and not find_date(line)]
         return repeated[0] if repeated else None
 
     def _domain_site_name(self) -> str | None:
-        for line, kind in zip(self.lines, self.kinds):
+        """The domain a follow-us line names as its subject ("Follow Example.org social media
+        accounts"), as printed. Not a domain elsewhere: alone on a line it is as likely a link to
+        another site; in an e-mail address or a columnist's contact line it names a mail host."""
+        for line in self.lines:
             m = _DOMAIN.search(line)
-            if m and (kind is not None or not is_prose(line)):
-                return m.group(1)
+            if m is None or line[max(m.start() - 1, 0)] == "@":
+                continue
+            if re.match(rf"(?i:follow)\s+(?:the\s+)?{re.escape(m.group(0))}\b", line):
+                return m.group(0).removeprefix("www.")
         return None
 
+    def meta_at(self, i: int) -> LineFacts | None:
+        """What line ``i`` states if it is a byline or date stamp (``metadata.read_line``)."""
+        if i not in self._meta:
+            header = self.start is None or i < self.start
+            self._meta[i] = read_line(self.lines[i], infer=header) if self.kinds[i] is None else None
+        return self._meta[i]
+
+    def is_meta(self, i: int, inferred: bool = True) -> bool:
+        """A byline, date stamp or dateline line: metadata, never the title or the text. Not
+        ``inferred``: a line read as a byline from its names' shape alone does not count."""
+        line, facts = self.lines[i], self.meta_at(i)
+        return bool(
+            is_dateline(line)
+            or _BYLINE_LABEL.match(line)
+            or read_credit_line(line)
+            or facts is not None
+            and (inferred or not facts.inferred)
+        )
+
     def header(self, start: int) -> list[int]:
-        return [i for i in range(start) if self.lines[i] and self.kinds[i] is None]
+        return [i for i in range(start) if self.lines[i] and self.kinds[i] in (None, "teaser")]
 
     def find_title(self, header: list[int]) -> int | None:
-        """The header line the page repeats; else the longest headline-like line."""
+        """A text's first line when it stands alone (the headline of a saved page); else the
+        header line the page repeats; else the longest headline-like line."""
         all_keys = [_key(line) for line in self.lines if line]
         candidates = [
             i
             for i in header
-            if 3 <= len(words(self.lines[i])) <= 30
-            and not is_dateline(self.lines[i])
-            and not _CATEGORY.match(self.lines[i])
-            and not _BYLINE_LABEL.match(self.lines[i])
+            if 3 <= len(words(self.lines[i])) <= 30 and not _CATEGORY.match(self.lines[i]) and not self.is_meta(i)
         ]
+        first = next((i for i, line in enumerate(self.lines) if line), None)
+        alone = first is not None and (first + 1 == len(self.lines) or not self.lines[first + 1])
+        if alone and first in header and 3 <= len(words(self.lines[first])) <= 30 and not self.is_meta(first, False):
+            return first  # a headline such as "Ana Lima's Big Night | CNN" reads like a byline
         for i in candidates:
             k = _key(self.lines[i])
-            if sum(1 for other in all_keys if other == k or other.startswith(k + " ")) >= 2:
+            if self.kinds[i] is None and sum(1 for other in all_keys if other == k or other.startswith(k + " ")) >= 2:
                 return i
-        short = [i for i in candidates if len(words(self.lines[i])) <= 20] or candidates
+        plain = [i for i in candidates if self.kinds[i] is None]
+        short = [i for i in plain if len(words(self.lines[i])) <= 20] or plain
         return max(short, key=lambda i: len(words(self.lines[i])), default=None)
 
-    def read_header_byline(self, header: list[int]) -> None:
-        for i in header:
-            label = _BYLINE_LABEL.match(self.lines[i])
-            if label and not self.result.author:
-                self.result.author = label.group("name").strip()
+    def read_header_meta(self, header: list[int], title: int | None) -> None:
+        """Author, outlet and date from the header's bylines, stamps and datelines. A date alone
+        above the title is the site's clock; one below it is the publication date."""
+        for i in (i for i in header if i != title):
+            facts, credit, label = self.meta_at(i), read_credit_line(self.lines[i]), _BYLINE_LABEL.match(self.lines[i])
+            if credit is not None:
+                self.result.source = self.result.source or credit.outlet
+                self.result.place = self.result.place or credit.place
+            elif label is not None:
+                self.result.author = self.result.author or label.group("name").strip()
+            elif facts is not None:
+                self.read_stamp(facts, above_title=title is not None and i < title)
+
+    def read_stamp(self, facts: Facts, above_title: bool) -> None:
+        if facts.published and above_title and not (facts.author or facts.outlet):
+            self.result.date_note = (
+                f"the page shows {facts.published} above the headline: that is the site's clock "
+                "when the page was saved, not the publication date"
+            )
+            return
+        self.result.author = self.result.author or facts.author
+        self.result.source = self.result.source or facts.outlet
+        if facts.published and self.result.published is None:
+            self.result.published, self.result.date_note = facts.published, facts.date_note
+
+    def read_lead_credit(self, start: int) -> None:
+        """A wire dateline opening the story ("WASHINGTON (AP) — …") is metadata, not text."""
+        credit = read_credit(self.lines[start])
+        if credit is None:
+            return
+        self.result.removed_dateline = self.lines[start][: credit.length].strip()
+        self.lines[start] = self.lines[start][credit.length :]
+        self.result.source = self.result.source or credit.outlet
+        self.result.place = self.result.place or credit.place
 
     def standfirst(self, header: list[int], title: int | None) -> list[int]:
         """Lede and standfirst between the headline and the body; captions and notices go."""
@@ -355,13 +358,7 @@ class _Page:
         keep = []
         for i in header:
             line = self.lines[i]
-            if (
-                title is not None
-                and i <= title
-                or is_dateline(line)
-                or _DOMAIN.search(line)
-                or _BYLINE_LABEL.match(line)
-            ):
+            if title is not None and i <= title or self.kinds[i] is not None or _DOMAIN.search(line) or self.is_meta(i):
                 continue
             if title_key and (_key(line) == title_key or _key(line).startswith(title_key + " ")):
                 continue
@@ -369,33 +366,30 @@ class _Page:
                 keep.append(i)
         return keep
 
-    def read_dates(self, header: list[int], title: int | None) -> None:
-        """A date above the title is the site's clock; one below it is the publication date."""
-        for i in header:
-            day = find_date(self.lines[i]) if is_dateline(self.lines[i]) else None
-            if day is None:
-                continue
-            if title is not None and i < title:
-                self.result.date_note = (
-                    f"the page shows {day.isoformat()} above the headline: that is the site's clock "
-                    "when the page was saved, not the publication date"
-                )
-            elif self.result.published is None:
-                self.result.published = day.isoformat()
-
     def read_byline(self, body: list[int]) -> list[int]:
         """Take an author line from the end of the body; return the body without it."""
         for i in reversed(body[-3:]):
-            line = self.lines[i]
-            label = _BYLINE_LABEL.match(line)
-            outlet = _BYLINE_OUTLET.match(line) if not is_prose(line) else None
-            found = label or outlet
-            if found is not None:
-                self.result.author = found.group("name").strip()
-                if outlet and not self.result.source:
-                    self.result.source = outlet.group("outlet").strip()
-                return [j for j in body if j != i]
+            label = _BYLINE_LABEL.match(self.lines[i])
+            facts = read_line(self.lines[i], infer=False) if label is None and not is_prose(self.lines[i]) else None
+            if label is not None:
+                self.result.author = label.group("name").strip()
+            elif facts is not None and (facts.author or facts.outlet):
+                self.result.author = facts.author or self.result.author
+                self.result.source = self.result.source or facts.outlet
+            else:
+                continue
+            return [j for j in body if j != i]
         return body
+
+    def read_body_meta(self, i: int) -> None:
+        """A byline inside or under the text ("Author: Ana Lima", "Reporting by …") names the
+        author; a date stamp there is not taken as the publication date."""
+        label, facts = _BYLINE_LABEL.match(self.lines[i]), self.meta_at(i)
+        if label is not None:
+            self.result.author = label.group("name").strip()
+        elif facts is not None:
+            self.result.author = facts.author or self.result.author
+            self.result.source = self.result.source or facts.outlet
 
     def body(self, start: int, end: int) -> list[int]:
         """Body lines: chrome, datelines, repeated lines and a trailing byline/heading removed."""
@@ -403,33 +397,36 @@ class _Page:
         body = []
         for i in range(start, end):
             line = self.lines[i]
-            if line and self.kinds[i] is None and not is_dateline(line) and line not in seen:
-                seen.add(line)
-                body.append(i)
+            if not line or self.kinds[i] is not None or line in seen:
+                continue
+            if i != start and self.is_meta(i):
+                self.read_body_meta(i)
+                continue
+            seen.add(line)
+            body.append(i)
         body = self.read_byline(body)
         while body and not (is_prose(self.lines[body[-1]]) or _closing_sentence(self.lines[body[-1]])):
             body.pop()
         return body
 
     def clean(self) -> CleanPage:
-        start = self.anchor()
+        start = self.start = self.anchor()
         if start is None:
             self.result.removed = [line for line in self.lines if line]
             return self.result
         self.read_markers()
         header = self.header(start)
         title = self.find_title(header)
-        self.read_dates(header, title)
-        self.read_header_byline(header)
+        self.read_header_meta(header, title)
+        self.read_lead_credit(start)
         body = self.body(start, self.body_end(start))
         keep = ([title] if title is not None else []) + self.standfirst(header, title) + body
-        if title is not None:
-            self.result.title = self.lines[title]
-        else:
-            self.result.title = next((self.lines[i] for i in body if not is_prose(self.lines[i])), None)
+        self.result.title = self.lines[title] if title is not None else None
         self.result.text = "\n\n".join(self.lines[i] for i in keep)
         kept = set(keep)
         self.result.removed = [line for i, line in enumerate(self.lines) if line and i not in kept]
+        if self.result.removed_dateline:
+            self.result.removed.append(self.result.removed_dateline)
         return self.result
 
 

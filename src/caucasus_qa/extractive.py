@@ -700,7 +700,7 @@ _NUMBER = re.compile(rf"\b\d[\d,.]*\d\b|\b\d\b|\b({_NUMBER_WORDS})\b", re.I)
 
 def _values(text: str) -> dict[str, set[str]]:
     """The checkable facts of a sentence: full dates, and numbers that are not years or days of dates."""
-    from caucasus_qa.boilerplate import find_dates
+    from caucasus_qa.dates import find_dates
 
     dates = set(find_dates(text))
     date_parts = {p.lstrip("0") for d in dates for p in d.split("-")}

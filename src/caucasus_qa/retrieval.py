@@ -72,13 +72,11 @@ class Recency:
 
 def published_on(metadata: dict[str, Any]) -> date | None:
     """A stored page's publication date: its metadata, else a date in its URL; None if unknown."""
-    from caucasus_qa.articles import url_facts
+    from caucasus_qa.dates import as_date
+    from caucasus_qa.metadata import url_facts
 
     value = metadata.get("published") or url_facts(metadata.get("url")).get("published")
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
+    return as_date(str(value)) if value else None
 
 
 def recency(

@@ -32,7 +32,7 @@ from caucasus_qa.articles import JSONL_TYPES, MANIFEST, SIDECAR_SUFFIX, Article,
 
 # The modules whose code decides which articles a file gives, and their hashes: a change to any
 # of them reads every file again (once), so a fixed cleaning rule reaches stored articles.
-READER_MODULES = ("articles", "boilerplate", "evidence", "text", "ingestion", "store")
+READER_MODULES = ("articles", "boilerplate", "dates", "metadata", "evidence", "text", "ingestion", "store")
 
 
 @cache

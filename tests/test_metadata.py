@@ -1,0 +1,170 @@
+"""Metadata read from the page itself (issue 3.2): the fields each page shape states, and no others.
+
+Every page here is written for the test. Each row is one page shape users drop (plain text
+with a US, UK or wire byline, datelines with and without an agency, "Updated" stamps, Markdown
+front matter, HTML with meta tags, JSON-LD, OpenGraph only, a ``<title>`` only, pages with
+nothing) and the fields it states; a field the row leaves out must come back unknown.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import write
+
+from caucasus_qa.articles import Article, read_articles
+
+LEAD = (
+    "Bus drivers across the valley walked out on Monday after talks over pay and rest breaks collapsed late on "
+    "Sunday night."
+)
+MORE = [
+    "The union said about 400 drivers joined the strike, which halted most routes between the towns and the centre.",
+    "Managers said they would meet union officials again on Thursday, but warned that the dispute could last weeks.",
+]
+BODY = "\n\n".join([LEAD, *MORE])
+HEAD = "Valley bus drivers walk out over pay"
+SHORTENED = "Valley bus drivers walk out over pay and rest breaks as talks ..."
+FIELDS = ("title", "outlet", "author", "published")
+
+
+def _html(head: str = "", body_top: str = "") -> str:
+    paras = "".join(f"<p>{p}</p>" for p in [LEAD, *MORE])
+    return f"<!doctype html><html><head>{head}</head><body><article>{body_top}{paras}</article></body></html>"
+
+
+def _jsonld(data: dict) -> str:
+    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
+
+
+# (name, file suffix, page, the fields the page states)
+SHAPES: list[tuple[str, str, str, dict[str, str]]] = [
+    # --- plain text, US bylines
+    ("us byline with outlet and date", ".txt", f"{HEAD}\nBy Maria Lopez, Springfield Gazette, March 3, 2024\n\n{BODY}",
+     {"title": HEAD, "author": "Maria Lopez", "outlet": "Springfield Gazette", "published": "2024-03-03"}),
+    ("us byline name only", ".txt", f"{HEAD}\n\nBy Maria Lopez\n\n{BODY}", {"title": HEAD, "author": "Maria Lopez"}),
+    ("us byline in capitals", ".txt", f"{HEAD}\n\nBY MARIA LOPEZ\n\n{BODY}", {"title": HEAD, "author": "MARIA LOPEZ"}),
+    ("two authors", ".txt", f"{HEAD}\n\nBy Maria Lopez and Tom Reyes\n\n{BODY}",
+     {"title": HEAD, "author": "Maria Lopez and Tom Reyes"}),
+    ("byline with a bar and outlet", ".txt", f"{HEAD}\n\nBy Maria Lopez | Springfield Gazette\n\n{BODY}",
+     {"title": HEAD, "author": "Maria Lopez", "outlet": "Springfield Gazette"}),
+    ("byline with a role", ".txt", f"{HEAD}\n\nBy Maria Lopez, Staff Writer\n\n{BODY}",
+     {"title": HEAD, "author": "Maria Lopez"}),
+    ("byline with an agency", ".txt", f"{HEAD}\n\nBy Maria Lopez, Associated Press\n\n{BODY}",
+     {"title": HEAD, "author": "Maria Lopez", "outlet": "Associated Press"}),
+    ("byline with the agency in brackets", ".txt", f"{HEAD}\n\nBy Maria Lopez (Reuters)\n\n{BODY}",
+     {"title": HEAD, "author": "Maria Lopez", "outlet": "Reuters"}),
+    ("posted on a date by someone", ".txt", f"{HEAD}\n\nPosted on March 3, 2024 by Jane Doe\n\n{BODY}",
+     {"title": HEAD, "author": "Jane Doe", "published": "2024-03-03"}),
+    ("written by label", ".txt", f"{HEAD}\n\nWritten by Jane Doe\n\n{BODY}", {"title": HEAD, "author": "Jane Doe"}),
+    # --- plain text, UK bylines
+    ("uk name and role, no 'by'", ".txt", f"{HEAD}\n\nMaria Lopez, Health Correspondent\n\n{BODY}",
+     {"title": HEAD, "author": "Maria Lopez"}),
+    ("uk byline and a dotted time stamp", ".txt",
+     f"{HEAD}\n\nBy Maria Lopez, Political Editor\nSat 12 Sep 2024 09.00 BST\n\n{BODY}",
+     {"title": HEAD, "author": "Maria Lopez", "published": "2024-09-12"}),
+    ("uk day-month date line", ".txt", f"{HEAD}\n\n3 March 2024\n\n{BODY}", {"title": HEAD, "published": "2024-03-03"}),
+    ("published by an outlet on a date", ".txt", f"{HEAD}\n\nPublished by Health Wire on 2 February 2025\n\n{BODY}",
+     {"title": HEAD, "outlet": "Health Wire", "published": "2025-02-02"}),
+    ("outlet and date line", ".txt", f"{HEAD}\n\nHill County Herald, April 22, 2025\n\n{BODY}",
+     {"title": HEAD, "outlet": "Hill County Herald", "published": "2025-04-22"}),
+    # --- plain text, wire datelines
+    ("dateline with an agency in brackets", ".txt", f"{HEAD}\n\nCALDER (Valley Press) - {BODY}",
+     {"title": HEAD, "outlet": "Valley Press"}),
+    ("dateline with AP", ".txt", f"{HEAD}\n\nWASHINGTON (AP) — {BODY}", {"title": HEAD, "outlet": "AP"}),
+    ("dateline with agency and a day without a year", ".txt", f"{HEAD}\n\nLONDON, March 3 (Reuters) - {BODY}",
+     {"title": HEAD, "outlet": "Reuters"}),
+    ("dateline without an agency", ".txt", f"{HEAD}\n\nPARIS — {BODY}", {"title": HEAD}),
+    ("dateline with a minus sign", ".txt", f"{HEAD}\n\nNEW YORK − {BODY}", {"title": HEAD}),
+    ("dateline on its own line, outlet after the place", ".txt", f"{HEAD}\n\nCalder CNN —\n\n{BODY}",
+     {"title": HEAD, "outlet": "CNN"}),
+    ("dateline on its own line, outlet only", ".txt", f"{HEAD}\n\nCNN —\n\n{BODY}", {"title": HEAD, "outlet": "CNN"}),
+    # --- plain text, date stamps
+    ("published and updated stamp", ".txt", f"{HEAD}\n\nJan. 3, 2026 Updated Jan. 7, 2026, 4:34 a.m. ET\n\n{BODY}",
+     {"title": HEAD, "published": "2026-01-03"}),
+    ("updated stamp only", ".txt", f"{HEAD}\n\nUpdated 4:34 a.m. ET Jan. 7, 2026\n\n{BODY}",
+     {"title": HEAD, "published": "2026-01-07"}),
+    ("published label", ".txt", f"{HEAD}\n\nPublished: March 3, 2024\n\n{BODY}",
+     {"title": HEAD, "published": "2024-03-03"}),
+    ("date and time line", ".txt", f"{HEAD}\n\nJuly 22, 2025, 12:42 p.m. ET\n\n{BODY}",
+     {"title": HEAD, "published": "2025-07-22"}),
+    ("iso date line", ".txt", f"{HEAD}\n\n2024-03-03\n\n{BODY}", {"title": HEAD, "published": "2024-03-03"}),
+    ("a month alone is a month", ".txt", f"{HEAD}\n\nMarch 2024\n\n{BODY}", {"title": HEAD, "published": "2024-03"}),
+    # --- plain text, titles
+    ("section label above the headline", ".txt", f"Opinion\n\n{HEAD}\n\n{BODY}", {"title": HEAD}),
+    ("editor's note label above the headline", ".txt", f"Editor's note\n\n{HEAD}\n\n{BODY}", {"title": HEAD}),
+    ("headline cut short by a search result", ".txt", f"{SHORTENED}\n\n{BODY}", {"title": SHORTENED}),
+    ("headline only", ".txt", f"{HEAD}\n\n{BODY}", {"title": HEAD}),
+    ("nothing but text", ".txt", BODY, {}),
+    ("byline at the end of the text", ".txt", f"{HEAD}\n\n{BODY}\n\nReporting by Maria Lopez; Editing by Tom Reyes",
+     {"title": HEAD, "author": "Maria Lopez"}),
+    # --- Markdown
+    ("markdown heading and italic byline line", ".md",
+     f"# {HEAD}\n\n*Northfield Courier — 12 September 2024 — by Priya Raman*\n\n{BODY}",
+     {"title": HEAD, "outlet": "Northfield Courier", "author": "Priya Raman", "published": "2024-09-12"}),
+    ("markdown front matter", ".md",
+     f"---\ntitle: {HEAD}\noutlet: Lakeside Post\ndate: 2024-09-12\nauthor: Priya Raman\n---\n\n{BODY}",
+     {"title": HEAD, "outlet": "Lakeside Post", "author": "Priya Raman", "published": "2024-09-12"}),
+    ("markdown front matter, a month and an author list", ".md",
+     f'---\ntitle: "{HEAD}"\ndate: March 2024\nauthors:\n  - Priya Raman\n  - Tom Reyes\n---\n\n{BODY}',
+     {"title": HEAD, "author": "Priya Raman, Tom Reyes", "published": "2024-03"}),
+    ("markdown heading and bold published label", ".md", f"# {HEAD}\n\n**Published:** 3 March 2024\n\n{BODY}",
+     {"title": HEAD, "published": "2024-03-03"}),
+    ("markdown heading and byline", ".md", f"# {HEAD}\n\nBy Maria Lopez\n\n{BODY}",
+     {"title": HEAD, "author": "Maria Lopez"}),
+    # --- HTML
+    ("html meta tags", ".html", _html(
+        f'<title>{HEAD}</title><meta name="author" content="Maria Lopez">'
+        '<meta property="og:site_name" content="Springfield Gazette">'
+        '<meta property="article:published_time" content="2024-03-03T09:00:00Z">'),
+     {"title": HEAD, "author": "Maria Lopez", "outlet": "Springfield Gazette", "published": "2024-03-03"}),
+    ("html json-ld NewsArticle", ".html", _html(_jsonld({
+        "@context": "https://schema.org", "@type": "NewsArticle", "headline": HEAD,
+        "datePublished": "2025-02-02T08:00:00Z", "author": {"@type": "Person", "name": "Maria Lopez"},
+        "publisher": {"@type": "Organization", "name": "Health Wire"}})),
+     {"title": HEAD, "author": "Maria Lopez", "outlet": "Health Wire", "published": "2025-02-02"}),
+    ("html opengraph only", ".html", _html(
+        f'<meta property="og:title" content="{HEAD}"><meta property="og:site_name" content="Valley Press">'),
+     {"title": HEAD, "outlet": "Valley Press"}),
+    ("html <title> only, a month named in the text", ".html",
+     _html(f"<title>{HEAD}</title>", "<p>The dispute began in March 2024, when the company froze all pay rises.</p>"),
+     {"title": HEAD}),
+    ("html byline paragraph under the heading", ".html",
+     _html("", f"<h1>{HEAD}</h1><p>By Maria Lopez, Springfield Gazette, March 3, 2024</p>"),
+     {"title": HEAD, "author": "Maria Lopez", "outlet": "Springfield Gazette", "published": "2024-03-03"}),
+    ("html with nothing", ".html", _html(), {}),
+]  # fmt: skip
+
+
+def read_one(path: Path) -> Article:
+    items = list(read_articles([path], 10_000_000))
+    arts = [i for i in items if isinstance(i, Article)]
+    assert len(arts) == 1, items
+    return arts[0]
+
+
+def test_there_are_at_least_forty_shapes():
+    assert len(SHAPES) >= 40
+
+
+@pytest.mark.parametrize("name,suffix,page,stated", SHAPES, ids=[s[0] for s in SHAPES])
+def test_each_page_shape_gives_the_fields_it_states_and_no_others(tmp_path, name, suffix, page, stated):
+    art = read_one(write(tmp_path / f"page{suffix}", page))
+    got = {key: getattr(art, key) for key in FIELDS}
+    assert got == {key: stated.get(key) for key in FIELDS}
+    assert LEAD in art.text or LEAD.split(" ", 1)[1] in art.text  # the article itself is kept
+
+
+@pytest.mark.parametrize(
+    "name,suffix,page,stated",
+    [s for s in SHAPES if s[3].get("author") or s[3].get("outlet") or s[3].get("published")],
+    ids=[s[0] for s in SHAPES if s[3].get("author") or s[3].get("outlet") or s[3].get("published")],
+)
+def test_bylines_and_datelines_are_kept_out_of_the_quoted_text(tmp_path, name, suffix, page, stated):
+    art = read_one(write(tmp_path / f"page{suffix}", page))
+    for value in (stated.get("author"), stated.get("outlet")):
+        if value:
+            assert value not in art.text
+    assert "title:" not in art.text and "—" not in art.text.split("\n")[-1][:3]
