@@ -19,7 +19,7 @@ def test_batch_with_bad_files_stores_the_good_ones_and_exits_1(tmp_path):
     assert "no such file or folder" in out.stderr
     assert "added 1" in out.stdout
     listing = run_cli("articles", "--json", "--store", str(tmp_path / "s"))
-    assert [json.loads(line)["id"] for line in listing.stdout.splitlines()] == ["good"]
+    assert [json.loads(line).get("id") for line in listing.stdout.splitlines()] == ["good", None]  # then coverage
 
 
 def test_ingest_json_summary_and_listing_of_default_corpus(tmp_path):
@@ -127,3 +127,21 @@ def test_eval_weight_overrides_one_answer_weight_and_refuses_unknown_names(setti
             with_weights(qa, (bad,))
     out = run_cli("eval", "--weight", "nope=1", "--store", str(settings.store))
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "NAME=NUMBER" in out.stderr
+
+
+def test_articles_and_check_report_how_much_metadata_is_unknown(tmp_path):
+    store = str(tmp_path / "s")
+    write(tmp_path / "in" / "full.txt", "Harbour bridge closes\n\nBy Ana Lima, Harbour Gazette, March 3, 2024\n\n"
+          + "\n\n".join(PARAGRAPHS))  # fmt: skip
+    write(tmp_path / "in" / "bare.txt", "\n\n".join(PARAGRAPHS[1:]))
+    assert run_cli("ingest", str(tmp_path / "in"), "--store", store).returncode == 0
+    lines = [json.loads(line) for line in run_cli("articles", "--json", "--store", store).stdout.splitlines()]
+    rows = {r["id"]: r for r in lines if "id" in r}
+    assert rows["bare"]["unknown"] == ["title", "outlet", "published", "author"] and rows["full"]["unknown"] == []
+    assert lines[-1]["coverage"] == {"articles": 2, "without_title": 1, "without_outlet": 1, "without_date": 1,
+                                     "without_author": 1, "month_only": 0}  # fmt: skip
+    text = run_cli("articles", "--store", store).stdout
+    assert "bare  (title unknown)" in text and "of 2 articles: 1 without a title, 1 without an outlet" in text
+    checked = json.loads(run_cli("check", "--json", "--store", store).stdout)
+    assert checked["metadata"]["without_date"] == 1
+    assert "1 without a date" in run_cli("check", "--store", store).stdout

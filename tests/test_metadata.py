@@ -168,3 +168,51 @@ def test_bylines_and_datelines_are_kept_out_of_the_quoted_text(tmp_path, name, s
         if value:
             assert value not in art.text
     assert "title:" not in art.text and "—" not in art.text.split("\n")[-1][:3]
+
+
+def test_a_month_is_shown_as_a_month_and_counts_as_its_last_day(tmp_path):
+    from datetime import date
+
+    from caucasus_qa.answer import Citation
+    from caucasus_qa.retrieval import published_on
+
+    art = read_one(write(tmp_path / "page.txt", f"{HEAD}\n\nMarch 2024\n\n{BODY}"))
+    assert art.published == "2024-03" and "month" in art.date_note
+    cite = Citation(1, LEAD, art.id, art.title, "Valley Press", art.published, None, 0, len(LEAD))
+    assert cite.source_line == "Valley Press, March 2024"
+    assert cite.attribution == "According to Valley Press (March 2024)"
+    assert published_on({"published": "2024-03"}) == date(2024, 3, 31)  # as_of counts the month's last day
+    assert published_on({"published": "2024-03-05"}) == date(2024, 3, 5)
+
+
+def test_the_attribution_names_the_outlet_else_the_title_else_nothing():
+    from caucasus_qa.answer import Citation
+
+    def cite(title, outlet, published=None):
+        return Citation(1, LEAD, "file-name-7", title, outlet, published, None, 0, len(LEAD))
+
+    assert cite(HEAD, "Valley Press", "2024-03-03").attribution == "According to Valley Press (2024-03-03)"
+    assert cite(HEAD, None).attribution == f"According to “{HEAD}”"
+    assert cite(None, None, "2024-03-03").attribution is None  # never the file name or id
+
+
+def test_user_metadata_wins_over_the_page_and_a_month_may_be_given(tmp_path):
+    path = write(tmp_path / "story.txt", f"{HEAD}\n\nBy Maria Lopez, Springfield Gazette, March 3, 2024\n\n{BODY}")
+    write(tmp_path / "story.meta.toml", 'outlet = "Gazette Weekly"\npublished = "2024-04"\n')
+    art = read_one(path)
+    assert (art.outlet, art.published, art.author) == ("Gazette Weekly", "2024-04", "Maria Lopez")
+
+
+def test_structured_data_wins_over_the_page_lines(tmp_path):
+    head = _jsonld({"@context": "https://schema.org", "@type": "NewsArticle", "headline": HEAD,
+                    "author": {"@type": "Person", "name": "Ana Lima"}, "datePublished": "2025-02-02"})  # fmt: skip
+    art = read_one(write(tmp_path / "p.html", _html(head, f"<h1>{HEAD}</h1><p>By Maria Lopez, March 3, 2024</p>")))
+    assert (art.author, art.published) == ("Ana Lima", "2025-02-02")
+
+
+def test_coverage_counts_what_is_unknown():
+    from caucasus_qa.metadata import coverage
+
+    rows = [{"id": "a", "title": "T", "outlet": "O", "published": "2024-03"}, {"id": "b", "title": "U"}, {"id": "c"}]
+    assert coverage(rows) == {"articles": 3, "without_title": 1, "without_outlet": 2, "without_date": 2,
+                              "without_author": 3, "month_only": 1}  # fmt: skip

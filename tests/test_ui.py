@@ -171,6 +171,8 @@ def test_articles_tab_lists_corpus_and_ingests_uploads(page, server, tmp_path):
     page.get_by_text("added 1", exact=False).wait_for(timeout=60000)
     assert (server["corpus"] / "uploads" / "market_day.txt").exists()
     table.get_by_text("market_day").first.wait_for(timeout=30000)
+    row = table.locator("tr", has_text="market_day").first.inner_text()
+    assert row.count("unknown") == 3  # outlet, date and author: the page states only its headline
     blank = tmp_path / "blank.txt"
     blank.write_text("")
     page.locator("#cqa-upload input[type=file]").set_input_files(str(blank))

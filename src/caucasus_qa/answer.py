@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from caucasus_qa.dates import shown
+
 ABSTAIN_TEXT = "The articles don't cover this."
 CONFLICT_TEXT = "The articles give different accounts."  # opens an answer whose sources disagree
 
@@ -35,9 +37,18 @@ class Citation:
 
     @property
     def source_line(self) -> str:
-        """ "Outlet, 2025-07-05" (or what is known of it)."""
-        parts = [self.outlet or "outlet unknown", self.published or "date unknown"]
+        """ "Outlet, 2025-07-05" (or what is known of it; a month as "March 2025")."""
+        parts = [self.outlet or "outlet unknown", shown(self.published) or "date unknown"]
         return ", ".join(parts)
+
+    @property
+    def attribution(self) -> str | None:
+        """ "According to <outlet> (<date>)", else "According to “<title>”"; None when the page
+        names neither: an id or a file name means nothing to a reader (issue 3.2)."""
+        who = self.outlet or (f"“{self.title}”" if self.title else None)
+        if who is None:
+            return None
+        return f"According to {who} ({shown(self.published)})" if self.published else f"According to {who}"
 
 
 @dataclass(frozen=True)

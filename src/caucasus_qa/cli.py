@@ -159,28 +159,34 @@ def print_report(report) -> None:
 @click.pass_context
 @friendly_errors
 def articles(ctx: click.Context, as_json: bool, **flags: Any) -> None:
-    """List the stored articles with their metadata and chunk counts."""
+    """List the stored articles with their metadata and chunk counts, and how much is unknown."""
+    from caucasus_qa.dates import shown
+    from caucasus_qa.metadata import coverage, coverage_line, unknown
     from caucasus_qa.store import Store
 
     store = Store(settings_from(ctx, **flags))
     keys = ("title", "outlet", "published", "author", "url", "date_note", "notes")
     # the catalog holds metadata only: listing never reads the articles' text
-    rows = [{"id": r["id"], "chunks": int(r.get("chunks", 0)), **{k: r.get(k) for k in keys}} for r in store.catalog()]
+    catalog = store.catalog()
+    rows = [{"id": r["id"], "chunks": int(r.get("chunks", 0)), **{k: r.get(k) for k in keys}, "unknown": unknown(r)}
+            for r in catalog]  # fmt: skip
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
+        click.echo(json.dumps({"coverage": coverage(catalog)}))  # the last line: what is unknown, in all
         return
     if not rows:
         click.echo("no articles ingested yet: run caucasus-qa ingest")
         return
     for row in rows:
-        date = row["published"] or "date unknown"
+        date = shown(row["published"]) or "date unknown"
         click.echo(
-            f"{row['id']}  {row['title'] or '(untitled)'}\n    {row['outlet'] or 'outlet unknown'}, "
+            f"{row['id']}  {row['title'] or '(title unknown)'}\n    {row['outlet'] or 'outlet unknown'}, "
             f"{date}{', by ' + row['author'] if row['author'] else ''}; {row['chunks']} chunks"
             + (f"\n    note: {row['date_note']}" if row["date_note"] else "")
             + "".join(f"\n    note: {n}" for n in (row["notes"] or "").split("; ") if n)
         )
+    click.echo(coverage_line(coverage(catalog)))
 
 
 @main.command()
@@ -196,6 +202,7 @@ def check(ctx: click.Context, repair: bool, quick: bool, as_json: bool, **flags:
     Exit status 1 if something is wrong (after --repair: if something is still wrong).
     """
     from caucasus_qa import integrity
+    from caucasus_qa.metadata import coverage_line
     from caucasus_qa.store import Store
 
     store = Store(settings_from(ctx, **flags))
@@ -217,6 +224,7 @@ def check(ctx: click.Context, repair: bool, quick: bool, as_json: bool, **flags:
             verdict = "the settings differ from the store's: use the store's settings, or `caucasus-qa ingest --reset`"
         click.echo(f"{report.articles} articles, {report.chunks} chunks, "
                    f"{report.sentence_records} sentence records: {verdict}")  # fmt: skip
+        click.echo(coverage_line(report.metadata))
     sys.exit(0 if report.ok else 1)
 
 

@@ -668,13 +668,8 @@ class ExtractiveAnswerer:
 def _claim_text(c: Citation, before: Citation | None, attribute: bool) -> str:
     """The quote, opened with "According to <outlet> (<date>): " where sources must be told apart
     and a new article starts."""
-    named = attribute and (before is None or before.article_id != c.article_id)
-    return f"{_attribution(c)}: {c.quote}" if named else c.quote
-
-
-def _attribution(c: Citation) -> str:
-    who = c.outlet or (f"“{c.title}”" if c.title else "an article of unknown source")  # an id means nothing to a reader
-    return f"According to {who} ({c.published})" if c.published else f"According to {who}"
+    named = attribute and (before is None or before.article_id != c.article_id) and c.attribution
+    return f"{c.attribution}: {c.quote}" if named else c.quote
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim, final
+from caucasus_qa.dates import shown
 from caucasus_qa.extractive import SENTENCE_TYPES, ExtractiveAnswerer, Scored, question_types
 from caucasus_qa.llm import ChatModel
 from caucasus_qa.settings import Settings
@@ -159,7 +160,7 @@ class GenerativeAnswerer:
             meta = self.evidence.metadata(s.sentence.article_id)
             # no title: measured on the eval test split with Qwen2.5-1.5B, titles in the prompt cost
             # 5 points of accuracy (the model copies headline words that its quotes then lack)
-            where = ", ".join(x for x in (meta.get("outlet"), meta.get("published")) if x) or "unknown outlet"
+            where = ", ".join(x for x in (meta.get("outlet"), shown(meta.get("published"))) if x) or "unknown outlet"
             lines.append(f"[{i}] ({where}) {s.sentence.text}")
         wanted = f"\nThe answer is {KIND_WORDS[kind]}." if kind in KIND_WORDS else ""
         user = (

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from caucasus_qa.metadata import coverage
 from caucasus_qa.store import Store
 
 
@@ -39,6 +40,7 @@ class CheckReport:
     sentence_records: int = 0
     findings: list[Finding] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    metadata: dict[str, int] = field(default_factory=dict)  # how many lack a title, outlet, date (not findings)
 
     @property
     def ok(self) -> bool:
@@ -52,6 +54,7 @@ class CheckReport:
             "sentence_records": self.sentence_records,
             "findings": [vars(f) for f in self.findings],
             "repaired": self.repaired,
+            "metadata": self.metadata,
         }
 
 
@@ -123,6 +126,7 @@ def check(store: Store, offsets: bool = True) -> CheckReport:
     report = CheckReport(len(parts.counted), sum(map(len, parts.chunks.values())),
                          sum(map(len, parts.sentences.values())))  # fmt: skip
     report.findings += _settings_findings(store)
+    report.metadata = coverage(store.catalog())
     for article_id in sorted(parts.chunks):
         if extra := parts.orphan_chunks(article_id):
             detail = f"{len(extra)} chunks no article record counts"

@@ -394,3 +394,33 @@ def url_facts(url: str | None) -> dict[str, str]:
         except ValueError:
             pass
     return facts
+
+
+# ---- what is unknown ----------------------------------------------------------------------------
+
+COVERAGE_FIELDS = {"title": "without_title", "outlet": "without_outlet", "published": "without_date",
+                   "author": "without_author"}  # fmt: skip
+
+
+def unknown(row: Mapping[str, Any]) -> list[str]:
+    """The fields of a stored article's metadata that the page did not state."""
+    return [name for name in COVERAGE_FIELDS if not row.get(name)]
+
+
+def coverage(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many stored articles lack each field (and how many are dated by a month only)."""
+    out = {"articles": len(rows), **{key: 0 for key in COVERAGE_FIELDS.values()}, "month_only": 0}
+    for row in rows:
+        for name in unknown(row):
+            out[COVERAGE_FIELDS[name]] += 1
+        out["month_only"] += len(str(row.get("published") or "")) == 7
+    return out
+
+
+def coverage_line(counts: Mapping[str, int]) -> str:
+    """ "of 5 articles: 1 without a title, 2 without an outlet, 2 without a date, 3 without an author"."""
+    names = {"without_title": "a title", "without_outlet": "an outlet", "without_date": "a date",
+             "without_author": "an author"}  # fmt: skip
+    parts = [f"{counts[key]} without {name}" for key, name in names.items()]
+    month = f"; {counts['month_only']} dated by a month only" if counts.get("month_only") else ""
+    return f"metadata of {counts['articles']} articles: {', '.join(parts)}{month} (shown as unknown)"

@@ -23,11 +23,13 @@ from caucasus_qa import offline
 from caucasus_qa.answer import ABSTAIN_TEXT, CONFLICT_TEXT, Answer, AnswerSpan, Citation, escape_markdown
 from caucasus_qa.articles import HTML_TYPES, TEXT_TYPES
 from caucasus_qa.conversation import turn
+from caucasus_qa.dates import shown as shown_date
 from caucasus_qa.errors import ConfigError
 from caucasus_qa.guard import SecurityHeaders, UploadQuota, user_error, who
 from caucasus_qa.settings import Settings
 
 ARTICLES_PAGE = 50  # rows per page of the Articles tab
+UNKNOWN = "unknown"  # a field the page does not state, as the Articles tab shows it
 UPLOAD_TYPES = sorted((TEXT_TYPES | HTML_TYPES) - {".markdown"})
 ABSTAIN_BUBBLE = f"ℹ *{ABSTAIN_TEXT}* Closest passages are listed beside the chat as related, not as an answer."
 
@@ -92,7 +94,7 @@ def source_card(c: Citation, article_text: str, related: bool = False, span: Ans
         for off, p in _paragraphs(article_text)
         for holds in [off <= c.start < off + len(p) + 1]  # the paragraph the quote starts in
     )
-    meta = [html.escape(c.outlet or "outlet unknown"), html.escape(c.published or "date unknown")]
+    meta = [html.escape(c.outlet or "outlet unknown"), html.escape(shown_date(c.published) or "date unknown")]
     if c.author:
         meta.append("by " + html.escape(c.author))
     return (
@@ -237,8 +239,10 @@ class Handlers:
         pages = max(1, math.ceil(total / ARTICLES_PAGE))
         number = min(max(1, int(page or 1)), pages)
         rows = matches[(number - 1) * ARTICLES_PAGE : number * ARTICLES_PAGE]
-        table = [[r["id"], r.get("title", ""), r.get("outlet", ""), r.get("published", ""), r.get("author", ""),
-                  r.get("chunks", 0), notes_of(r)] for r in rows]  # fmt: skip
+        # unknown stays unknown, and says so (issue 3.2)
+        table = [[r["id"], r.get("title") or UNKNOWN, r.get("outlet") or UNKNOWN,
+                  shown_date(r.get("published")) or UNKNOWN, r.get("author") or UNKNOWN, r.get("chunks", 0),
+                  notes_of(r)] for r in rows]  # fmt: skip
         return table, f"{total:,} articles · page {number} of {pages}", number
 
     def start_ingest(self, files: list[str] | None, request: Any = None) -> str:
