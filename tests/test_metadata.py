@@ -216,3 +216,37 @@ def test_coverage_counts_what_is_unknown():
     rows = [{"id": "a", "title": "T", "outlet": "O", "published": "2024-03"}, {"id": "b", "title": "U"}, {"id": "c"}]
     assert coverage(rows) == {"articles": 3, "without_title": 1, "without_outlet": 2, "without_date": 2,
                               "without_author": 3, "month_only": 1}  # fmt: skip
+
+
+def test_the_kit_check_reads_a_folder_of_txt_pages_and_catches_what_is_wrong(tmp_path):
+    """`bench metadata` on a tiny kit written here: the checks count what they should."""
+    import gzip
+
+    from caucasus_qa.kitpages import check_kit, flaw, render
+
+    pages = [
+        {"id": "p1", "week": "20250103", "title": HEAD, "text": f"July 22, 2025, 12:42 p.m. ET\n\n{BODY}"},
+        {"id": "p2", "week": "20250103", "title": "Calder ferry timetable changes", "text": f"Calder CNN —\n\n{BODY}"},
+        {
+            "id": "p3",
+            "week": "20250711",
+            "title": "Frost warning for the valley",
+            "text": BODY.replace("Monday", "Tue"),
+        },
+    ]
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    with gzip.open(kit / "articles.jsonl.gz", "wt", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(p) + "\n" for p in pages)
+    checks = {c.id: c for c in check_kit(kit)}
+    assert all(c.title_is_headline for c in checks.values())
+    assert checks["p1"].opens_dated and checks["p1"].date_right and not checks["p2"].opens_dated
+    assert checks["p2"].outlet == "CNN" and not any(
+        c.bad_outlet or c.bad_title or c.date_unstated for c in checks.values()
+    )
+    assert {c.split for c in checks.values()} == {"tune"}  # weeks 1-26 of the kit tune: these are weeks 1 and 2
+    assert "title is the headline: 3 of 3 (1.000)" in render(list(checks.values()))
+    # the checks themselves catch a dateline, a byline and a site tag
+    assert flaw("Jan. 3, 2026 Updated Jan. 7, 2026, 4:34 a.m. ET") == "dateline" and flaw("Calder CNN —") == "dateline"
+    assert flaw("By Maria Lopez") == "byline" and flaw("usatoday") == "tag"
+    assert flaw("Ten things to know on March 3, 2024 before the vote") is None and flaw(HEAD) is None

@@ -667,6 +667,19 @@ def bench_scale(
     click.echo(scale_benchmark(load_settings(config=ctx.obj.get("config")), kit, chosen, questions, keep, pair))
 
 
+@bench.command("metadata")
+@click.option("--kit", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True,
+              help="The RealTime QA kit folder, e.g. ../shared/benchmarks/realtimeqa.")  # fmt: skip
+@click.option("--limit", type=int, help="Only the first N kit pages (default: all 5,384, about a minute).")
+@friendly_errors
+def bench_metadata(kit: Path, limit: int | None) -> None:
+    """The kit's pages as a folder of .txt files (headline, blank line, text; no URL), read as
+    `ingest` reads them (nothing embedded): titles, dates and outlets their citations show."""
+    from caucasus_qa.kitpages import check_kit, render
+
+    click.echo(render(check_kit(kit, limit)))
+
+
 @bench.command("load")
 @click.option("--kit", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True,
               help="The RealTime QA kit folder, e.g. ../shared/benchmarks/realtimeqa.")  # fmt: skip
