@@ -26,6 +26,7 @@ MORE = [
 ]
 BODY = "\n\n".join([LEAD, *MORE])
 HEAD = "Valley bus drivers walk out over pay"
+CAREER = "3/1/1966 - 4/4/1967: Regional Director, Valley Relief Agency"
 SHORTENED = "Valley bus drivers walk out over pay and rest breaks as talks ..."
 FIELDS = ("title", "outlet", "author", "published")
 
@@ -100,6 +101,21 @@ SHAPES: list[tuple[str, str, str, dict[str, str]]] = [
     ("nothing but text", ".txt", BODY, {}),
     ("byline at the end of the text", ".txt", f"{HEAD}\n\n{BODY}\n\nReporting by Maria Lopez; Editing by Tom Reyes",
      {"title": HEAD, "author": "Maria Lopez"}),
+    ("two-word headline", ".txt", f"Frost Returns\n\n{BODY}", {"title": "Frost Returns"}),
+    ("a headline that names a day", ".txt", f"Letters to the editor for Sunday, March 3, 2024\n\n{BODY}",
+     {"title": "Letters to the editor for Sunday, March 3, 2024"}),
+    ("first-published note", ".txt", f"{HEAD}\n\nThis story was originally published on June 12, 2022.\n\n{BODY}",
+     {"title": HEAD, "published": "2022-06-12"}),
+    ("contributors line at the end", ".txt", f"{HEAD}\n\n{BODY}\n\nContributing: Ana Lima, Tom Reyes, Valley Press",
+     {"title": HEAD}),
+    ("reader's letter signed with a town", ".txt", f"{HEAD}\n\n{BODY}\n\nTom Reyes, Calder", {"title": HEAD}),
+    ("contact line with an e-mail address", ".txt", f"{HEAD}\n\n{BODY}\n\nReach Ana Lima at alima@valleypress.com.",
+     {"title": HEAD}),
+    ("follow-us line names the site", ".txt", f"{HEAD}\n\n{BODY}\n\nFollow Valleypress.org social media accounts",
+     {"title": HEAD, "outlet": "Valleypress.org"}),
+    ("a career's span of dates", ".txt", f"{HEAD}\n\n{CAREER}\n\n{BODY}", {"title": HEAD}),
+    ("a stage direction in brackets", ".txt", f"{HEAD}\n\n(APPLAUSE)\n\n{BODY}", {"title": HEAD}),
+    ("a name printed twice above the story", ".txt", f"{HEAD}\n\nAna Lima\n\nAna Lima\n\n{BODY}", {"title": HEAD}),
     # --- Markdown
     ("markdown heading and italic byline line", ".md",
      f"# {HEAD}\n\n*Northfield Courier — 12 September 2024 — by Priya Raman*\n\n{BODY}",

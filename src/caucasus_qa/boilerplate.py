@@ -26,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from caucasus_qa.dates import find_date, is_dateline
-from caucasus_qa.metadata import Facts, LineFacts, is_person, read_credit, read_credit_line, read_line
+from caucasus_qa.metadata import Facts, LineFacts, is_person, is_section_label, read_credit, read_credit_line, read_line
 from caucasus_qa.text import SENTENCE_END, words
 
 _TRUNCATED = re.compile(r"(\.\.\.|…)\s*$")
@@ -307,8 +307,8 @@ class _Page:
         ]
         first = next((i for i, line in enumerate(self.lines) if line), None)
         alone = first is not None and (first + 1 == len(self.lines) or not self.lines[first + 1])
-        if alone and first in header and 3 <= len(words(self.lines[first])) <= 30 and not self.is_meta(first, False):
-            return first  # a headline such as "Ana Lima's Big Night | CNN" reads like a byline
+        if alone and first in header and self.headline_like(first):
+            return first
         for i in candidates:
             k = _key(self.lines[i])
             if self.kinds[i] is None and sum(1 for other in all_keys if other == k or other.startswith(k + " ")) >= 2:
@@ -316,6 +316,12 @@ class _Page:
         plain = [i for i in candidates if self.kinds[i] is None]
         short = [i for i in plain if len(words(self.lines[i])) <= 20] or plain
         return max(short, key=lambda i: len(words(self.lines[i])), default=None)
+
+    def headline_like(self, i: int) -> bool:
+        """Line ``i`` can be a saved page's headline: two to thirty words, not a section label,
+        byline or stamp (a headline such as "Ana Lima's Big Night | CNN" may read like a byline)."""
+        line = self.lines[i]
+        return 2 <= len(words(line)) <= 30 and not is_section_label(line) and not self.is_meta(i, inferred=False)
 
     def read_header_meta(self, header: list[int], title: int | None) -> None:
         """Author, outlet and date from the header's bylines, stamps and datelines. A date alone

@@ -98,6 +98,12 @@ OUTLET_WORDS = frozenset(
     "report reporter's weekly sentinel messenger mercury argus echo citizen leader ledger voice gazette network "
     "media agency broadcasting channel online digest".split()
 )
+# Section labels printed above a headline ("Opinion", "Editor's note"): never a title.
+SECTION_LABELS = frozenset(
+    "opinion analysis editorial commentary column review explainer explained breaking live exclusive sponsored "
+    "advertisement letters obituary obituaries perspective interview podcast video watch listen fact check "
+    "editor's note editors' note news world politics business sport sports".split()
+)
 # Words of a byline's job title ("Staff Writer", "Health Correspondent"): a segment with one is a role.
 ROLE_WORDS = frozenset(
     "writer editor correspondent reporter columnist contributor staff producer analyst critic bureau chief "
@@ -154,6 +160,12 @@ class LineFacts(Facts):
 _PERSON = re.compile(r"^(?!(?i:the|a|an)\b)(?!.*['’]s\b)[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){1,3}$")
 
 
+def is_section_label(line: str) -> bool:
+    """A section label such as "Opinion", "Editor's note" or "World | Politics"."""
+    found = [w.lower() for w in re.findall(r"[\w'’]+", line.replace("’", "'"))]
+    return bool(found) and len(found) <= 4 and all(w in SECTION_LABELS or w in ("and", "&") for w in found)
+
+
 def is_person(text: str) -> bool:
     """Shaped like a person's name as a byline prints it (two to four capitalised words)."""
     return bool(_PERSON.match(text.strip()))
@@ -178,7 +190,8 @@ def _segment(seg: str) -> tuple[str, str] | None:
         if m:
             return kind, m["outlet"].strip()
     lowered = {w.lower() for w in words(seg)}
-    if lowered & ROLE_WORDS and len(lowered) <= 5 or _DESK_CREDIT.match(seg):
+    plain = {w for w in words(seg) if w.islower()} - ROLE_WORDS - {"and"}  # "Letters to the editor" is no job
+    if lowered & ROLE_WORDS and len(lowered) <= 5 and not plain or _DESK_CREDIT.match(seg):
         return "role", seg
     if _BARE_NAME.match(seg) and len(words(seg)) <= 6:
         return ("quoted" if quoted else "named") if lowered & OUTLET_WORDS else "name", seg
