@@ -377,6 +377,8 @@ class _Page:
         for i in reversed(body[-3:]):
             label = _BYLINE_LABEL.match(self.lines[i])
             facts = read_line(self.lines[i], infer=False) if label is None and not is_prose(self.lines[i]) else None
+            if self.listed_pair(i):
+                continue
             if label is not None:
                 self.result.author = label.group("name").strip()
             elif facts is not None and (facts.author or facts.outlet):
@@ -397,6 +399,18 @@ class _Page:
             self.result.author = facts.author or self.result.author
             self.result.source = self.result.source or facts.outlet
 
+    def listed_pair(self, i: int) -> bool:
+        """Line ``i`` reads as a name and a quoted name, and so does the line before or after it:
+        a list of names and titles ('Ana Lima, “Lakeside Nights”'), text, not a signature."""
+        facts = read_line(self.lines[i], infer=False)
+        return facts is not None and facts.inferred and self._listed(i)
+
+    def _listed(self, i: int) -> bool:
+        """Whether the line before or after line ``i`` reads, like it, as a name and a quoted name."""
+        near = [j for j in range(i - 1, -1, -1) if self.lines[j]][:1]
+        near += [j for j in range(i + 1, len(self.lines)) if self.lines[j]][:1]
+        return any((f := read_line(self.lines[j], infer=False)) is not None and f.inferred for j in near)
+
     def body(self, start: int, end: int) -> list[int]:
         """Body lines: chrome, datelines, repeated lines and a trailing byline/heading removed."""
         seen: set[str] = set()
@@ -405,7 +419,7 @@ class _Page:
             line = self.lines[i]
             if not line or self.kinds[i] is not None or line in seen:
                 continue
-            if i != start and self.is_meta(i):
+            if i != start and self.is_meta(i) and not self.listed_pair(i):
                 self.read_body_meta(i)
                 continue
             seen.add(line)

@@ -194,7 +194,9 @@ def _segment(seg: str) -> tuple[str, str] | None:
     if lowered & ROLE_WORDS and len(lowered) <= 5 and not plain or _DESK_CREDIT.match(seg):
         return "role", seg
     if _BARE_NAME.match(seg) and len(words(seg)) <= 6:
-        return ("quoted" if quoted else "named") if lowered & OUTLET_WORDS else "name", seg
+        if quoted:  # a signature's outlet in quotes: 'Ivan Petrov, "Deutsche Welle"'
+            return "quoted", seg
+        return "named" if lowered & OUTLET_WORDS else "name", seg
     return None
 
 
