@@ -357,6 +357,8 @@ class _Page:
         self.lines[start] = self.lines[start][credit.length :]
         self.result.source = self.result.source or credit.outlet
         self.result.place = self.result.place or credit.place
+        if credit.published and self.result.published is None:
+            self.result.published, self.result.date_note = credit.published, "the story's wire dateline"
 
     def standfirst(self, header: list[int], title: int | None) -> list[int]:
         """Lede and standfirst between the headline and the body; captions and notices go."""

@@ -277,7 +277,8 @@ def _month_note(value: str, note: str) -> str:
 
 _PLACE = r"[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+){0,3}"  # ALL CAPS: "WASHINGTON", "NEW YORK"
 _TITLE_PLACE = r"[A-Z][a-z.'’-]+(?:\s+[A-Z][a-z.'’-]+){0,2}"  # "Calder", "New Delhi"
-_DAY = r"(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}|\d{1,2}\s+[A-Z][a-z]{2,8})"
+# "March 3", "3 March", with a year or without: "Nov. 19, 2024", "3 March 2025"
+_DAY = r"(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s*\d{4})?|\d{1,2}\s+[A-Z][a-z]{2,8}(?:\s+\d{4})?)"
 _DASH = r"\s*(?:[—–−]|--?)\s+"
 CREDIT = re.compile(
     rf"^(?P<place>{_PLACE}|{_TITLE_PLACE}(?=,?\s*(?:{_DAY}\s*)?\())(?:,\s*(?P<day>{_DAY}))?"
@@ -300,6 +301,7 @@ class Credit:
     place: str | None
     outlet: str | None
     length: int  # characters of the paragraph it takes (the text starts after them)
+    published: str | None = None  # the dateline's day, when it states the year
 
 
 def read_credit(paragraph: str) -> Credit | None:
@@ -309,7 +311,9 @@ def read_credit(paragraph: str) -> Credit | None:
         return None
     if len(words(m.group("place"))) > 4:
         return None
-    return Credit(m.group("place"), (m.group("agency") or "").strip() or None, m.end())
+    day = find_date(m.group("day") or "")
+    outlet = (m.group("agency") or "").strip() or None
+    return Credit(m.group("place"), outlet, m.end(), day.isoformat() if day else None)
 
 
 def read_credit_line(line: str) -> Credit | None:
