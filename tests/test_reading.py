@@ -290,3 +290,42 @@ def test_a_short_answer_that_is_not_verbatim_is_dropped():
     assert keep_verified(good, lambda _: text).span == good.span
     bad = replace(good, span=AnswerSpan("Lorne Shipyards", 1, 23, 38))
     assert keep_verified(bad, lambda _: text).span is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "point"),
+    [
+        ("The fire at the Corran mill started on Tuesday afternoon near the loading bay.", "Tuesday afternoon"),
+        ("The Lowmere ferry sailed again on Sunday morning after the storm.", "Sunday morning"),
+        ("Voting in the Ashby by-election closed at 10 p.m. on Thursday.", "10 p.m. on Thursday"),
+    ],
+)
+def test_a_day_and_its_time_of_day_are_one_point_in_time(sentence, point):
+    from caucasus_qa.reading import analyse
+    from caucasus_qa.reading.candidates import spans
+    from caucasus_qa.reading.language import parser
+
+    asked = analyse("When did it happen?", parser())
+    doc = parser().one(sentence)
+    found = [sentence[s:e] for s, e, _ in spans(asked, doc, set())]
+    assert point in found, found  # the recogniser labels "Tuesday" a DATE and "afternoon" a TIME
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "not_a_candidate", "candidate"),
+    [
+        ("Which city raised its fee?", "The famed Italian city of Orvanto raised its fee.", "Italian", "Orvanto"),
+        ("Which app did Montana ban?", "Montana banned the Chinese-owned video app Flicker.", "Chinese", "Flicker"),
+        ("Which chain ended the policy?", "The Ashby-based chain Brewline ended the policy.", "Ashby", "Brewline"),
+        ("Who won the Corran relay?", "The Danish won the Corran relay, and the Dutch came second.", None, "Danish"),
+    ],
+)
+def test_a_nationality_or_base_describing_a_noun_is_not_a_name_answer(question, sentence, not_a_candidate, candidate):
+    from caucasus_qa.reading import analyse
+    from caucasus_qa.reading.candidates import spans
+    from caucasus_qa.reading.language import parser
+
+    asked = analyse(question, parser())
+    found = [sentence[s:e] for s, e, _ in spans(asked, parser().one(sentence), set())]
+    assert any(candidate in f for f in found), found  # a name the sentence gives, or a people who did it
+    assert not_a_candidate is None or not_a_candidate not in found  # "the Italian city": which city is not "Italian"

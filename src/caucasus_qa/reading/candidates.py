@@ -122,10 +122,12 @@ def spans(asked: Asked, doc: Any, asked_terms: set[str]) -> list[tuple[int, int,
     ``NP``), less the ones made only of the question's own words."""
     wanted = asked.labels if asked.kind in STRICT_KINDS else asked.labels | asked.loose
     out = []
-    for ent in doc.ents:
+    for ent in _entities(doc):
         if ent.label_ not in wanted or ent.text.lower() in asked.named or not _fits_time(asked, ent):
             continue
         if ent.label_ in NAME_LABELS and all(t.lower_ in asked.named for t in ent):
+            continue
+        if _describes(ent):
             continue
         before = doc[ent.start - 1] if ent.start > 0 else None
         start = before.idx if before is not None and before.is_currency and ent.label_ == "MONEY" else ent.start_char
@@ -134,6 +136,45 @@ def spans(asked: Asked, doc: Any, asked_terms: set[str]) -> list[tuple[int, int,
         out += _phrases(asked, doc, asked_terms, {(s, e) for s, e, _ in out})
     elif asked.focus is not None and asked.kind not in STRICT_KINDS:
         out += _named_by_focus(asked, doc, {(s, e) for s, e, _ in out})
+    return out
+
+
+def _describes(ent: Any) -> bool:
+    """A name used to describe a noun, not to name what was asked: a nationality as an adjective
+    ("the famed Italian city"), a place or people before "-based"/"-owned" ("the Ashby-based
+    chain"). Which city is not "Italian"; the name, if any, stands beside the noun. The parse
+    says this; the recogniser labels both a NORP or GPE like any name."""
+    root = ent.root
+    if ent.label_ == "NORP" and (root.pos_ == "ADJ" or root.dep_ == "amod"):
+        return True
+    doc = ent.doc
+    hyphen = doc[ent.end] if ent.end < len(doc) else None
+    return root.dep_ == "npadvmod" and hyphen is not None and hyphen.text == "-" and root.head.i == ent.end + 1
+
+
+# What may stand between a day and its time of day in one point in time ("10 p.m. on Thursday").
+_TIME_JOINERS = frozenset({"on", "at", ","})
+
+
+def _entities(doc: Any) -> list[Any]:
+    """The parse's entities, with a day and its time of day joined into one point in time: the
+    recogniser labels "Tuesday" a DATE and "afternoon" a TIME, and a "when" answer is both."""
+    from spacy.tokens import Span
+
+    out: list[Any] = []
+    for ent in doc.ents:
+        last = out[-1] if out else None
+        between = doc[last.end : ent.start] if last is not None else []
+        if (
+            last is not None
+            and {last.label_, ent.label_} <= {"DATE", "TIME"}
+            and last.label_ != ent.label_
+            and len(between) <= 1
+            and all(t.lower_ in _TIME_JOINERS for t in between)
+        ):
+            out[-1] = Span(doc, last.start, ent.end, label="DATE")
+        else:
+            out.append(ent)
     return out
 
 
