@@ -225,6 +225,9 @@ def check(ctx: click.Context, repair: bool, quick: bool, as_json: bool, **flags:
         click.echo(f"{report.articles} articles, {report.chunks} chunks, "
                    f"{report.sentence_records} sentence records: {verdict}")  # fmt: skip
         click.echo(coverage_line(report.metadata))
+        from caucasus_qa.pooling import BUILT
+
+        click.echo(f"sentence vectors: {BUILT.get(report.sentence_vectors, report.sentence_vectors)}")
     sys.exit(0 if report.ok else 1)
 
 

@@ -145,13 +145,41 @@ def _embedder(store: Store) -> Any:
     return load_embed_model(store.settings.embed_model, store.settings.embed_batch_size)
 
 
-def _pipeline(store: Store):
+def _pipeline(store: Store, late: bool = False):
+    """Chunk and embed into the store; with ``late``, chunk only (``_late_batch`` embeds)."""
     from llama_index.core.ingestion import IngestionPipeline
 
+    if late:
+        return IngestionPipeline(transformations=[splitter(store.settings)], disable_cache=True)
     embed = _embedder(store)
     return IngestionPipeline(
         transformations=[splitter(store.settings), embed], vector_store=store.vector_store, disable_cache=True
     )
+
+
+def _late(store: Store) -> bool:
+    """Whether this store's sentences are pooled from the chunk pass (``pooling``): as the store
+    was built, and only for a model that pools by the mean."""
+    from caucasus_qa.pooling import LATE, supports
+
+    return store.sentence_vectors == LATE and supports(_embedder(store)._model)
+
+
+def _late_batch(store: Store, nodes: list, batch: Sequence) -> int:
+    """Embed ``nodes`` once, store them and their articles' sentences pooled from that pass;
+    returns how many sentence vectors were stored."""
+    from caucasus_qa.evidence import split_sentences
+    from caucasus_qa.pooling import pool
+
+    pooled = pool(_embedder(store)._model, nodes, {d.id_: d.text for d in batch}, store.settings.embed_batch_size)
+    for node, vector in zip(nodes, pooled.chunks, strict=True):
+        node.embedding = vector.tolist()
+    if nodes:
+        store.vector_store.add(nodes)
+    for doc in batch:
+        spans = [(s.start, s.end) for s in split_sentences(doc.id_, doc.text)]
+        store.put_sentences(doc.id_, spans, pooled.sentences[doc.id_], text=doc.text, tag=parts_tag(doc))
+    return sum(len(v) for v in pooled.sentences.values())
 
 
 def _classify(store: Store, docs: Sequence, report: IngestReport) -> list:
@@ -234,7 +262,8 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: Pro
     tell(0, len(todo))
     if not todo:
         return
-    pipeline = _pipeline(store)
+    late = _late(store)
+    pipeline = _pipeline(store, late)
     size = batch_size(store.settings.batch_docs, len(todo))
     updated = set(report.updated)  # the articles whose previous sentence record goes once replaced
     bar_on = progress is True
@@ -245,8 +274,11 @@ def _embed_batches(store: Store, todo: list, report: IngestReport, progress: Pro
             previous = {d.id_: store.sentence_record_id(d.id_) for d in batch if d.id_ in updated}
             stop_at("embedding", start)
             nodes = pipeline.run(documents=batch)  # same ids as before for the same text: overwritten
+            if late:
+                report.sentences_embedded += _late_batch(store, nodes, batch)
             stop_at("vectors", start)
-            report.sentences_embedded += embed_sentences(store, batch, _embedder(store))
+            if not late:
+                report.sentences_embedded += embed_sentences(store, batch, _embedder(store))
             stop_at("sentences", start)
             per_article = Counter(n.ref_doc_id for n in nodes)
             for doc in batch:  # last: an article with a record has all its chunks and sentences

@@ -41,6 +41,7 @@ class CheckReport:
     findings: list[Finding] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     metadata: dict[str, int] = field(default_factory=dict)  # how many lack a title, outlet, date (not findings)
+    sentence_vectors: str = "own"  # how the store was built (``pooling``)
 
     @property
     def ok(self) -> bool:
@@ -55,6 +56,7 @@ class CheckReport:
             "findings": [vars(f) for f in self.findings],
             "repaired": self.repaired,
             "metadata": self.metadata,
+            "sentence_vectors": self.sentence_vectors,
         }
 
 
@@ -127,6 +129,7 @@ def check(store: Store, offsets: bool = True) -> CheckReport:
                          sum(map(len, parts.sentences.values())))  # fmt: skip
     report.findings += _settings_findings(store)
     report.metadata = coverage(store.catalog())
+    report.sentence_vectors = store.sentence_vectors
     for article_id in sorted(parts.chunks):
         if extra := parts.orphan_chunks(article_id):
             detail = f"{len(extra)} chunks no article record counts"

@@ -24,6 +24,7 @@ BACKENDS = ("extractive", "llamacpp", "openai")
 JUDGES = ("alignment", "llm")
 FUSIONS = ("convex", "zscore", "rrf")
 ENCODERS = ("onnx", "torch")
+SENTENCE_VECTORS = ("own", "late")  # pooling.OWN, pooling.LATE
 UNSUPPORTED = ("drop", "flag")
 ABSTAIN_MODELS = ("auto", "news", "off")  # abstention.MODELS
 
@@ -77,6 +78,12 @@ class Settings:
         default=40,
         metadata={"doc": "Tokens consecutive chunks share (less than chunk_size)."},
     )
+    sentence_vectors: str = field(
+        default="own",
+        metadata={"doc": "How a new store embeds sentences: own (each sentence in a pass of its own) or late "
+                  "(pooled from its chunk's pass: about half the model time at ingest); a store keeps the "
+                  "way it was built with (`check` names it)."},
+    )  # fmt: skip
     top_k: int = field(
         default=5,
         metadata={"doc": "Passages retrieved per question and handed to the answerer."},
@@ -198,7 +205,8 @@ class Settings:
         if self.top_k < 1 or self.candidates < self.top_k:
             raise ConfigError("top_k must be at least 1 and at most candidates")
         named = {"llm": BACKENDS, "judge": JUDGES, "unsupported": UNSUPPORTED, "fusion": FUSIONS,
-                 "question_encoder": ENCODERS, "abstain_model": ABSTAIN_MODELS}  # fmt: skip
+                 "question_encoder": ENCODERS, "abstain_model": ABSTAIN_MODELS,
+                 "sentence_vectors": SENTENCE_VECTORS}  # fmt: skip
         for key, choices in named.items():
             if getattr(self, key) not in choices:
                 raise ConfigError(f"{key} {getattr(self, key)!r}: use {' or '.join(map(repr, choices))}")

@@ -266,7 +266,15 @@ class Store:
             "chunk_size": s.chunk_size,
             "chunk_overlap": s.chunk_overlap,
             "schema": SCHEMA_VERSION,
+            "sentence_vectors": s.sentence_vectors,
         }
+
+    @property
+    def sentence_vectors(self) -> str:
+        """How this store's sentence vectors are made (``pooling``): as it was built, whatever the
+        settings say now, so that one store never mixes the two; a store built before the
+        setting embedded each sentence on its own."""
+        return str((self.collection.metadata or {}).get("sentence_vectors") or "own")
 
     def _open_collection(self):
         try:
@@ -445,6 +453,8 @@ class Store:
                 f"the store was chunked with {old}: rebuild it with "
                 "`caucasus-qa ingest --reset`, or keep the old settings"
             )
+        if self.article_ids():  # a built store keeps its sentence vectors' way (one kind per store)
+            want["sentence_vectors"] = self.sentence_vectors
         if meta != {**meta, **want}:
             kept = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}  # Chroma refuses to re-set those
             self.collection.modify(metadata={**kept, **want})
