@@ -82,7 +82,7 @@ class Settings:
         default="own",
         metadata={"doc": "How a new store embeds sentences: own (each sentence in a pass of its own) or late "
                   "(pooled from its chunk's pass: about half the model time at ingest); a store keeps the "
-                  "way it was built with (`check` names it)."},
+                  "way it was built (`check` names it)."},
     )  # fmt: skip
     top_k: int = field(
         default=5,
