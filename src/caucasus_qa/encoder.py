@@ -40,6 +40,9 @@ ONNX_OPSET = 17
 # Texts per forward pass, sorted by length (as sentence-transformers does) to cut padding.
 BATCH = 16
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# The sentence-transformers pipelines whose pooling is reproduced outside the model (here and in
+# ``pooling``): a transformer, its pooling, and optionally normalisation.
+PIPELINES = (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"])
 _PROBES = (
     "A short question?",
     "Ünïcödé, “quotes”, emoji 🎉 and numbers 1,234.5",
@@ -154,7 +157,7 @@ def _manifest(model: Any, name: str) -> dict | None:
     """What the ONNX path needs to reproduce ``model`` (a SentenceTransformer), or None if its
     pipeline is one this module does not reproduce."""
     kinds = [type(m).__name__ for m in model]
-    if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+    if kinds not in PIPELINES:
         return None
     pooling = getattr(model[1], "pooling_mode", None)  # sentence-transformers 6: "mean", "cls", ...
     tokenizer = model.tokenizer

@@ -168,7 +168,6 @@ def _late(store: Store) -> bool:
 def _late_batch(store: Store, nodes: list, batch: Sequence) -> int:
     """Embed ``nodes`` once, store them and their articles' sentences pooled from that pass;
     returns how many sentence vectors were stored."""
-    from caucasus_qa.evidence import split_sentences
     from caucasus_qa.pooling import pool
 
     pooled = pool(_embedder(store)._model, nodes, {d.id_: d.text for d in batch}, store.settings.embed_batch_size)
@@ -176,9 +175,10 @@ def _late_batch(store: Store, nodes: list, batch: Sequence) -> int:
         node.embedding = vector.tolist()
     if nodes:
         store.vector_store.add(nodes)
-    for doc in batch:
-        spans = [(s.start, s.end) for s in split_sentences(doc.id_, doc.text)]
-        store.put_sentences(doc.id_, spans, pooled.sentences[doc.id_], text=doc.text, tag=parts_tag(doc))
+    for doc in batch:  # the offsets ``pool`` split the text at
+        store.put_sentences(
+            doc.id_, pooled.spans[doc.id_], pooled.sentences[doc.id_], text=doc.text, tag=parts_tag(doc)
+        )
     return sum(len(v) for v in pooled.sentences.values())
 
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-# How a store's sentence vectors were made (recorded on the store, named by ``check``).
+# How a store's sentence vectors were made (recorded on the store, named by ``check``; the
+# setting's choices are ``settings.SENTENCE_VECTORS``).
 OWN, LATE = "own", "late"
-SENTENCE_VECTORS = (OWN, LATE)
 # What ``check`` says of each.
 BUILT = {OWN: "own (each sentence embedded in a pass of its own)", LATE: "late (pooled from its chunk's pass)"}
 
@@ -35,14 +35,17 @@ class Pooled:
 
     chunks: list[np.ndarray] = field(default_factory=list)
     sentences: dict[str, np.ndarray] = field(default_factory=dict)
+    spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # per article: the sentences' offsets
     alone: int = 0  # sentences embedded on their own (past the model's length limit)
 
 
 def supports(model: Any) -> bool:
     """Whether ``model`` (a SentenceTransformer) pools by the mean, so that its chunk vector is the
     mean of the token states pooled here; other pipelines keep sentence vectors of their own."""
+    from caucasus_qa.encoder import PIPELINES
+
     kinds = [type(m).__name__ for m in model]
-    return kinds in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]) and (
+    return kinds in PIPELINES and (
         getattr(model[1], "pooling_mode", None) == "mean" or getattr(model[1], "pooling_mode_mean_tokens", False)
     )
 
@@ -97,6 +100,7 @@ def pool(model: Any, nodes: Sequence[Any], texts: dict[str, str], batch_size: in
             else:
                 rows[k] = vector
         out.sentences[article_id] = rows
+        out.spans[article_id] = [(s.start, s.end) for s in sentences]
     if alone:
         vectors = model.encode([t for _, _, t in alone], batch_size=batch_size, show_progress_bar=False)
         for (article_id, k, _), v in zip(alone, _unit(np.asarray(vectors, dtype=np.float32)), strict=True):

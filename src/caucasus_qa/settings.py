@@ -24,7 +24,7 @@ BACKENDS = ("extractive", "llamacpp", "openai")
 JUDGES = ("alignment", "llm")
 FUSIONS = ("convex", "zscore", "rrf")
 ENCODERS = ("onnx", "torch")
-SENTENCE_VECTORS = ("own", "late")  # pooling.OWN, pooling.LATE
+SENTENCE_VECTORS = ("own", "late")  # pooling.OWN, pooling.LATE (that module needs numpy; this one does not)
 UNSUPPORTED = ("drop", "flag")
 ABSTAIN_MODELS = ("auto", "news", "off")  # abstention.MODELS
 
