@@ -1,11 +1,12 @@
-"""Regenerate the README blocks that mirror the code: the settings table and the JSON of an answer.
+"""Regenerate the doc blocks that mirror the code: the settings table (docs/configuration.md) and
+the JSON of an answer (docs/answers.md).
 
 Hand-written, they drifted: the README's JSON shape lacked fields the code emitted and some
 settings went undocumented. Both blocks are now built from the code (the ``Settings`` field docs
 via ``caucasus_qa.settings.describe()``, and ``Answer.to_dict()``), and tests/test_docs.py runs
-the check, so a change to either fails the tests until the README is regenerated.
+the check, so a change to either fails the tests until the blocks are regenerated.
 
-    python scripts/docs.py           # rewrite the blocks in README.md
+    python scripts/docs.py           # rewrite the blocks
     python scripts/docs.py --check   # exit 1 naming each stale block; write nothing
 """
 
@@ -20,7 +21,8 @@ from pathlib import Path
 from caucasus_qa.answer import Answer, Citation
 from caucasus_qa.settings import ENV_PREFIX, describe
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+CONFIGURATION = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+ANSWERS = Path(__file__).resolve().parents[1] / "docs" / "answers.md"
 QUOTE = "The first official to apologize to Azerbaijanis for the incident was Chechen ruler Ramzan Kadyrov"
 
 
@@ -70,6 +72,16 @@ def answer_json() -> str:
 
 
 BLOCKS: dict[str, Callable[[], str]] = {"settings": settings_table, "answer-json": answer_json}
+# Which file holds each block (read when called, so a test may point one elsewhere).
+HOMES = {"settings": "CONFIGURATION", "answer-json": "ANSWERS"}
+
+
+def files() -> dict[Path, list[str]]:
+    """Each file with generated blocks, and the names of its blocks."""
+    out: dict[Path, list[str]] = {}
+    for name, home in HOMES.items():
+        out.setdefault(globals()[home], []).append(name)
+    return out
 
 
 def _pattern(name: str) -> re.Pattern[str]:
@@ -79,33 +91,36 @@ def _pattern(name: str) -> re.Pattern[str]:
 def _content(name: str, text: str) -> str:
     match = _pattern(name).search(text)
     if match is None:
-        raise ValueError(f"README has no <!-- {name}:begin --> ... <!-- {name}:end --> block")
+        raise ValueError(f"no <!-- {name}:begin --> ... <!-- {name}:end --> block where it belongs ({HOMES[name]})")
     return match.group(2)
 
 
-def render(text: str) -> str:
-    """``text`` with every block regenerated; a missing marker pair is an error."""
-    for name, build in BLOCKS.items():
+def render(text: str, names: list[str]) -> str:
+    """``text`` with its blocks ``names`` regenerated; a missing marker pair is an error."""
+    for name in names:
         _content(name, text)
+        build = BLOCKS[name]
         text = _pattern(name).sub(lambda m, build=build: m.group(1) + build() + "\n" + m.group(3), text, count=1)
     return text
 
 
-def stale_blocks(text: str) -> list[str]:
+def stale_blocks(text: str, names: list[str]) -> list[str]:
     """Names of the blocks whose content differs from what the code generates."""
-    fresh = render(text)
-    return [name for name in BLOCKS if _content(name, text) != _content(name, fresh)]
+    fresh = render(text, names)
+    return [name for name in names if _content(name, text) != _content(name, fresh)]
 
 
 def main(argv: list[str]) -> int:
-    text = README.read_text(encoding="utf-8")
-    if "--check" in argv:
-        stale = stale_blocks(text)
-        for name in stale:
-            print(f"README.md: the {name} block is stale; run python scripts/docs.py")
-        return 1 if stale else 0
-    README.write_text(render(text), encoding="utf-8")
-    return 0
+    stale_any = False
+    for path, names in files().items():
+        text = path.read_text(encoding="utf-8")
+        if "--check" in argv:
+            for name in stale_blocks(text, names):
+                stale_any = True
+                print(f"{path.name}: the {name} block is stale; run python scripts/docs.py")
+        else:
+            path.write_text(render(text, names), encoding="utf-8")
+    return 1 if stale_any else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The README's generated blocks match the code: every setting documented, the JSON shape complete."""
+"""The generated doc blocks match the code: every setting documented (docs/configuration.md), the
+answer's JSON shape complete (docs/answers.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from conftest import ROOT
 from caucasus_qa.answer import Answer, Citation
 from caucasus_qa.settings import Settings, describe
 
-README = ROOT / "README.md"
+CONFIGURATION = ROOT / "docs" / "configuration.md"
+ANSWERS = ROOT / "docs" / "answers.md"
+HOME = {"settings": CONFIGURATION, "answer-json": ANSWERS}
 
 
 def load_docs_script() -> ModuleType:
@@ -26,26 +29,30 @@ def load_docs_script() -> ModuleType:
 
 
 def block(name: str) -> str:
-    text = README.read_text(encoding="utf-8")
+    text = HOME[name].read_text(encoding="utf-8")
     match = re.search(rf"<!-- {name}:begin -->\n(.*?)<!-- {name}:end -->", text, re.S)
-    assert match, f"README.md has no {name} block"
+    assert match, f"{HOME[name].name} has no {name} block"
     return match.group(1)
 
 
 def test_readme_is_up_to_date_with_the_generator():
     docs = load_docs_script()
-    assert docs.stale_blocks(README.read_text(encoding="utf-8")) == [], "run: .venv/bin/python scripts/docs.py"
+    for path, names in docs.files().items():
+        assert docs.stale_blocks(path.read_text(encoding="utf-8"), names) == [], "run: .venv/bin/python scripts/docs.py"
 
 
 def test_check_names_a_stale_block_and_regenerating_fixes_it(tmp_path: Path, monkeypatch, capsys):
     docs = load_docs_script()
-    copy = tmp_path / "README.md"
-    copy.write_text(README.read_text(encoding="utf-8").replace("| `top_k` |", "| `top_kk` |"), encoding="utf-8")
-    monkeypatch.setattr(docs, "README", copy)
+    copy = tmp_path / "configuration.md"
+    original = CONFIGURATION.read_text(encoding="utf-8")
+    copy.write_text(original.replace("| `top_k` |", "| `top_kk` |"), encoding="utf-8")
+    monkeypatch.setattr(docs, "CONFIGURATION", copy)
+    monkeypatch.setattr(docs, "ANSWERS", tmp_path / "answers.md")  # regenerating writes only copies
+    (tmp_path / "answers.md").write_text(ANSWERS.read_text(encoding="utf-8"), encoding="utf-8")
     assert docs.main(["--check"]) == 1
     assert "settings block is stale" in capsys.readouterr().out
     assert docs.main([]) == 0 and docs.main(["--check"]) == 0
-    assert copy.read_text(encoding="utf-8") == README.read_text(encoding="utf-8")
+    assert copy.read_text(encoding="utf-8") == original
 
 
 def test_every_key_of_an_answer_is_in_the_readme_json():
