@@ -106,3 +106,12 @@ def test_a_sentence_past_the_models_length_limit_is_embedded_alone():
     own = model.encode([s.text for s in sentences], normalize_embeddings=True)
     same = (own * pooled.sentences["choir"]).sum(axis=1) > 1 - 1e-4
     assert int(same.sum()) == pooled.alone  # those past the limit: their own vector; the rest pooled
+
+
+def test_a_sentence_cut_by_a_chunk_boundary_takes_the_chunk_holding_most_of_it():
+    from caucasus_qa.pooling import _best_node
+
+    chunks = [(0, 0, 100), (1, 80, 200)]  # (index, start, end) in the article: they overlap by 20
+    assert _best_node((70, 110), chunks) == 0  # 30 characters in the first, 30 in the second: the first
+    assert _best_node((90, 150), chunks) == 1  # 10 in the first, 60 in the second
+    assert _best_node((300, 320), chunks) is None  # in no chunk: embedded on its own
