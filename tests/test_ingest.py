@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -220,6 +221,9 @@ def test_sentence_vectors_are_stored_at_ingest_and_answering_only_reads_them(set
 def test_a_line_repeated_across_articles_is_embedded_once_and_stored_for_each(settings, tmp_path):
     import numpy as np
 
+    # sentences embedded on their own: a late-pooled vector carries its passage, so no two are one
+    settings = replace(settings, sentence_vectors="own")
+
     line = "The weather office expects heavy rain across the whole valley later this week."
     folder = tmp_path / "c"
     for k in range(40):  # batches of two articles (one progress step in twenty)
@@ -301,6 +305,7 @@ def test_sentences_are_one_record_per_article_outside_any_vector_index(settings,
     from caucasus_qa.embedding import load_embed_model
     from caucasus_qa.evidence import split_sentences
 
+    settings = replace(settings, sentence_vectors="own")  # compared below with each sentence's own vector
     corpus = make_corpus(tmp_path / "c", n=3)
     ingest(settings, [corpus])
     store = Store(settings)

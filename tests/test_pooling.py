@@ -66,9 +66,10 @@ def test_late_sentences_are_pooled_from_the_chunk_pass(tmp_path):
 def test_a_store_keeps_the_way_it_was_built(tmp_path):
     from caucasus_qa import Assistant
 
-    _store(tmp_path)  # the default: own
+    _store(tmp_path, sentence_vectors="own")  # as every store built before late chunking
     write(tmp_path / "more" / "strike.md", LIBRARY.replace("Ashgrove", "Corran"))
-    later = Assistant(store=tmp_path / "store", sentence_vectors="late")
+    later = Assistant(store=tmp_path / "store")  # the default now: late
+    assert later.settings.sentence_vectors == "late"
     assert later.ingest([tmp_path / "more"]).ok
     assert later.store.sentence_vectors == "own"  # never two kinds of sentence vector in one store
 

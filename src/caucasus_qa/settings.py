@@ -79,10 +79,10 @@ class Settings:
         metadata={"doc": "Tokens consecutive chunks share (less than chunk_size)."},
     )
     sentence_vectors: str = field(
-        default="own",
-        metadata={"doc": "How a new store embeds sentences: own (each sentence in a pass of its own) or late "
-                  "(pooled from its chunk's pass: about half the model time at ingest); a store keeps the "
-                  "way it was built (`check` names it)."},
+        default="late",
+        metadata={"doc": "How a new store embeds sentences: late (pooled from its chunk's pass: about half the "
+                  "model time at ingest; docs/performance.md) or own (each sentence in a pass of its own, "
+                  "as stores built before 3.3); a store keeps the way it was built (`check` names it)."},
     )  # fmt: skip
     top_k: int = field(
         default=5,
