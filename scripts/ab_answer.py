@@ -27,7 +27,7 @@ def _rss_mb() -> float:
 def first_read(store: Path) -> dict:
     """The first and later reads of an article's sentences in this process."""
     from caucasus_qa.settings import load_settings
-    from caucasus_qa.store import Store
+    from caucasus_qa.store.collections import Store
 
     st = Store(load_settings(store=store))
     ids = st.article_ids()
@@ -43,7 +43,7 @@ def first_read(store: Path) -> dict:
 
 
 def answering(kit: Path, store: Path) -> dict:
-    from caucasus_qa.scale import SizeRun, _cold, _serve_rss, _warm, kit_questions, percentile
+    from caucasus_qa.measuring.scale import SizeRun, _cold, _serve_rss, _warm, kit_questions, percentile
     from caucasus_qa.settings import load_settings
 
     settings, questions = load_settings(store=store), kit_questions(kit, 100)

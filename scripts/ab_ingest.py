@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def main(kit: Path, n: int, sides: list[str]) -> dict:
-    from caucasus_qa.scale import SizeRun, _floor, kit_slice
+    from caucasus_qa.measuring.scale import SizeRun, _floor, kit_slice
     from caucasus_qa.settings import load_settings
 
     exe = str(Path(sys.executable).parent / "caucasus-qa")

@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from caucasus_qa.abstention import DATED_FEATURES, FEATURES
+from caucasus_qa.answering.abstention import DATED_FEATURES, FEATURES
 
 GOLD_DECLINED_MAX = 0.10  # issue 2.3's bound on false abstentions
 THRESHOLD = 0.36  # settings.abstain_threshold's default: the app declines below it whatever the model says
@@ -31,8 +31,8 @@ THRESHOLD = 0.36  # settings.abstain_threshold's default: the app declines below
 def _ask_all(kit: Path, store: Path, out: Path) -> None:
     from caucasus_qa import Assistant
     from caucasus_qa import realtimeqa as rq
-    from caucasus_qa.extractive import ExtractiveAnswerer
-    from caucasus_qa.retrieval import PRESENT_TIME
+    from caucasus_qa.answering.extractive import ExtractiveAnswerer
+    from caucasus_qa.answering.retrieval import PRESENT_TIME
 
     seen: dict[str, Any] = {}
     original = ExtractiveAnswerer.assess
@@ -148,8 +148,8 @@ def _fit(path: Path, age: bool) -> None:
 
 def _literal(scaler: Any, model: Any, cut: float, path: Path, names: tuple[str, ...]) -> str:
     """The fitted model as the RiskModel literal abstention.py holds."""
-    from caucasus_qa.abstention import fingerprint
-    from caucasus_qa.extractive import Selection, Weights
+    from caucasus_qa.answering.abstention import fingerprint
+    from caucasus_qa.answering.extractive import Selection, Weights
 
     def floats(values: Any) -> str:
         return "(" + ", ".join(f"{float(v):.4f}" for v in values) + ")"

@@ -18,7 +18,7 @@ import numpy as np
 
 from caucasus_qa import Assistant
 from caucasus_qa import realtimeqa as rq
-from caucasus_qa.extractive import vote
+from caucasus_qa.answering.extractive import vote
 
 
 def where(qa: Assistant, q: rq.KitQuestion) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 
-from caucasus_qa.boilerplate import clean_page
+from caucasus_qa.articles.boilerplate import clean_page
 
 WORDS = "the council approved a new budget for the harbour ferry on Monday after long debate".split()
 CHROME = ["Share on Facebook", "Read more", "Follow us on Twitter", "Copyright © 2025.", "12 comments"]

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from caucasus_qa.answer import Answer, Citation
+from caucasus_qa.answering.answer import Answer, Citation
 from caucasus_qa.settings import ENV_PREFIX, describe
 
 CONFIGURATION = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"

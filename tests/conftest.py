@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from caucasus_qa.scale import free_port  # noqa: F401  (the tests import it from here)
+from caucasus_qa.measuring.scale import free_port  # noqa: F401  (the tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "ingest" / "articles"

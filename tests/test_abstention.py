@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import ingested
 
-from caucasus_qa.abstention import (
+from caucasus_qa.answering.abstention import (
     DATED_FEATURES,
     FEATURES,
     MODELS,
@@ -20,7 +20,7 @@ from caucasus_qa.abstention import (
     fingerprint,
     staleness,
 )
-from caucasus_qa.extractive import Selection, Weights
+from caucasus_qa.answering.extractive import Selection, Weights
 
 TOWN = Path(__file__).parent / "data" / "town"
 

@@ -10,9 +10,9 @@ from conftest import ingested
 
 import caucasus_qa
 from caucasus_qa import Assistant
-from caucasus_qa.answer import ABSTAIN_TEXT, Answer, Citation, Claim, verify
+from caucasus_qa.answering.answer import ABSTAIN_TEXT, Answer, Citation, Claim, verify
+from caucasus_qa.answering.engine import compose, keep_verified
 from caucasus_qa.assistant import MAX_QUESTION_CHARS, clean_question
-from caucasus_qa.engine import compose, keep_verified
 from caucasus_qa.errors import QuestionError, StoreError
 
 TOWN = Path(__file__).parent / "data" / "town"

@@ -12,7 +12,7 @@ import pytest
 from conftest import write
 from test_boilerplate import PARAGRAPHS
 
-from caucasus_qa.articles import Article, Skip, read_articles
+from caucasus_qa.articles.formats import Article, Skip, read_articles
 
 MB = 1_000_000
 BODY = "\n\n".join(PARAGRAPHS)
@@ -123,7 +123,7 @@ def test_unreadable_file_is_reported_not_fatal(tmp_path):
     write(tmp_path / "secret.txt", BODY).chmod(0)
     write(tmp_path / "open.txt", BODY)
     code = (
-        "import sys; from pathlib import Path; from caucasus_qa.articles import read_articles; "
+        "import sys; from pathlib import Path; from caucasus_qa.articles.formats import read_articles; "
         "[print(type(i).__name__, getattr(i, 'reason', '')) for i in read_articles([Path(sys.argv[1])], 10**7)]"
     )
     cmd = [sys.executable, "-c", code, str(tmp_path)]
@@ -166,7 +166,7 @@ def test_same_id_twice_is_reported(tmp_path):
 def test_a_jsonl_archive_over_the_file_limit_is_read_a_line_at_a_time(tmp_path):
     import json
 
-    from caucasus_qa.articles import read_articles
+    from caucasus_qa.articles.formats import read_articles
 
     body = "The ferry company added a late boat on weekdays after complaints from commuters. " * 20
     rows = [json.dumps({"id": f"n{k}", "title": f"Ferry note {k}", "text": f"{body} Note {k}."}) for k in range(30)]
@@ -187,7 +187,7 @@ def test_a_jsonl_archive_over_the_file_limit_is_read_a_line_at_a_time(tmp_path):
 def test_a_jsonl_page_s_url_gives_its_site_and_date_when_the_line_does_not(tmp_path):
     import json
 
-    from caucasus_qa.articles import url_facts
+    from caucasus_qa.articles.formats import url_facts
 
     body = "The city council voted to extend the night bus service to the northern suburbs from March. " * 3
     rows = [

@@ -9,9 +9,9 @@ import pytest
 from conftest import write
 
 from caucasus_qa import Assistant
+from caucasus_qa.answering.retrieval import Recency, published_on, recency
 from caucasus_qa.errors import QuestionError
-from caucasus_qa.ingestion import ingest
-from caucasus_qa.retrieval import Recency, published_on, recency
+from caucasus_qa.store.ingestion import ingest
 
 
 def test_recency_drops_later_pages_raises_recent_ones_and_keeps_undated_ones():
@@ -74,7 +74,7 @@ def test_asking_as_of_a_date_answers_from_the_pages_of_that_time(dated_store):
 
 @pytest.mark.slow
 def test_the_chat_s_as_of_date_reaches_the_answer(dated_store):
-    from caucasus_qa.ui import Handlers
+    from caucasus_qa.faces.chat import Handlers
 
     *_, last = Handlers(dated_store).respond("Who won the Lakeport marathon?", [], [], 3, "extractive", "2019-05-01")
     chat, panel, _, _ = last

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from caucasus_qa.beir import (
+from caucasus_qa.measuring.beir import (
     BenchmarkDataError,
     doc_ranking,
     evaluate,
@@ -101,7 +101,7 @@ def test_loader_enforces_the_readme_counts(scifact_zip: Path, tmp_path: Path) ->
 
 
 def test_corpus_is_written_as_ingestible_jsonl(scifact_zip: Path, tmp_path: Path) -> None:
-    from caucasus_qa.articles import Article, read_articles
+    from caucasus_qa.articles.formats import Article, read_articles
 
     corpus, _, _ = load_scifact(scifact_zip, check_counts=False)
     articles = [a for a in read_articles([write_jsonl(corpus, tmp_path / "c.jsonl")], 10**7)]
@@ -143,7 +143,7 @@ def test_documents_are_scored_by_their_best_chunk_and_averaged() -> None:
 
 
 def test_benchmark_runs_end_to_end_on_the_tiny_zip(scifact_zip: Path, settings) -> None:
-    from caucasus_qa.beir import retrieval_benchmark
+    from caucasus_qa.measuring.beir import retrieval_benchmark
 
     report = retrieval_benchmark(settings, scifact_zip, "train", candidates=10, check_counts=False)
     assert "corpus 3 abstracts -> 3 chunks" in report and "1 queries, 1 qrels" in report
@@ -157,7 +157,7 @@ def test_benchmark_runs_end_to_end_on_the_tiny_zip(scifact_zip: Path, settings) 
 def test_bm25_uses_k1_0_9_and_b_0_4() -> None:
     from llama_index.core.schema import TextNode
 
-    from caucasus_qa.lexicon import LexicalIndex
+    from caucasus_qa.store.lexicon import LexicalIndex
 
     nodes = [
         TextNode(id_="a#0", text="ferry ferry harbour timetable"),
@@ -184,7 +184,7 @@ def test_cli_bench_retrieval_rejects_bad_data_in_one_line(scifact_zip: Path, tmp
 
 
 def test_zscore_fusion_mixes_standardised_scores() -> None:
-    from caucasus_qa.retrieval import HybridRetriever
+    from caucasus_qa.answering.retrieval import HybridRetriever
 
     retriever = HybridRetriever(store=None, embed_model=None, top_k=5, candidates=30, dense_weight=0.6, fusion="zscore")
     dense, bm25 = {"a": 0.9, "b": 0.5, "c": 0.1}, {"a": 0.0, "b": 10.0, "c": 20.0}

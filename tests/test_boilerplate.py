@@ -7,8 +7,8 @@ import re
 import pytest
 from conftest import CORPUS
 
-from caucasus_qa.boilerplate import chrome_kind, clean_page
-from caucasus_qa.dates import find_date, is_dateline
+from caucasus_qa.articles.boilerplate import chrome_kind, clean_page
+from caucasus_qa.articles.dates import find_date, is_dateline
 
 PARAGRAPHS = [
     "The city council voted on Tuesday to close the old harbour bridge for repairs, ending months of debate.",
@@ -248,7 +248,7 @@ def test_seed_pages_lose_chrome_and_keep_paragraphs(name, gone, exclude):
 
 
 def test_a_line_longer_than_any_chrome_is_article_text_and_many_markers_keep_the_body():
-    from caucasus_qa.boilerplate import CHROME_MAX_CHARS
+    from caucasus_qa.articles.boilerplate import CHROME_MAX_CHARS
 
     long_promo = "Read more: " + " ".join(PARAGRAPHS) * (CHROME_MAX_CHARS // len(" ".join(PARAGRAPHS)) + 1)
     assert len(long_promo) > CHROME_MAX_CHARS and chrome_kind(long_promo) is None

@@ -8,8 +8,8 @@ from conftest import free_port, run_cli
 from test_ingest import make_corpus
 
 from caucasus_qa.errors import StoreError
-from caucasus_qa.ingestion import ingest
-from caucasus_qa.store import Store
+from caucasus_qa.store.collections import Store
+from caucasus_qa.store.ingestion import ingest
 
 pytestmark = pytest.mark.slow
 
@@ -92,8 +92,8 @@ def test_two_serve_processes_share_one_chroma_server(chroma_server, tmp_path):
 def test_a_servers_lexicon_is_in_the_server_and_other_machines_download_it(
     chroma_server, settings, tmp_path, monkeypatch
 ):
-    import caucasus_qa.lexicon as lexicon
-    from caucasus_qa.lexicon import LexiconCache, store_folder
+    import caucasus_qa.store.lexicon as lexicon
+    from caucasus_qa.store.lexicon import LexiconCache, store_folder
 
     remote = settings.replace(chroma_url=chroma_server, collection="lexicon-test")
     ingest(remote, [make_corpus(tmp_path / "c", n=2)])
@@ -117,7 +117,7 @@ def test_a_servers_lexicon_is_in_the_server_and_other_machines_download_it(
 
 
 def test_a_cut_short_lexicon_in_the_server_is_built_again_and_shared(chroma_server, settings, tmp_path):
-    from caucasus_qa.lexicon import LexiconCache
+    from caucasus_qa.store.lexicon import LexiconCache
 
     remote = settings.replace(chroma_url=chroma_server, collection="lexicon-cut")
     ingest(remote, [make_corpus(tmp_path / "c", n=2)])

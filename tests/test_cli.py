@@ -113,8 +113,8 @@ def test_ask_long_question_is_truncated_with_a_note(town_store):
 
 def test_eval_weight_overrides_one_answer_weight_and_refuses_unknown_names(settings):
     from caucasus_qa import Assistant
-    from caucasus_qa.cli import with_weights
     from caucasus_qa.errors import ConfigError
+    from caucasus_qa.faces.cli import with_weights
 
     qa = Assistant(settings=settings)
     changed = with_weights(qa, ("vote=0.3", "cos = 0.4"))

@@ -12,7 +12,7 @@ from types import ModuleType
 
 from conftest import ROOT
 
-from caucasus_qa.answer import Answer, Citation
+from caucasus_qa.answering.answer import Answer, Citation
 from caucasus_qa.settings import Settings, describe
 
 CONFIGURATION = ROOT / "docs" / "configuration.md"

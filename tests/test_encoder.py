@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from caucasus_qa import encoder
-from caucasus_qa.embedding import load_embed_model, load_question_model, model_path
 from caucasus_qa.settings import BUNDLED_MODEL, load_settings
+from caucasus_qa.store import encoder
+from caucasus_qa.store.embedding import load_embed_model, load_question_model, model_path
 
 TOWN = Path(__file__).parent / "data" / "town"
 FOLDER = Path(model_path(BUNDLED_MODEL))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, ROOT, run_cli
 
-from caucasus_qa.answer import Answer, Citation, Claim
-from caucasus_qa.evaluate import (
+from caucasus_qa.answering.answer import Answer, Citation, Claim
+from caucasus_qa.measuring.evaluate import (
     Question,
     Record,
     best_threshold,
@@ -227,7 +227,7 @@ def test_citation_precision_counts_markers_not_quotes():
 def test_without_matplotlib_the_report_is_written_with_a_hint(tmp_path, monkeypatch):
     import sys
 
-    from caucasus_qa.evaluate import PLOT_HINT, Report, write_report
+    from caucasus_qa.measuring.evaluate import PLOT_HINT, Report, write_report
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the plot extra were not installed
     rows = [record(id="a"), record(id="u", answerable=False, abstained=True)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def test_an_attribution_never_shows_an_article_id():
-    from caucasus_qa.answer import Citation
+    from caucasus_qa.answering.answer import Citation
 
     bare = Citation(1, "A quote.", "a1b2c3d4e5f6", None, None, None, None, 0, 8)
     assert bare.attribution is None  # issue 3.2: no outlet, no title: no "According to" at all
@@ -13,14 +13,14 @@ def test_an_attribution_never_shows_an_article_id():
 
 
 def _scored(article_id: str, text: str, score: float):
-    from caucasus_qa.evidence import Sentence
-    from caucasus_qa.extractive import Scored
+    from caucasus_qa.answering.extractive import Scored
+    from caucasus_qa.articles.evidence import Sentence
 
     return Scored(Sentence(article_id, 0, len(text), text, 0), score, score, score, score, False)
 
 
 def test_a_name_several_pages_give_outvotes_one_page_s_better_scored_sentence():
-    from caucasus_qa.extractive import vote
+    from caucasus_qa.answering.extractive import vote
 
     scored = [
         _scored("a", "The ministers of Fooland met the delegation to sign the river treaty.", 0.56),
@@ -36,7 +36,7 @@ def test_a_name_several_pages_give_outvotes_one_page_s_better_scored_sentence():
 
 
 def test_names_a_sentence_adds_to_the_question_leave_out_asked_words_and_calendar_words():
-    from caucasus_qa.names import names_in
+    from caucasus_qa.answering.names import names_in
     from caucasus_qa.text import terms
 
     asked = set(terms("Which company did Maria Lopez sell to Northwind Holdings?"))

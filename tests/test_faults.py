@@ -18,11 +18,11 @@ from conftest import VENV_BIN
 from test_ingest import chunk_count, make_corpus, vector_count
 
 from caucasus_qa import load_settings
-from caucasus_qa.cli import main
 from caucasus_qa.errors import CaucasusQAError
-from caucasus_qa.ingestion import STOP_POINTS, ingest
-from caucasus_qa.integrity import check
-from caucasus_qa.store import Store
+from caucasus_qa.faces.cli import main
+from caucasus_qa.store.collections import Store
+from caucasus_qa.store.ingestion import STOP_POINTS, ingest
+from caucasus_qa.store.integrity import check
 
 N = 24  # articles: batches of two (ceil(24 / 20)), so the second batch starts at article 3
 
@@ -171,7 +171,7 @@ def test_a_read_only_store_is_one_clear_line_and_stays_as_it_was(tmp_path):
 
 # -- a Chroma server that dies mid-session and comes back ------------------------------------
 def start_chroma(port: int, data: Path) -> subprocess.Popen:
-    from caucasus_qa.scale import wait_for_http
+    from caucasus_qa.measuring.scale import wait_for_http
 
     proc = subprocess.Popen(
         [str(VENV_BIN / "chroma"), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(data)],
@@ -187,7 +187,7 @@ def test_a_chroma_server_that_dies_is_named_and_used_again_when_back_without_a_r
     from test_answers import TOWN
 
     from caucasus_qa import Assistant
-    from caucasus_qa.scale import free_port, wait_for_http
+    from caucasus_qa.measuring.scale import free_port, wait_for_http
 
     port, data = free_port(), tmp_path / "chroma"
     url = f"http://127.0.0.1:{port}"

@@ -19,11 +19,11 @@ from test_answers import TOWN
 from test_ui import wait_for_http
 
 from caucasus_qa import Assistant
-from caucasus_qa.answer import ABSTAIN_TEXT
-from caucasus_qa.conversation import condense, leans_on_history
-from caucasus_qa.generative import parse_markers, split_generated
-from caucasus_qa.llm import LLMError
-from caucasus_qa.support import LLMJudge
+from caucasus_qa.answering.answer import ABSTAIN_TEXT
+from caucasus_qa.answering.conversation import condense, leans_on_history
+from caucasus_qa.answering.generative import parse_markers, split_generated
+from caucasus_qa.answering.llm import LLMError
+from caucasus_qa.answering.support import LLMJudge
 
 
 def smollm2() -> str:
@@ -113,7 +113,7 @@ class ScriptedModel:
 
 def test_unsupported_sentences_are_removed_and_counted(town_store):
     qa = Assistant(store=town_store)
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.generative import GenerativeAnswerer
 
     qa = qa.using(
         answerer=GenerativeAnswerer(
@@ -144,7 +144,7 @@ class SlowModel(ScriptedModel):
 
 
 def test_generation_stops_at_the_deadline_once_a_sentence_is_verified(town_store):
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.generative import GenerativeAnswerer
 
     reply = (
         "Mayor Petra Olsen said the closure was unavoidable [1]. Mayor Petra Olsen promised free shuttle "
@@ -174,7 +174,7 @@ def test_generation_stops_at_the_deadline_once_a_sentence_is_verified(town_store
 
 def test_no_supported_sentence_means_abstention(town_store):
     qa = Assistant(store=town_store)
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.generative import GenerativeAnswerer
 
     qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel("Aliens built the bridge [1]."), qa.judge))
     a = qa.ask("What did the mayor say about the closure?")
@@ -182,7 +182,7 @@ def test_no_supported_sentence_means_abstention(town_store):
 
 
 def test_a_bare_marker_answers_only_when_nothing_came_before_it(town_store):
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.generative import GenerativeAnswerer
 
     for reply, answered in (("[1]", True), ("[1] Aliens built the bridge.\n[2]", False)):
         qa = Assistant(store=town_store)
@@ -207,7 +207,7 @@ class FragmentModel(ScriptedModel):
 
 
 def test_a_bare_fragment_quotes_the_source_that_holds_it(town_store):
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.generative import GenerativeAnswerer
 
     qa = Assistant(store=town_store)
     qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, FragmentModel(""), qa.judge))
@@ -219,7 +219,7 @@ def test_a_bare_fragment_quotes_the_source_that_holds_it(town_store):
 
 
 def test_a_when_question_answered_without_any_date_abstains(town_store):
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.generative import GenerativeAnswerer
 
     # supported by the coastal article, but no answer to "when"
     reply = "Shop owners near the Lindenholm harbour bridge are preparing for a long and difficult closure [1]."
@@ -260,7 +260,7 @@ class LineLedModel(EchoModel):
 
 
 def test_a_reply_with_markers_leading_its_lines_keeps_each_sentence_with_its_own_source(town_store):
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.generative import GenerativeAnswerer
 
     qa = Assistant(store=town_store)
     qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, LineLedModel((2, 1)), qa.judge))
@@ -272,8 +272,8 @@ def test_a_reply_with_markers_leading_its_lines_keeps_each_sentence_with_its_own
 
 
 def test_streamed_answer_grows_without_renumbering_and_prints_once(town_store, capsys):
-    from caucasus_qa.cli import stream_to_terminal
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.generative import GenerativeAnswerer
+    from caucasus_qa.faces.cli import stream_to_terminal
 
     qa = Assistant(store=town_store)
     qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, EchoModel((2, 1)), qa.judge))
@@ -288,7 +288,7 @@ def test_streamed_answer_grows_without_renumbering_and_prints_once(town_store, c
 
 
 def test_a_citation_the_sentence_does_not_need_is_dropped(town_store):
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.generative import GenerativeAnswerer
 
     qa = Assistant(store=town_store)
     qa = qa.using(
@@ -302,7 +302,7 @@ def test_a_citation_the_sentence_does_not_need_is_dropped(town_store):
 
 
 def test_abstention_after_the_model_still_shows_related_passages(town_store):
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.generative import GenerativeAnswerer
 
     qa = Assistant(store=town_store)
     qa = qa.using(answerer=GenerativeAnswerer(qa.extractive, ScriptedModel("Aliens built the bridge [1]."), qa.judge))
@@ -314,8 +314,8 @@ def test_abstention_after_the_model_still_shows_related_passages(town_store):
 def test_the_model_reads_the_sentences_in_the_order_the_shared_evidence_step_ranks_them(town_store):
     """Both backends take their evidence from ``ExtractiveAnswerer.weigh``; a re-ranking there
     (here: reversed, so the order cannot come from the scores alone) decides what the model reads."""
-    from caucasus_qa.extractive import ExtractiveAnswerer, Weighed
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.extractive import ExtractiveAnswerer, Weighed
+    from caucasus_qa.answering.generative import GenerativeAnswerer
 
     class Reversing(ExtractiveAnswerer):
         weighed: list[Weighed] = []
@@ -340,7 +340,7 @@ def test_the_model_reads_the_sentences_in_the_order_the_shared_evidence_step_ran
 
 
 def test_the_model_reads_the_reader_s_best_sentence_first_and_is_told_the_kind_asked(town_store):
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.generative import GenerativeAnswerer
 
     qa = Assistant(store=town_store)
     generative = GenerativeAnswerer(qa.extractive, EchoModel((1,)), qa.judge)
@@ -519,7 +519,7 @@ def _within(seconds: float, work) -> dict:
 
 @pytest.mark.slow
 def test_asking_the_model_while_it_generates_fails_fast_instead_of_deadlocking():
-    from caucasus_qa.llm import LlamaCppModel
+    from caucasus_qa.answering.llm import LlamaCppModel
 
     model = LlamaCppModel(smollm2(), n_ctx=512, threads=0)
     question = [{"role": "user", "content": "Is the sky blue? Answer yes or no."}]
@@ -538,7 +538,7 @@ def test_asking_the_model_while_it_generates_fails_fast_instead_of_deadlocking()
 
 @pytest.mark.slow
 def test_generative_answers_judged_by_their_own_model_finish(town_store):
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.generative import GenerativeAnswerer
 
     class AskingJudge(LLMJudge):  # asks the model about every sentence (no name pre-check to skip it)
         def supported(self, claim, quotes, question="", context=""):
@@ -562,8 +562,8 @@ def test_generative_answers_judged_by_their_own_model_finish(town_store):
 
 
 def test_llm_judge_needs_a_model():
+    from caucasus_qa.answering.support import make_judge
     from caucasus_qa.errors import ConfigError
-    from caucasus_qa.support import make_judge
 
     with pytest.raises(ConfigError, match="needs a language model"):
         make_judge("llm", encode=None, model=None)
@@ -596,7 +596,7 @@ def test_follow_up_rewrite_without_a_model():
 
 
 def test_a_models_rewrite_is_used_only_when_it_still_asks_the_follow_up():
-    from caucasus_qa.conversation import faithful
+    from caucasus_qa.answering.conversation import faithful
 
     history = ["Which ferry captain was praised by the harbour master?"]
     follow_up = "When did he retire?"
@@ -612,7 +612,7 @@ def test_a_models_rewrite_is_used_only_when_it_still_asks_the_follow_up():
 
 
 def test_a_follow_up_is_searched_with_its_context_but_answers_its_own_words(town_store):
-    from caucasus_qa.conversation import follow_up
+    from caucasus_qa.answering.conversation import follow_up
 
     history = ["How many visitors came to the lantern festival?"]
     question = "Who closed the evening there?"
@@ -623,7 +623,7 @@ def test_a_follow_up_is_searched_with_its_context_but_answers_its_own_words(town
 
 
 def test_a_pronoun_in_a_follow_up_becomes_the_person_the_last_answer_named():
-    from caucasus_qa.conversation import answered_name, follow_up, resolve_person
+    from caucasus_qa.answering.conversation import answered_name, follow_up, resolve_person
 
     asked = "Which harbour official praised the ferry crew?"
     said = "On Monday in the South Harbour, harbour master Jonas Berg praised the ferry crew. [1]"
@@ -659,7 +659,7 @@ def test_chat_history_with_answers_resolves_who_she_is(town_store):
 
 
 def test_both_backends_decline_a_follow_up_on_its_own_words(town_store):
-    from caucasus_qa.generative import GenerativeAnswerer
+    from caucasus_qa.answering.generative import GenerativeAnswerer
 
     history = ["How many visitors came to the lantern festival?"]
     question = "How much did the tickets cost there?"  # the joined text matches the visitors sentence
@@ -689,7 +689,7 @@ def test_eval_calibrates_the_threshold_with_a_language_model(town_store, tmp_pat
     which only the extractive scorer has."""
     import json
 
-    from caucasus_qa.evaluate import evaluate
+    from caucasus_qa.measuring.evaluate import evaluate
 
     rows = [
         {

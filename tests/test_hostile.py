@@ -20,9 +20,9 @@ from conftest import write
 from test_answers import TOWN
 
 from caucasus_qa import Assistant, load_settings
-from caucasus_qa.cli import main
 from caucasus_qa.errors import CaucasusQAError
-from caucasus_qa.ui import Handlers
+from caucasus_qa.faces.chat import Handlers
+from caucasus_qa.faces.cli import main
 
 PLAIN = "What did the mayor say about the closure?"
 STORY = (
@@ -335,7 +335,7 @@ def test_an_unexpected_failure_shows_a_request_id_and_logs_the_trace(faces, monk
 
 
 def test_uploads_are_limited_per_click_and_per_user_and_hour(faces, tmp_path):
-    from caucasus_qa.guard import UploadQuota
+    from caucasus_qa.faces.guard import UploadQuota
 
     qa = faces["ui"]["qa"]
     files = [str(write(tmp_path / f"f{i}.txt", "x" * 1000)) for i in range(3)]

@@ -16,8 +16,8 @@ from conftest import CORPUS, VENV_BIN, write
 from test_boilerplate import PARAGRAPHS
 
 from caucasus_qa.errors import StoreMismatchError
-from caucasus_qa.ingestion import ingest, token_counter
-from caucasus_qa.store import SCHEMA_VERSION, Store
+from caucasus_qa.store.collections import SCHEMA_VERSION, Store
+from caucasus_qa.store.ingestion import ingest, token_counter
 
 TOPICS = ["harbour bridge", "school meals", "rail strike", "forest fire", "museum reopening"]
 
@@ -198,7 +198,7 @@ def test_default_corpus_ingests_with_metadata(settings):
 
 def test_sentence_vectors_are_stored_at_ingest_and_answering_only_reads_them(settings, tmp_path, monkeypatch):
     from caucasus_qa import Assistant
-    from caucasus_qa.evidence import split_sentences
+    from caucasus_qa.articles.evidence import split_sentences
 
     corpus = make_corpus(tmp_path / "c")
     report = ingest(settings, [corpus])
@@ -269,7 +269,7 @@ def test_one_article_without_sentence_vectors_is_left_out_of_answers_not_fatal(s
 
 
 def test_writes_above_chroma_s_maximum_batch_size_are_split(settings):
-    from caucasus_qa.store import write_batched
+    from caucasus_qa.store.collections import write_batched
 
     store = Store(settings)
     n = store.max_batch + 539  # one call of this size is refused by Chroma
@@ -302,8 +302,8 @@ def test_sentences_are_one_record_per_article_outside_any_vector_index(settings,
     article's sentences, so they are packed per article with a one-dimensional placeholder."""
     import numpy as np
 
-    from caucasus_qa.embedding import load_embed_model
-    from caucasus_qa.evidence import split_sentences
+    from caucasus_qa.articles.evidence import split_sentences
+    from caucasus_qa.store.embedding import load_embed_model
 
     settings = replace(settings, sentence_vectors="own")  # compared below with each sentence's own vector
     corpus = make_corpus(tmp_path / "c", n=3)
@@ -401,8 +401,9 @@ def test_an_update_killed_before_its_record_keeps_the_old_version_whole_and_answ
     """An update writes its chunks and sentences under new ids beside the old ones and switches
     the record last: killed before the switch, the old version still answers, `check` names the
     new version's leftovers, and the next ingest finishes the update and removes the old parts."""
-    from caucasus_qa import Assistant, integrity
-    from caucasus_qa.answer import verify
+    from caucasus_qa import Assistant
+    from caucasus_qa.answering.answer import verify
+    from caucasus_qa.store import integrity
 
     corpus = make_corpus(tmp_path / "c", n=2)
     ingest(settings, [corpus])
@@ -444,10 +445,11 @@ def test_a_store_written_before_tagged_ids_answers_and_its_updates_replace_the_u
     """Stores written before chunk and sentence ids were tagged ("<id>#<n>", "<id>") need no
     migration: they check clean and answer; an updated article gets tagged parts and its
     untagged ones are removed."""
-    from caucasus_qa import Assistant, integrity
+    from caucasus_qa import Assistant
+    from caucasus_qa.store import integrity
 
     corpus = make_corpus(tmp_path / "c", n=2)
-    monkeypatch.setattr("caucasus_qa.ingestion.parts_tag", lambda doc: "")  # as older versions wrote
+    monkeypatch.setattr("caucasus_qa.store.ingestion.parts_tag", lambda doc: "")  # as older versions wrote
     ingest(settings, [corpus])
     monkeypatch.undo()
     store = Store(settings)
@@ -473,7 +475,7 @@ def test_a_machine_summary_label_never_opens_a_quoted_sentence(settings, tmp_pat
     import json
 
     from caucasus_qa import Assistant
-    from caucasus_qa.evidence import split_sentences
+    from caucasus_qa.articles.evidence import split_sentences
 
     text = (
         "AI-assisted summary The harbour ferry strike in Port Aldane ended on Friday after a pay deal.\n\n"
@@ -504,7 +506,7 @@ def age(folder: Path) -> None:
 @pytest.fixture
 def files_read(monkeypatch) -> list[str]:
     """The names of the files ingest reads, in order."""
-    import caucasus_qa.articles as articles
+    import caucasus_qa.articles.formats as articles
 
     read: list[str] = []
     real = articles.read_file
@@ -598,7 +600,7 @@ def test_a_file_is_read_again_when_its_article_is_gone_or_the_reading_code_chang
     store.sentence_collection.delete(ids=[store.sentence_record_id("story001")])  # incomplete: read to complete it
     files_read.clear()
     assert ingest(settings, [corpus]).sentences_embedded > 0 and files_read == ["story001.txt"]
-    monkeypatch.setattr("caucasus_qa.sources.reader_fingerprint", lambda: "other code")
+    monkeypatch.setattr("caucasus_qa.store.sources.reader_fingerprint", lambda: "other code")
     files_read.clear()
     assert ingest(settings, [corpus]).chunks_embedded == 0 and len(files_read) == 3
     files_read.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import run_cli, write
 
-from caucasus_qa.evidence import addresses_assistant
+from caucasus_qa.articles.evidence import addresses_assistant
 
 
 @pytest.mark.parametrize(
@@ -38,8 +38,8 @@ def test_news_about_assistants_is_not_mistaken_for_orders(text):
 
 def test_an_injected_order_is_flagged_at_ingest_and_never_the_answer(settings, tmp_path):
     from caucasus_qa import Assistant
-    from caucasus_qa.ingestion import ingest
-    from caucasus_qa.store import Store
+    from caucasus_qa.store.collections import Store
+    from caucasus_qa.store.ingestion import ingest
 
     write(
         tmp_path / "c" / "fooland.txt",

@@ -7,9 +7,9 @@ import json
 from conftest import run_cli
 from test_ingest import chunk_count, make_corpus
 
-from caucasus_qa import integrity
-from caucasus_qa.ingestion import ingest
-from caucasus_qa.store import Store, chunk_id
+from caucasus_qa.store import integrity
+from caucasus_qa.store.collections import Store, chunk_id
+from caucasus_qa.store.ingestion import ingest
 
 
 def test_a_sound_store_checks_ok(settings, tmp_path):

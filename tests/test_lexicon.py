@@ -10,10 +10,11 @@ import pytest
 from conftest import write
 from test_ingest import make_corpus
 
-from caucasus_qa import Assistant, lexicon
-from caucasus_qa.ingestion import ingest
-from caucasus_qa.lexicon import LexiconCache, folder
-from caucasus_qa.store import Store
+from caucasus_qa import Assistant
+from caucasus_qa.store import lexicon
+from caucasus_qa.store.collections import Store
+from caucasus_qa.store.ingestion import ingest
+from caucasus_qa.store.lexicon import LexiconCache, folder
 
 
 def test_ingest_saves_the_lexicon_and_answering_never_reads_every_chunk(settings, tmp_path, monkeypatch):
@@ -145,7 +146,7 @@ def test_one_question_reads_one_lexicon_from_retrieval_to_answer(settings, tmp_p
     by the time it runs (a background rebuild may finish in between)."""
     import numpy as np
 
-    from caucasus_qa.lexicon import CorpusStats
+    from caucasus_qa.store.lexicon import CorpusStats
 
     ingest(settings, [make_corpus(tmp_path / "c", n=3)])
     qa = Assistant(settings=settings)
@@ -200,7 +201,7 @@ def test_an_ingest_tokenizes_only_what_it_wrote_and_saves_what_a_full_build_give
 
 
 def test_words_saved_by_other_code_or_damaged_are_not_reused(settings, tmp_path, monkeypatch):
-    from caucasus_qa import words
+    from caucasus_qa.store import words
 
     ingest(settings, [make_corpus(tmp_path / "c", n=2)])
     store = Store(settings)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from conftest import write
 
-from caucasus_qa.ingestion import batch_size
-from caucasus_qa.load import Tally, _replay
+from caucasus_qa.measuring.load import Tally, _replay
+from caucasus_qa.store.ingestion import batch_size
 
 
 def test_an_answer_is_torn_only_if_no_finished_state_gave_it() -> None:

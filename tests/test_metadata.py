@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import write
 
-from caucasus_qa.articles import Article, read_articles
+from caucasus_qa.articles.formats import Article, read_articles
 
 LEAD = (
     "Bus drivers across the valley walked out on Monday after talks over pay and rest breaks collapsed late on "
@@ -197,8 +197,8 @@ def test_bylines_and_datelines_are_kept_out_of_the_quoted_text(tmp_path, name, s
 def test_a_month_is_shown_as_a_month_and_counts_as_its_last_day(tmp_path):
     from datetime import date
 
-    from caucasus_qa.answer import Citation
-    from caucasus_qa.retrieval import published_on
+    from caucasus_qa.answering.answer import Citation
+    from caucasus_qa.answering.retrieval import published_on
 
     art = read_one(write(tmp_path / "page.txt", f"{HEAD}\n\nMarch 2024\n\n{BODY}"))
     assert art.published == "2024-03" and "month" in art.date_note
@@ -210,7 +210,7 @@ def test_a_month_is_shown_as_a_month_and_counts_as_its_last_day(tmp_path):
 
 
 def test_the_attribution_names_the_outlet_else_the_title_else_nothing():
-    from caucasus_qa.answer import Citation
+    from caucasus_qa.answering.answer import Citation
 
     def cite(title, outlet, published=None):
         return Citation(1, LEAD, "file-name-7", title, outlet, published, None, 0, len(LEAD))
@@ -235,7 +235,7 @@ def test_structured_data_wins_over_the_page_lines(tmp_path):
 
 
 def test_coverage_counts_what_is_unknown():
-    from caucasus_qa.metadata import coverage
+    from caucasus_qa.articles.metadata import coverage
 
     rows = [{"id": "a", "title": "T", "outlet": "O", "published": "2024-03"}, {"id": "b", "title": "U"}, {"id": "c"}]
     assert coverage(rows) == {"articles": 3, "without_title": 1, "without_outlet": 2, "without_date": 2,
@@ -246,7 +246,7 @@ def test_the_kit_check_reads_a_folder_of_txt_pages_and_catches_what_is_wrong(tmp
     """`bench metadata` on a tiny kit written here: the checks count what they should."""
     import gzip
 
-    from caucasus_qa.kitpages import check_kit, flaw, render
+    from caucasus_qa.measuring.kitpages import check_kit, flaw, render
 
     pages = [
         {"id": "p1", "week": "20250103", "title": HEAD, "text": f"July 22, 2025, 12:42 p.m. ET\n\n{BODY}"},

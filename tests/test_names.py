@@ -11,7 +11,7 @@ import pytest
 
 @lru_cache(maxsize=1)
 def _model():
-    from caucasus_qa.embedding import BUNDLED_MODEL, load_embed_model
+    from caucasus_qa.store.embedding import BUNDLED_MODEL, load_embed_model
 
     return load_embed_model(BUNDLED_MODEL)
 
@@ -34,13 +34,13 @@ def _encode(texts: list[str]) -> np.ndarray:
     ],
 )
 def test_the_kind_of_name_a_question_asks_for_comes_from_its_own_words(question: str, kind: str | None):
-    from caucasus_qa.names import asked_for
+    from caucasus_qa.answering.names import asked_for
 
     assert asked_for(question) == kind
 
 
 def test_the_sentence_whose_new_name_fits_the_asked_for_kind_scores_highest():
-    from caucasus_qa.names import fits
+    from caucasus_qa.answering.names import fits
 
     question = "Which carmaker recalled half a million vehicles over faulty brakes?"
     texts = [
@@ -54,7 +54,7 @@ def test_the_sentence_whose_new_name_fits_the_asked_for_kind_scores_highest():
 
 
 def test_names_the_question_gives_do_not_count_as_new():
-    from caucasus_qa.names import fits
+    from caucasus_qa.answering.names import fits
 
     question = "Which carmaker did Toyota overtake in sales?"
     texts = ["Toyota sold more cars than ever.", "Toyota overtook Volkswagen in global sales, analysts in Tokyo said."]
@@ -65,8 +65,8 @@ def test_names_the_question_gives_do_not_count_as_new():
 
 
 def test_name_fit_reorders_the_best_sentences_and_is_off_at_weight_zero():
-    from caucasus_qa.evidence import Sentence
-    from caucasus_qa.extractive import Scored, fit_names
+    from caucasus_qa.answering.extractive import Scored, fit_names
+    from caucasus_qa.articles.evidence import Sentence
 
     def scored(text: str, score: float) -> Scored:
         return Scored(Sentence("a", 0, len(text), text, 0), score, score, score, score, False)
@@ -83,7 +83,7 @@ def test_name_fit_reorders_the_best_sentences_and_is_off_at_weight_zero():
 
 
 def test_name_vectors_are_encoded_once_and_the_oldest_are_let_go():
-    from caucasus_qa.names import NameVectors
+    from caucasus_qa.answering.names import NameVectors
 
     calls: list[list[str]] = []
 

@@ -48,7 +48,7 @@ def test_full_ingest_needs_no_network(tmp_path: Path):
     }
     env["PYTHONPATH"] = str(tmp_path)
     env["HOME"] = str(tmp_path / "home")  # no model caches from earlier runs
-    code = "import netguard, sys; from caucasus_qa.cli import main; sys.argv[0] = 'caucasus-qa'; main()"
+    code = "import netguard, sys; from caucasus_qa.faces.cli import main; sys.argv[0] = 'caucasus-qa'; main()"
     out = subprocess.run(
         [sys.executable, "-c", code, "ingest", str(CORPUS), "--store", str(tmp_path / "s"), "--json"],
         capture_output=True,

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from conftest import ingested, write
 
-from caucasus_qa.places import asked_kind, named
+from caucasus_qa.answering.places import asked_kind, named
 
 
 @pytest.mark.parametrize(

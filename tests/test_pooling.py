@@ -38,7 +38,7 @@ def _store(tmp_path, **overrides):
 def test_late_sentences_are_pooled_from_the_chunk_pass(tmp_path):
     from llama_index.core.schema import MetadataMode
 
-    from caucasus_qa.embedding import load_embed_model
+    from caucasus_qa.store.embedding import load_embed_model
 
     qa = _store(tmp_path, sentence_vectors="late")
     store = qa.store
@@ -77,7 +77,7 @@ def test_a_store_keeps_the_way_it_was_built(tmp_path):
 def test_check_names_how_the_store_was_built(tmp_path):
     from click.testing import CliRunner
 
-    from caucasus_qa.cli import main
+    from caucasus_qa.faces.cli import main
 
     _store(tmp_path, sentence_vectors="late")
     result = CliRunner().invoke(main, ["check", "--store", str(tmp_path / "store")])
@@ -90,11 +90,11 @@ def test_check_names_how_the_store_was_built(tmp_path):
 def test_a_sentence_past_the_models_length_limit_is_embedded_alone():
     from llama_index.core import Document
 
-    from caucasus_qa.embedding import load_embed_model
-    from caucasus_qa.evidence import split_sentences
-    from caucasus_qa.ingestion import splitter
-    from caucasus_qa.pooling import pool
+    from caucasus_qa.articles.evidence import split_sentences
     from caucasus_qa.settings import Settings
+    from caucasus_qa.store.embedding import load_embed_model
+    from caucasus_qa.store.ingestion import splitter
+    from caucasus_qa.store.pooling import pool
 
     settings = Settings(chunk_size=600, chunk_overlap=0)  # more tokens than the model reads (256)
     text = " ".join(f"The Corran choir sang hymn number {i} at the harvest service." for i in range(40))
@@ -110,7 +110,7 @@ def test_a_sentence_past_the_models_length_limit_is_embedded_alone():
 
 
 def test_a_sentence_cut_by_a_chunk_boundary_takes_the_chunk_holding_most_of_it():
-    from caucasus_qa.pooling import _best_node
+    from caucasus_qa.store.pooling import _best_node
 
     chunks = [(0, 0, 100), (1, 80, 200)]  # (index, start, end) in the article: they overlap by 20
     assert _best_node((70, 110), chunks) == 0  # 30 characters in the first, 30 in the second: the first

@@ -182,15 +182,15 @@ def test_ask_json_shows_the_short_answer(qa, tmp_path: Path):
     ],
 )
 def test_a_question_is_read_for_the_kind_of_answer_it_asks_for(question, kind):
-    from caucasus_qa.reading import analyse
-    from caucasus_qa.reading.language import parser
+    from caucasus_qa.answering.reading import analyse
+    from caucasus_qa.answering.reading.language import parser
 
     assert analyse(question, parser()).kind == kind
 
 
 def test_the_predicate_and_topic_are_told_apart():
-    from caucasus_qa.reading import analyse
-    from caucasus_qa.reading.language import parser
+    from caucasus_qa.answering.reading import analyse
+    from caucasus_qa.answering.reading.language import parser
 
     asked = analyse("Which company carried out the tunnel repairs?", parser())
     assert asked.focus == "company" and {"carry", "out"} <= asked.predicate
@@ -212,8 +212,8 @@ def test_the_predicate_and_topic_are_told_apart():
     ],
 )
 def test_a_do_question_keeps_its_verb_as_the_predicate(question, verb):
-    from caucasus_qa.reading import analyse
-    from caucasus_qa.reading.language import parser
+    from caucasus_qa.answering.reading import analyse
+    from caucasus_qa.answering.reading.language import parser
     from caucasus_qa.text import terms
 
     asked = analyse(question, parser())  # the small pipeline tags a question's last bare verb a noun
@@ -221,8 +221,8 @@ def test_a_do_question_keeps_its_verb_as_the_predicate(question, verb):
 
 
 def test_a_why_question_gets_the_reason_clause_as_its_short_answer():
-    from caucasus_qa.reading.composition import reason_clause
-    from caucasus_qa.reading.language import parser
+    from caucasus_qa.answering.reading.composition import reason_clause
+    from caucasus_qa.answering.reading.language import parser
 
     text = "The mill closed in May because its owners could no longer afford the repairs."
     start, end = reason_clause(parser().one(text))
@@ -231,7 +231,7 @@ def test_a_why_question_gets_the_reason_clause_as_its_short_answer():
 
 
 def test_the_decline_threshold_keeps_answerable_questions():
-    from caucasus_qa.reading.scoring import best_threshold
+    from caucasus_qa.answering.reading.scoring import best_threshold
 
     # (probability, best candidate right, answerable): one cut separates them
     best = [(0.9, True, True), (0.8, True, True), (0.7, True, True), (0.3, False, False), (0.2, False, False)]
@@ -242,7 +242,7 @@ def test_the_decline_threshold_keeps_answerable_questions():
 
 
 def test_the_decline_threshold_holds_each_sources_own_limit():
-    from caucasus_qa.reading.scoring import best_threshold
+    from caucasus_qa.answering.reading.scoring import best_threshold
 
     # 30 answerable (one of them, of source B, at 0.35) and 5 unanswerable at 0.4: pooled, a cut
     # above 0.4 declines 1 of 30 answerable (3%); B's own limit (5% of its 10) forbids it
@@ -253,8 +253,8 @@ def test_the_decline_threshold_holds_each_sources_own_limit():
 
 
 def test_a_missing_reader_model_names_what_to_install():
+    from caucasus_qa.answering.reading.language import load
     from caucasus_qa.errors import ConfigError
-    from caucasus_qa.reading.language import load
 
     with pytest.raises(ConfigError, match="not installed: pip install"):
         load("en_core_web_nonexistent")
@@ -270,7 +270,7 @@ def test_a_missing_reader_model_is_one_line_from_the_cli(qa):
 
 
 def test_the_short_answer_is_bold_inside_the_highlighted_quote(qa):
-    from caucasus_qa.ui import chat_text, sources_html
+    from caucasus_qa.faces.chat import chat_text, sources_html
 
     answer = qa.ask("Who led the bus strike?")
     page = sources_html(answer, qa.article_text)
@@ -281,8 +281,8 @@ def test_the_short_answer_is_bold_inside_the_highlighted_quote(qa):
 def test_a_short_answer_that_is_not_verbatim_is_dropped():
     from dataclasses import replace
 
-    from caucasus_qa.answer import Answer, AnswerSpan, Citation, Claim
-    from caucasus_qa.engine import keep_verified
+    from caucasus_qa.answering.answer import Answer, AnswerSpan, Citation, Claim
+    from caucasus_qa.answering.engine import keep_verified
 
     text = "The ferry was built by Lorne Yards in 1998."
     cite = Citation(1, text, "a", None, None, None, None, 0, len(text))
@@ -301,9 +301,9 @@ def test_a_short_answer_that_is_not_verbatim_is_dropped():
     ],
 )
 def test_a_day_and_its_time_of_day_are_one_point_in_time(sentence, point):
-    from caucasus_qa.reading import analyse
-    from caucasus_qa.reading.candidates import spans
-    from caucasus_qa.reading.language import parser
+    from caucasus_qa.answering.reading import analyse
+    from caucasus_qa.answering.reading.candidates import spans
+    from caucasus_qa.answering.reading.language import parser
 
     asked = analyse("When did it happen?", parser())
     doc = parser().one(sentence)
@@ -321,9 +321,9 @@ def test_a_day_and_its_time_of_day_are_one_point_in_time(sentence, point):
     ],
 )
 def test_a_nationality_or_base_describing_a_noun_is_not_a_name_answer(question, sentence, not_a_candidate, candidate):
-    from caucasus_qa.reading import analyse
-    from caucasus_qa.reading.candidates import spans
-    from caucasus_qa.reading.language import parser
+    from caucasus_qa.answering.reading import analyse
+    from caucasus_qa.answering.reading.candidates import spans
+    from caucasus_qa.answering.reading.language import parser
 
     asked = analyse(question, parser())
     found = [sentence[s:e] for s, e, _ in spans(asked, parser().one(sentence), set())]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from caucasus_qa import basics
+from caucasus_qa.measuring import basics
 
 SET = Path(__file__).resolve().parents[1] / "eval" / "reading"
 # Floors a little under the figures at the commit that added the gate (docs/evaluation.md):

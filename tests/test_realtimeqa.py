@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from caucasus_qa.answer import Answer, Citation, Claim
-from caucasus_qa.realtimeqa import (
+from caucasus_qa.answering.answer import Answer, Citation, Claim
+from caucasus_qa.measuring.realtimeqa import (
     KitQuestion,
     group_of,
     load_questions,
@@ -153,7 +153,7 @@ def test_eval_realtimeqa_ingests_the_kit_into_an_empty_store_and_reports_each_gr
 
 
 def test_the_threshold_table_shows_what_each_cut_would_give_per_group():
-    from caucasus_qa.realtimeqa import KitRecord, threshold_table
+    from caucasus_qa.measuring.realtimeqa import KitRecord, threshold_table
 
     def rec(group: str, strict: bool, evidence: float) -> KitRecord:
         return KitRecord("q", "20250103", "tune", group, "?", "x", "a", False, strict, strict, None, False, 0, 0, 1.0,
@@ -169,8 +169,8 @@ def test_the_abstention_note_names_the_risk_model_and_warns_when_the_weights_cha
     from dataclasses import replace
 
     from caucasus_qa import Assistant
-    from caucasus_qa.abstention import NEWS
-    from caucasus_qa.realtimeqa import abstention_note
+    from caucasus_qa.answering.abstention import NEWS
+    from caucasus_qa.measuring.realtimeqa import abstention_note
 
     qa = Assistant(store=tmp_path / "store")
     assert qa.ingest([Path(__file__).parent / "data" / "town"]).ok

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from caucasus_qa.scale import kit_questions, kit_slice
+from caucasus_qa.measuring.scale import kit_questions, kit_slice
 
 pytestmark = pytest.mark.slow
 

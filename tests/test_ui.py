@@ -13,8 +13,8 @@ from conftest import ROOT, VENV_BIN, free_port, run_cli
 from test_answers import TOWN
 
 from caucasus_qa.errors import ConfigError
-from caucasus_qa.scale import wait_for_http
-from caucasus_qa.ui import auth_from_env, safe_name, store_uploads
+from caucasus_qa.faces.chat import auth_from_env, safe_name, store_uploads
+from caucasus_qa.measuring.scale import wait_for_http
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -140,7 +140,7 @@ def test_markup_typed_as_a_question_is_shown_as_text(page):
 def test_every_response_carries_the_security_headers(server):
     import urllib.request
 
-    from caucasus_qa.guard import SECURITY_HEADERS
+    from caucasus_qa.faces.guard import SECURITY_HEADERS
 
     for path in ("", "gradio_api/info", "no-such-page"):
         try:

@@ -2,7 +2,7 @@
 
 import sys
 
-from caucasus_qa.cli import main
+from caucasus_qa.faces.cli import main
 
 if __name__ == "__main__":
     main(["serve", *sys.argv[1:]])

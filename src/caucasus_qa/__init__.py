@@ -14,11 +14,11 @@ def __getattr__(name: str):
 
         return Assistant
     if name in ("Answer", "Citation"):
-        from caucasus_qa import answer
+        from caucasus_qa.answering import answer
 
         return getattr(answer, name)
     if name == "Article":
-        from caucasus_qa.articles import Article
+        from caucasus_qa.articles.formats import Article
 
         return Article
     raise AttributeError(f"module 'caucasus_qa' has no attribute {name!r}")

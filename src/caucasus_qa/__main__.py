@@ -1,3 +1,3 @@
-from caucasus_qa.cli import main
+from caucasus_qa.faces.cli import main
 
 main()

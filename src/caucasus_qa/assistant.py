@@ -23,13 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from caucasus_qa.answer import Answer, Answerer, final
-from caucasus_qa.articles import Article
-from caucasus_qa.conversation import FollowUp, Turn, follow_up, turns
+from caucasus_qa.answering.answer import Answer, Answerer, final
+from caucasus_qa.answering.conversation import FollowUp, Turn, follow_up, turns
+from caucasus_qa.articles.formats import Article
 from caucasus_qa.errors import QuestionError, StoreError
-from caucasus_qa.ingestion import IngestJob, IngestReport, ingest
 from caucasus_qa.settings import Settings, load_settings
-from caucasus_qa.store import Store
+from caucasus_qa.store.collections import Store
+from caucasus_qa.store.ingestion import IngestJob, IngestReport, ingest
 
 MAX_QUESTION_CHARS = 2000
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")  # terminal colour/title codes
@@ -79,8 +79,8 @@ class Assistant:
     """Questions answered from the stored articles, each claim with a verified quote.
 
     Collaborators are built from ``settings`` when first needed, or handed in: ``answerer``
-    (any :class:`~caucasus_qa.answer.Answerer`), ``extractive`` (the evidence scorer every
-    backend uses), ``chat_model`` (a :class:`~caucasus_qa.llm.ChatModel`).
+    (any :class:`~caucasus_qa.answering.answer.Answerer`), ``extractive`` (the evidence scorer every
+    backend uses), ``chat_model`` (a :class:`~caucasus_qa.answering.llm.ChatModel`).
     """
 
     settings: Settings
@@ -131,7 +131,7 @@ class Assistant:
     @cached_property
     def embed_model(self):
         """Embeds questions (and a generated answer's sentences): the ONNX export when there is one."""
-        from caucasus_qa.embedding import load_question_model
+        from caucasus_qa.store.embedding import load_question_model
 
         return load_question_model(self.settings)
 
@@ -148,7 +148,7 @@ class Assistant:
 
     @cached_property
     def retriever(self):
-        from caucasus_qa.retrieval import HybridRetriever, Recency
+        from caucasus_qa.answering.retrieval import HybridRetriever, Recency
 
         s = self.settings
         return HybridRetriever(
@@ -164,14 +164,14 @@ class Assistant:
 
     @cached_property
     def sentences(self):
-        from caucasus_qa.evidence import SentenceIndex
+        from caucasus_qa.articles.evidence import SentenceIndex
 
         return SentenceIndex(self.store, lambda a: self.article_text(a) or "")
 
     @cached_property
     def lexicon(self):
         """BM25 and term statistics of the store's current version (see ``lexicon.py``)."""
-        from caucasus_qa.lexicon import LexiconCache
+        from caucasus_qa.store.lexicon import LexiconCache
 
         return LexiconCache(self.store)
 
@@ -180,9 +180,9 @@ class Assistant:
 
     @cached_property
     def extractive(self):
-        from caucasus_qa.abstention import MODELS
-        from caucasus_qa.extractive import ExtractiveAnswerer
-        from caucasus_qa.names import NameVectors
+        from caucasus_qa.answering.abstention import MODELS
+        from caucasus_qa.answering.extractive import ExtractiveAnswerer
+        from caucasus_qa.answering.names import NameVectors
 
         return ExtractiveAnswerer(
             self.sentences,
@@ -199,14 +199,14 @@ class Assistant:
         """The reader (``reading/``) over the configured spaCy pipeline; None when it is off."""
         if self.settings.reader_model == "off":
             return None
-        from caucasus_qa.reading import Reader
+        from caucasus_qa.answering.reading import Reader
 
         return Reader.default(self.settings.reader_model)
 
     @cached_property
     def chat_model(self):
         """The configured language model (None for the extractive default)."""
-        from caucasus_qa.llm import load_chat_model
+        from caucasus_qa.answering.llm import load_chat_model
 
         return load_chat_model(self.settings)
 
@@ -215,7 +215,7 @@ class Assistant:
         """The answer backend named by ``settings.llm``; extractive unless a model is configured."""
         if self.chat_model is None:
             return self.extractive
-        from caucasus_qa.generative import GenerativeAnswerer
+        from caucasus_qa.answering.generative import GenerativeAnswerer
 
         return GenerativeAnswerer(
             self.extractive,
@@ -229,7 +229,7 @@ class Assistant:
     @cached_property
     def judge(self):
         """The support judge (``settings.judge``): alignment by default, or the language model."""
-        from caucasus_qa.support import make_judge
+        from caucasus_qa.answering.support import make_judge
 
         return make_judge(self.settings.judge, self._encode, self.chat_model if self.settings.judge == "llm" else None)
 
@@ -240,7 +240,7 @@ class Assistant:
     @cached_property
     def query_engine(self):
         """A LlamaIndex query engine: ``.query(q)`` gives a ``Response`` with the cited ``source_nodes``."""
-        from caucasus_qa.engine import GroundedQueryEngine
+        from caucasus_qa.answering.engine import GroundedQueryEngine
 
         return GroundedQueryEngine(
             retriever=self.retriever, answerer=self.answerer, text_of=self.article_text, embed_query=self._embed_query
@@ -291,7 +291,7 @@ class Assistant:
     ) -> Iterator[Answer]:
         """Like :meth:`ask`, yielding the answer as it grows (sentence by sentence), final one last.
         ``backend="extractive"`` answers extractively even when a language model is configured."""
-        from caucasus_qa.llm import LLMError
+        from caucasus_qa.answering.llm import LLMError
 
         text, notes = clean_question(question)
         day = as_date(as_of)
@@ -320,7 +320,7 @@ class Assistant:
         return answer
 
     def _standalone(self, text: str, history: Sequence[Turn]) -> FollowUp:
-        from caucasus_qa.llm import LLMError, complete
+        from caucasus_qa.answering.llm import LLMError, complete
 
         previous = [(clean_question(q)[0], a) for q, a in turns(history)]
         rewrite = None
@@ -336,7 +336,7 @@ class Assistant:
 
     @cached_property
     def _extractive_engine(self):
-        from caucasus_qa.engine import GroundedQueryEngine
+        from caucasus_qa.answering.engine import GroundedQueryEngine
 
         return GroundedQueryEngine(
             retriever=self.retriever, answerer=self.extractive, text_of=self.article_text, embed_query=self._embed_query
