@@ -263,14 +263,16 @@ def tuning_rows(
     with assistant(Path("ingest"), settings, pattern="articles/*") as qa:
         rows += labelled_eval(qa, five)
     what = f"{folder} dev split ({len(dev)} questions) + {DEFAULT_QUESTIONS} dev split ({len(five)}, no follow-ups)"
+    what += f", {(settings or Settings()).sentence_vectors} sentence vectors"
     if kit is not None and kit_store is not None:
         from caucasus_qa.assistant import Assistant
         from caucasus_qa.measuring.realtimeqa import labelled as kit_labelled
 
         base = settings or Settings()
-        kit_rows, kit_what = kit_labelled(Assistant(settings=replace(base, store=kit_store)), kit)
+        kit_qa = Assistant(settings=replace(base, store=kit_store))
+        kit_rows, kit_what = kit_labelled(kit_qa, kit)
         rows += kit_rows
-        what += f" + {kit_what}"
+        what += f" + {kit_what} ({kit_qa.store.sentence_vectors} sentence vectors)"
     return rows, what
 
 
