@@ -27,9 +27,9 @@ from caucasus_qa.store.integrity import check
 N = 24  # articles: batches of two (ceil(24 / 20)), so the second batch starts at article 3
 
 
-def kill_at(point: str, corpus: Path, store: Path) -> None:
+def kill_at(point: str, corpus: Path, store: Path, sentence_vectors: str = "late") -> None:
     """Run `caucasus-qa ingest` until it reports ``point`` in its second batch, then SIGKILL it."""
-    env = {**os.environ, "CAUCASUS_QA_STOP_AT": point}
+    env = {**os.environ, "CAUCASUS_QA_STOP_AT": point, "CAUCASUS_QA_SENTENCE_VECTORS": sentence_vectors}
     cmd = [str(VENV_BIN / "caucasus-qa"), "ingest", str(corpus), "--store", str(store)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     seen, deadline = b"", time.time() + 300
@@ -44,13 +44,17 @@ def records(store: Store) -> dict[str, str]:
     return store.hashes(store.article_ids())
 
 
-@pytest.mark.parametrize("point", STOP_POINTS)
-def test_an_ingest_killed_at_each_point_is_finished_by_the_next_run_and_loses_nothing(point, tmp_path):
+@pytest.mark.parametrize(
+    ("point", "sentence_vectors"), [(p, "late") for p in STOP_POINTS] + [("vectors", "own")]
+)  # own vectors are embedded in a step of their own, after the chunks
+def test_an_ingest_killed_at_each_point_is_finished_by_the_next_run_and_loses_nothing(
+    point, sentence_vectors, tmp_path
+):
     corpus = make_corpus(tmp_path / "c", n=N, paragraphs=3)
     store_dir = tmp_path / "s"
-    kill_at(point, corpus, store_dir)
+    kill_at(point, corpus, store_dir, sentence_vectors)
 
-    settings = load_settings(store=store_dir)
+    settings = load_settings(store=store_dir, sentence_vectors=sentence_vectors)
     store = Store(settings)
     before = records(store)
     chunks_before = {a: store.chunk_ids(a) for a in before}
